@@ -1,0 +1,51 @@
+"""auth_db tables: users, sessions (refresh-token families) and refresh tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from common.db import BigId, PreciseDateTime
+
+
+class Base(DeclarativeBase):
+    """Metadata of auth_db."""
+
+
+class User(Base):
+    """An account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+
+
+class Session(Base):
+    """A signed-in session: the family of refresh tokens that descend from one login."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
+    revoke_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class RefreshToken(Base):
+    """One refresh token, stored as its SHA-256; used_at is set when it is rotated out."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(32), ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    expires_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)

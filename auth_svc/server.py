@@ -1,0 +1,64 @@
+"""auth_svc's gRPC server: create_server() for tests, serve() for the process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from auth_svc.keys import Keyring
+from auth_svc.service import Accounts
+from auth_svc.servicer import AuthServicer
+from auth_svc.settings import AuthSettings, get_settings
+from common import migrations
+from common.db import Database
+from common.logs import setup_logging
+from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled, set_serving
+from common.tokens import TokenVerifier
+from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def migrate(settings: AuthSettings) -> None:
+    """Bring auth_db to the latest schema."""
+    migrations.upgrade(MIGRATIONS, settings.database_url)
+
+
+def build_servicer(settings: AuthSettings, db: Database) -> AuthServicer:
+    """The servicer with its keyring and verifier, without a server (grpcio-testing uses this)."""
+    keyring = Keyring.load(settings.keys_dir, settings.active_key_id, settings.generate_key_if_missing)
+    verifier = TokenVerifier(keyring.key_source(), settings.issuer, settings.audience)
+    return AuthServicer(Accounts(db, keyring, settings), db, verifier)
+
+
+async def create_server(settings: AuthSettings, db: Database) -> RunningServer:
+    """A started server on settings.host:settings.port (port 0 picks a free one)."""
+    server = new_server()
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(build_servicer(settings, db), server)
+    health = add_health_and_reflection(server, [SERVICE_NAME])
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    await server.start()
+    await set_serving(health, [SERVICE_NAME], True)
+    return RunningServer(server, port, health)
+
+
+async def serve(settings: AuthSettings) -> None:
+    """Run until SIGINT/SIGTERM, then shut down gracefully."""
+    db = Database(settings.database_url, settings.db_threads)
+    running = await create_server(settings, db)
+    log.info("auth_svc listening on %s:%d", settings.host, running.port)
+    try:
+        await serve_until_signalled(running, [SERVICE_NAME], settings.shutdown_grace_seconds)
+    finally:
+        db.close()
+
+
+def main() -> None:
+    """Entry point of `python -m auth_svc serve`."""
+    settings = get_settings()
+    setup_logging("auth_svc", settings.log_level)
+    asyncio.run(serve(settings))

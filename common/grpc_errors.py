@@ -1,0 +1,106 @@
+"""Turns ServiceError into gRPC status codes: the one place where that happens."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from grpc import aio
+
+from common import errors
+
+log = logging.getLogger(__name__)
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+STATUS_FOR: dict[type[errors.ServiceError], grpc.StatusCode] = {
+    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.Aborted: grpc.StatusCode.ABORTED,
+}
+
+INTERNAL_MESSAGE = "internal error; it has been logged"
+
+
+def status_for(error: errors.ServiceError) -> grpc.StatusCode:
+    """The status code for an error, looked up along its class hierarchy."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_FOR:
+            return STATUS_FOR[cls]
+    return grpc.StatusCode.UNKNOWN
+
+
+async def _abort_for(exc: Exception, context: Any, method: str) -> None:
+    if isinstance(exc, errors.ServiceError):
+        await context.abort(status_for(exc), exc.message)
+    log.exception("unhandled error in %s", method)
+    await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+
+
+def guard_unary(
+    behavior: Callable[[Req, Any], Awaitable[Resp]], method: str = ""
+) -> Callable[[Req, Any], Awaitable[Resp]]:
+    """Wrap a unary handler so that its errors become statuses."""
+
+    async def guarded(request: Req, context: Any) -> Resp:
+        try:
+            return await behavior(request, context)
+        except (aio.AbortError, grpc.RpcError, GeneratorExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the point is to catch everything
+            await _abort_for(exc, context, method)
+            raise  # unreachable: abort raises
+
+    return guarded
+
+
+def guard_stream(
+    behavior: Callable[[Req, Any], AsyncIterator[Resp]], method: str = ""
+) -> Callable[[Req, Any], AsyncIterator[Resp]]:
+    """Wrap a server-streaming handler so that its errors become statuses."""
+
+    async def guarded(request: Req, context: Any) -> AsyncIterator[Resp]:
+        try:
+            async for item in behavior(request, context):
+                yield item
+        except (aio.AbortError, grpc.RpcError, GeneratorExit):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            await _abort_for(exc, context, method)
+
+    return guarded
+
+
+class ErrorInterceptor(aio.ServerInterceptor):
+    """Applies guard_unary / guard_stream to every unary-unary and unary-stream method."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.request_streaming:
+            return handler
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                guard_unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                guard_stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler

@@ -1,0 +1,93 @@
+"""Server plumbing shared by the services: health, reflection, keepalive and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from typing import NamedTuple
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from common.grpc_errors import ErrorInterceptor
+
+log = logging.getLogger(__name__)
+
+# Keepalive pings find dead peers on long-lived streams; the limits accept clients' pings.
+SERVER_OPTIONS: Sequence[tuple[str, int]] = (
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.max_receive_message_length", 1 * 1024 * 1024),
+)
+
+
+class RunningServer(NamedTuple):
+    """A started server, the port it listens on, and its health service."""
+
+    server: aio.Server
+    port: int
+    health: health.aio.HealthServicer
+
+
+def new_server() -> aio.Server:
+    """An asyncio gRPC server whose handler errors become status codes."""
+    return aio.server(interceptors=[ErrorInterceptor()], options=SERVER_OPTIONS)
+
+
+def add_health_and_reflection(server: aio.Server, service_names: Sequence[str]) -> health.aio.HealthServicer:
+    """Serve grpc.health.v1 and server reflection; every service starts SERVING."""
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    return health_servicer
+
+
+async def set_serving(health_servicer: health.aio.HealthServicer, names: Sequence[str], serving: bool) -> None:
+    """Mark the overall server ("") and each named service SERVING or NOT_SERVING."""
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in ["", *names]:
+        await health_servicer.set(name, status)
+
+
+async def serve_until_signalled(
+    running: RunningServer,
+    service_names: Sequence[str],
+    grace: float,
+    before_stop: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM, then drain: NOT_SERVING, let in-flight calls finish, stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await set_serving(running.health, service_names, True)
+    await stop.wait()
+    log.info("shutting down: finishing in-flight calls for up to %.0fs", grace)
+    await set_serving(running.health, service_names, False)
+    if before_stop is not None:
+        await before_stop()
+    await running.server.stop(grace)
+    log.info("stopped")
+
+
+def channel(target: str) -> aio.Channel:
+    """A client channel with keepalive, for service-to-service calls."""
+    return aio.insecure_channel(
+        target,
+        options=[("grpc.keepalive_time_ms", 20_000), ("grpc.keepalive_timeout_ms", 10_000)],
+    )
+
+
+def remaining(context: aio.ServicerContext | grpc.ServicerContext, default: float) -> float:
+    """Time left before the caller's deadline, capped by default: the timeout for onward calls."""
+    left = context.time_remaining()
+    return default if left is None else max(0.0, min(default, left))

@@ -1,0 +1,159 @@
+"""Access tokens: who is calling, and how every service checks it locally.
+
+auth_svc signs short-lived JWTs with Ed25519 (alg EdDSA) and a key id. Other services verify them
+with auth_svc's public keys, fetched once over gRPC, cached, and fetched again only when a token
+names a key id they have not seen (key rotation) - at most once per `refetch_interval`, so a flood
+of forged key ids cannot turn into a flood of calls to auth_svc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from common.errors import PermissionDenied, Unauthenticated
+
+ALGORITHM = "EdDSA"
+SERVICE_PREFIX = "service:"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The verified caller: a user, or an internal service."""
+
+    subject: str
+    session_id: str
+    expires_at: float
+    username: str = ""
+
+    @property
+    def is_service(self) -> bool:
+        """True for service tokens (subject "service:<name>")."""
+        return self.subject.startswith(SERVICE_PREFIX)
+
+    @property
+    def user_id(self) -> int:
+        """The user's id; PermissionDenied for a service token."""
+        if self.is_service:
+            raise PermissionDenied("this call needs a user's access token, not a service token")
+        return int(self.subject)
+
+
+class KeySource(Protocol):
+    """Where verification keys come from."""
+
+    async def get(self, key_id: str) -> Ed25519PublicKey | None:
+        """The key for key_id, or None when no such key exists."""
+
+
+def load_public_key(pem: str) -> Ed25519PublicKey:
+    """Parse an Ed25519 SubjectPublicKeyInfo PEM."""
+    key = load_pem_public_key(pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
+
+
+class StaticKeySource:
+    """Keys known up front (auth_svc's own keyring, tests)."""
+
+    def __init__(self, keys: Mapping[str, Ed25519PublicKey]) -> None:
+        self._keys = dict(keys)
+
+    async def get(self, key_id: str) -> Ed25519PublicKey | None:
+        return self._keys.get(key_id)
+
+
+class FetchingKeySource:
+    """Keys fetched from auth_svc, cached, refetched on an unknown key id (rate-limited)."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[Sequence[tuple[str, str]]]],
+        refetch_interval: float = 30.0,
+    ) -> None:
+        self._fetch = fetch  # returns (key_id, public_key_pem) pairs
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._last_fetch = float("-inf")
+        self._refetch_interval = refetch_interval
+        self._lock = asyncio.Lock()
+
+    async def get(self, key_id: str) -> Ed25519PublicKey | None:
+        if key_id in self._keys:
+            return self._keys[key_id]
+        async with self._lock:
+            if key_id not in self._keys and time.monotonic() - self._last_fetch >= self._refetch_interval:
+                self._last_fetch = time.monotonic()
+                try:
+                    pairs = await self._fetch()
+                except Exception as exc:
+                    raise Unauthenticated("cannot verify the token right now: key service unreachable") from exc
+                self._keys = {kid: load_public_key(pem) for kid, pem in pairs}
+        return self._keys.get(key_id)
+
+
+class TokenVerifier:
+    """Checks signature, key id, algorithm, issuer, audience and expiry of an access token."""
+
+    def __init__(self, keys: KeySource, issuer: str, audience: str, leeway: float = 5.0) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway
+
+    async def verify(self, token: str) -> Principal:
+        """The principal the token speaks for; Unauthenticated when it does not hold."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("malformed access token") from exc
+        key_id = header.get("kid")
+        if header.get("alg") != ALGORITHM or not isinstance(key_id, str):
+            raise Unauthenticated("access token has an unexpected algorithm or no key id")
+        key = await self._keys.get(key_id)
+        if key is None:
+            raise Unauthenticated("access token signed with an unknown key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("access token expired; refresh it") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("invalid access token") from exc
+        return Principal(
+            subject=str(claims["sub"]),
+            session_id=str(claims["sid"]),
+            expires_at=float(claims["exp"]),
+            username=str(claims.get("name", "")),
+        )
+
+
+def bearer_token(metadata: Sequence[tuple[str, str | bytes]] | None) -> str:
+    """The token of the `authorization: Bearer ...` metadata entry; Unauthenticated when absent."""
+    for key, value in metadata or ():
+        if key.lower() == "authorization":
+            text = value.decode() if isinstance(value, bytes) else value
+            scheme, _, token = text.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            raise Unauthenticated("authorization metadata must be 'Bearer <access token>'")
+    raise Unauthenticated("missing authorization metadata: send 'authorization: Bearer <access token>'")
+
+
+def auth_metadata(token: str) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying an access token."""
+    return (("authorization", f"Bearer {token}"),)
