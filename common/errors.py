@@ -8,7 +8,8 @@
     ├── AlreadyExists            a unique name or key is taken
     ├── FailedPrecondition       the thing is in the wrong state for this call
     ├── ResourceExhausted        a limit or rate was hit; retry later
-    └── Aborted                  the call lost a race or a stream fell behind; retry
+    ├── Aborted                  the call lost a race or a stream fell behind; retry
+    └── Unavailable              a service this call depends on is unreachable; retry
 
 Domain code raises these and knows nothing of gRPC; common.grpc_errors turns them into status
 codes in one place. Anything else that escapes a handler is a bug: it is logged and answered with
@@ -56,3 +57,7 @@ class ResourceExhausted(ServiceError):
 
 class Aborted(ServiceError):
     """The call lost a race or a stream fell behind; retry."""
+
+
+class Unavailable(ServiceError):
+    """A service this call depends on is unreachable; retry."""

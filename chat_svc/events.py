@@ -1,0 +1,106 @@
+"""In-process event fan-out: the embedded default when no broker is configured.
+
+Writers publish events after their transaction commits; each StreamEvents call holds a
+Subscription with a bounded buffer. A subscriber that falls more than `limit` events behind is cut
+off (its stream ends ABORTED) rather than slowing writers or growing memory: it reconnects and
+resumes from its cursors, reading what it missed from the database, the source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterable, Sequence
+
+from common.errors import Aborted, Unavailable
+from parley.chat.v1 import chat_pb2 as pb
+
+
+class Subscription:
+    """One stream's view of the events: every room (services) or one user's rooms."""
+
+    def __init__(self, user_id: int | None, rooms: set[int] | None, limit: int) -> None:
+        self.user_id = user_id
+        self.rooms = rooms  # None: every room
+        self._limit = limit
+        self._buffer: deque[pb.Event] = deque()
+        self._ready = asyncio.Event()
+        self.overflowed = False
+        self.closed = False
+
+    def _wants(self, event: pb.Event) -> bool:
+        if self.rooms is None:
+            return True
+        kind = event.WhichOneof("kind")
+        if kind == "member_joined" and event.member_joined.user_id == self.user_id:
+            self.rooms.add(event.room_id)  # rooms joined after connecting are followed too
+            return True
+        if event.room_id not in self.rooms:
+            return False
+        if kind == "member_left" and event.member_left.user_id == self.user_id:
+            self.rooms.discard(event.room_id)
+        if kind == "read_marker":
+            return event.read_marker.user_id == self.user_id  # other people's markers are private
+        return True
+
+    def offer(self, event: pb.Event) -> None:
+        """Buffer the event if this subscriber wants it; mark overflow past the limit."""
+        if self.overflowed or self.closed or not self._wants(event):
+            return
+        if len(self._buffer) >= self._limit:
+            self.overflowed = True
+            self._buffer.clear()
+        else:
+            self._buffer.append(event)
+        self._ready.set()
+
+    def close(self) -> None:
+        """End the subscription (server shutdown)."""
+        self.closed = True
+        self._ready.set()
+
+    async def next_batch(self, max_events: int) -> list[pb.Event]:
+        """Wait for events and take up to max_events of them."""
+        while not self._buffer:
+            if self.overflowed:
+                raise Aborted("event stream fell too far behind; reconnect and resume from your cursors")
+            if self.closed:
+                raise Unavailable("chat_svc is shutting down; reconnect and resume from your cursors")
+            self._ready.clear()
+            await self._ready.wait()
+        count = min(max_events, len(self._buffer))
+        return [self._buffer.popleft() for _ in range(count)]
+
+
+class EventHub:
+    """Delivers published events to every live subscription of this process."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = 10_000) -> None:
+        self._loop = loop
+        self._limit = limit
+        self._subscriptions: set[Subscription] = set()
+
+    def subscribe(self, user_id: int | None, rooms: Iterable[int] | None) -> Subscription:
+        """A new subscription for one user's rooms, or every room when rooms is None."""
+        subscription = Subscription(user_id, None if rooms is None else set(rooms), self._limit)
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Stop delivering to a subscription."""
+        self._subscriptions.discard(subscription)
+
+    def publish(self, events: Sequence[pb.Event]) -> None:
+        """Deliver events, in order, to every subscription. Call on the event loop."""
+        for subscription in tuple(self._subscriptions):
+            for event in events:
+                subscription.offer(event)
+
+    def publish_threadsafe(self, events: Sequence[pb.Event]) -> None:
+        """publish() from a worker thread; callbacks run in call order, so order is kept."""
+        self._loop.call_soon_threadsafe(self.publish, list(events))
+
+    def close(self) -> None:
+        """End every subscription."""
+        for subscription in tuple(self._subscriptions):
+            subscription.close()

@@ -1,0 +1,77 @@
+"""Input rules for rooms and messages: one place, one clear message per broken rule."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from common.errors import InvalidArgument
+
+ROOM_NAME_MAX = 80
+TOPIC_MAX = 250
+CLIENT_MSG_ID_MAX = 64
+PAGE_DEFAULT, PAGE_MAX = 50, 200
+MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX = 200, 1000
+INVITES_MAX = 100
+
+
+def _has_control(text: str, allow_newlines: bool = False) -> bool:
+    allowed = {"\n", "\t"} if allow_newlines else set()
+    return any(unicodedata.category(ch) in {"Cc", "Cs"} and ch not in allowed for ch in text)
+
+
+def room_name(raw: str) -> str:
+    """A trimmed room name of 1-80 characters without control characters."""
+    name = raw.strip()
+    if not name:
+        raise InvalidArgument("room name must not be empty")
+    if len(name) > ROOM_NAME_MAX:
+        raise InvalidArgument(f"room name must be at most {ROOM_NAME_MAX} characters")
+    if _has_control(name):
+        raise InvalidArgument("room name must not contain control characters")
+    return name
+
+
+def topic(raw: str) -> str:
+    """A trimmed topic of at most 250 characters."""
+    text = raw.strip()
+    if len(text) > TOPIC_MAX:
+        raise InvalidArgument(f"topic must be at most {TOPIC_MAX} characters")
+    if _has_control(text):
+        raise InvalidArgument("topic must not contain control characters")
+    return text
+
+
+def message_body(raw: str, max_chars: int) -> str:
+    """A message body: not blank, at most max_chars characters, newlines and tabs allowed."""
+    if not raw.strip():
+        raise InvalidArgument("message body must not be empty")
+    if len(raw) > max_chars:
+        raise InvalidArgument(f"message body is {len(raw)} characters; the limit is {max_chars}")
+    if _has_control(raw, allow_newlines=True):
+        raise InvalidArgument("message body must not contain control characters other than newline and tab")
+    return raw
+
+
+def client_msg_id(raw: str) -> str:
+    """A client message id: 1-64 printable ASCII characters."""
+    if not raw:
+        raise InvalidArgument("client_msg_id is required: a unique id per message, reused on retry")
+    if len(raw) > CLIENT_MSG_ID_MAX or not raw.isascii() or not raw.isprintable():
+        raise InvalidArgument(f"client_msg_id must be 1-{CLIENT_MSG_ID_MAX} printable ASCII characters")
+    return raw
+
+
+def room_id(value: int) -> int:
+    """A positive room id."""
+    if value <= 0:
+        raise InvalidArgument("room_id must be a positive id")
+    return value
+
+
+def page_size(value: int, default: int = PAGE_DEFAULT, maximum: int = PAGE_MAX) -> int:
+    """A page size: 0 means the default; otherwise 1..maximum."""
+    if value == 0:
+        return default
+    if not 1 <= value <= maximum:
+        raise InvalidArgument(f"limit must be between 1 and {maximum}")
+    return value

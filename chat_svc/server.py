@@ -1,0 +1,93 @@
+"""chat_svc's gRPC server: create_server() for tests, serve() for the process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from chat_svc.directory import UserDirectory
+from chat_svc.events import EventHub
+from chat_svc.service import Chat
+from chat_svc.servicer import ChatServicer
+from chat_svc.settings import ChatSettings, get_settings
+from common import migrations
+from common.db import Database
+from common.logs import setup_logging
+from common.server import (
+    RunningServer,
+    add_health_and_reflection,
+    channel,
+    new_server,
+    serve_until_signalled,
+    set_serving,
+)
+from common.tokens import FetchingKeySource, KeySource, TokenVerifier
+from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+from parley.chat.v1 import chat_pb2, chat_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = chat_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def migrate(settings: ChatSettings) -> None:
+    """Bring chat_db to the latest schema."""
+    migrations.upgrade(MIGRATIONS, settings.database_url)
+
+
+def auth_key_source(stub: auth_pb2_grpc.AuthServiceAsyncStub) -> FetchingKeySource:
+    """Verification keys fetched from auth_svc and cached."""
+
+    async def fetch() -> Sequence[tuple[str, str]]:
+        response = await stub.GetPublicKeys(auth_pb2.GetPublicKeysRequest(), timeout=5.0)
+        return [(key.key_id, key.public_key_pem) for key in response.keys]
+
+    return FetchingKeySource(fetch)
+
+
+def build_servicer(
+    settings: ChatSettings, db: Database, hub: EventHub, keys: KeySource, directory: UserDirectory
+) -> ChatServicer:
+    """The servicer and its collaborators, without a server (grpcio-testing uses this)."""
+    chat = Chat(db, hub.publish_threadsafe, settings.max_message_chars)
+    verifier = TokenVerifier(keys, settings.token_issuer, settings.token_audience)
+    return ChatServicer(chat, hub, verifier, directory, settings)
+
+
+async def create_server(settings: ChatSettings, db: Database) -> tuple[RunningServer, EventHub]:
+    """A started server on settings.host:settings.port (port 0 picks a free one), and its hub."""
+    auth_stub = auth_pb2_grpc.AuthServiceStub(channel(settings.auth_address))
+    hub = EventHub(asyncio.get_running_loop(), settings.stream_queue_events)
+    servicer = build_servicer(settings, db, hub, auth_key_source(auth_stub), UserDirectory(auth_stub))
+    server = new_server()
+    chat_pb2_grpc.add_ChatServiceServicer_to_server(servicer, server)
+    health = add_health_and_reflection(server, [SERVICE_NAME])
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    await server.start()
+    await set_serving(health, [SERVICE_NAME], True)
+    return RunningServer(server, port, health), hub
+
+
+async def serve(settings: ChatSettings) -> None:
+    """Run until SIGINT/SIGTERM, then shut down gracefully."""
+    db = Database(settings.database_url, settings.db_threads)
+    running, hub = await create_server(settings, db)
+    log.info("chat_svc listening on %s:%d", settings.host, running.port)
+
+    async def end_streams() -> None:
+        hub.close()  # event streams end with UNAVAILABLE so gateways reconnect elsewhere
+
+    try:
+        await serve_until_signalled(running, [SERVICE_NAME], settings.shutdown_grace_seconds, end_streams)
+    finally:
+        db.close()
+
+
+def main() -> None:
+    """Entry point of `python -m chat_svc serve`."""
+    settings = get_settings()
+    setup_logging("chat_svc", settings.log_level)
+    asyncio.run(serve(settings))

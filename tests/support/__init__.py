@@ -1,0 +1,1 @@
+"""Helpers for the test suites: MySQL databases, service processes, grpcio-testing."""

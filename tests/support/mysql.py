@@ -1,0 +1,46 @@
+"""Fresh MySQL/MariaDB databases for tests, and whether the server is reachable at all."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+import MySQLdb
+from sqlalchemy.engine import make_url
+
+# Root of the test server; each test database is created (and dropped first) under it.
+SERVER_URL = os.environ.get("PARLEY_TEST_MYSQL_URL", "mysql+mysqldb://root@127.0.0.1:3306")
+
+
+def _connect() -> MySQLdb.Connection:
+    url = make_url(SERVER_URL)
+    return MySQLdb.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 3306,
+        user=url.username or "root",
+        passwd=url.password or "",
+        connect_timeout=3,
+    )
+
+
+@cache
+def unavailable_reason() -> str | None:
+    """None when MySQL answers, otherwise why not."""
+    try:
+        _connect().close()
+    except MySQLdb.Error as exc:
+        return f"MySQL at {make_url(SERVER_URL).render_as_string(hide_password=True)} is unreachable: {exc}"
+    return None
+
+
+def fresh_database(name: str) -> str:
+    """Drop and create database `name`; return its SQLAlchemy URL."""
+    assert name.replace("_", "").isalnum(), name
+    conn = _connect()
+    try:
+        cursor = conn.cursor()
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    finally:
+        conn.close()
+    return make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
