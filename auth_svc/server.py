@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 from auth_svc.keys import Keyring
@@ -16,8 +15,6 @@ from common.logs import setup_logging
 from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled, set_serving
 from common.tokens import TokenVerifier
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
-
-log = logging.getLogger(__name__)
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -50,9 +47,9 @@ async def serve(settings: AuthSettings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     db = Database(settings.database_url, settings.db_threads)
     running = await create_server(settings, db)
-    log.info("auth_svc listening on %s:%d", settings.host, running.port)
+    announce = f"auth_svc listening on {settings.host}:{running.port}"
     try:
-        await serve_until_signalled(running, [SERVICE_NAME], settings.shutdown_grace_seconds)
+        await serve_until_signalled(running, [SERVICE_NAME], settings.shutdown_grace_seconds, announce)
     finally:
         db.close()
 

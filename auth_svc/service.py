@@ -13,8 +13,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
@@ -185,10 +186,13 @@ class Accounts:
             if session.revoked_at is not None:
                 raise Unauthenticated("session ended; sign in again")
             # Claim the token atomically, so that two concurrent uses cannot both succeed.
-            claimed = s.execute(
-                update(RefreshToken)
-                .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
-                .values(used_at=now)
+            claimed = cast(
+                CursorResult[Any],
+                s.execute(
+                    update(RefreshToken)
+                    .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+                    .values(used_at=now)
+                ),
             ).rowcount
             if not claimed:
                 session.revoked_at, session.revoke_reason = now, "refresh token reuse"
@@ -227,7 +231,9 @@ class Accounts:
         )
         if expected is None or not ok:
             raise Unauthenticated("unknown service client or wrong secret")
-        return self._access_token(f"{SERVICE_PREFIX}{client_id}", "service", client_id, self.settings.service_token_ttl_seconds)
+        return self._access_token(
+            f"{SERVICE_PREFIX}{client_id}", "service", client_id, self.settings.service_token_ttl_seconds
+        )
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -241,7 +247,11 @@ class Accounts:
         now = utcnow()
         refresh = secrets.token_urlsafe(32)
         refresh_expires = now + timedelta(seconds=self.settings.refresh_token_ttl_seconds)
-        s.add(RefreshToken(session_id=session_id, token_hash=_hash_token(refresh), created_at=now, expires_at=refresh_expires))
+        s.add(
+            RefreshToken(
+                session_id=session_id, token_hash=_hash_token(refresh), created_at=now, expires_at=refresh_expires
+            )
+        )
         access, access_expires = self._access_token(
             str(user.id), session_id, user.username, self.settings.access_token_ttl_seconds
         )

@@ -14,17 +14,17 @@ from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 class UserDirectory:
     """Checks user ids against auth_svc."""
 
-    def __init__(self, stub: auth_pb2_grpc.AuthServiceStub) -> None:
+    def __init__(self, stub: auth_pb2_grpc.AuthServiceAsyncStub) -> None:
         self._stub = stub
 
-    async def require_users(self, user_ids: Sequence[int], token: str, timeout: float) -> None:
+    async def require_users(self, user_ids: Sequence[int], token: str, timeout_s: float) -> None:
         """NotFound unless every id names an existing user."""
         wanted = sorted(set(user_ids))
         if not wanted:
             return
         try:
             response = await self._stub.BatchGetUsers(
-                auth_pb2.BatchGetUsersRequest(user_ids=wanted), metadata=auth_metadata(token), timeout=timeout
+                auth_pb2.BatchGetUsersRequest(user_ids=wanted), metadata=auth_metadata(token), timeout=timeout_s
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.UNAUTHENTICATED:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,8 +25,6 @@ from common.server import (
 from common.tokens import FetchingKeySource, KeySource, TokenVerifier
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 from parley.chat.v1 import chat_pb2, chat_pb2_grpc
-
-log = logging.getLogger(__name__)
 
 SERVICE_NAME = chat_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -75,13 +72,13 @@ async def serve(settings: ChatSettings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     db = Database(settings.database_url, settings.db_threads)
     running, hub = await create_server(settings, db)
-    log.info("chat_svc listening on %s:%d", settings.host, running.port)
 
     async def end_streams() -> None:
         hub.close()  # event streams end with UNAVAILABLE so gateways reconnect elsewhere
 
     try:
-        await serve_until_signalled(running, [SERVICE_NAME], settings.shutdown_grace_seconds, end_streams)
+        announce = f"chat_svc listening on {settings.host}:{running.port}"
+        await serve_until_signalled(running, [SERVICE_NAME], settings.shutdown_grace_seconds, announce, end_streams)
     finally:
         db.close()
 

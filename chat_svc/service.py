@@ -128,7 +128,9 @@ class Chat:
         now = utcnow()
         try:
             with self.db.sessions.begin() as s:
-                room = Room(kind=pb.ROOM_KIND_DIRECT, created_by=user_id, created_at=now, member_count=2, direct_key=key)
+                room = Room(
+                    kind=pb.ROOM_KIND_DIRECT, created_by=user_id, created_at=now, member_count=2, direct_key=key
+                )
                 s.add(room)
                 s.flush()
                 for uid in (low, high):
@@ -157,7 +159,7 @@ class Chat:
                 .order_by(func.coalesce(Room.last_message_at, Room.created_at).desc(), Room.id.desc())
             ).all()
             unread = dict(
-                s.execute(  # type: ignore[arg-type]
+                s.execute(
                     select(Member.room_id, func.count(Message.seq))
                     .join(
                         Message,
@@ -433,7 +435,5 @@ class Chat:
                 )
             )
         if moved:
-            self._publish(
-                [pb.Event(room_id=room.id, read_marker=pb.ReadMarker(user_id=user_id, last_read_seq=marker))]
-            )
+            self._publish([pb.Event(room_id=room.id, read_marker=pb.ReadMarker(user_id=user_id, last_read_seq=marker))])
         return marker, int(unread or 0)

@@ -74,9 +74,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
 
     async def ListPublicRooms(self, request: pb.ListPublicRoomsRequest, context: Any) -> pb.ListPublicRoomsResponse:
         await self._user(context)
-        rooms, has_more = await self._run(
-            self._chat.list_public, request.query, request.after_room_id, request.limit
-        )
+        rooms, has_more = await self._run(self._chat.list_public, request.query, request.after_room_id, request.limit)
         return pb.ListPublicRoomsResponse(rooms=rooms, has_more=has_more)
 
     async def JoinRoom(self, request: pb.JoinRoomRequest, context: Any) -> pb.JoinRoomResponse:
@@ -144,7 +142,9 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
 
     # -- events -----------------------------------------------------------------------------------
 
-    async def StreamEvents(self, request: pb.StreamEventsRequest, context: Any) -> AsyncIterator[pb.StreamEventsResponse]:
+    async def StreamEvents(
+        self, request: pb.StreamEventsRequest, context: Any
+    ) -> AsyncIterator[pb.StreamEventsResponse]:
         principal, _ = await self._caller(context)
         if len(request.cursors) > MAX_CURSORS:
             raise InvalidArgument(f"send at most {MAX_CURSORS} cursors")

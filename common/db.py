@@ -30,9 +30,7 @@ def make_engine(url: str, pool_size: int = 8, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
-        )
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -81,7 +79,6 @@ class Database:
         """Stop the workers (after running queued work) and close connections."""
         self._executor.shutdown(wait=True)
         self.engine.dispose()
-
 
 
 # Column types that behave the same on both engines: MySQL keeps microseconds only when asked,

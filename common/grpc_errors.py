@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 from grpc import aio
@@ -56,7 +56,7 @@ def guard_unary(
             return await behavior(request, context)
         except (aio.AbortError, grpc.RpcError, GeneratorExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - the point is to catch everything
+        except Exception as exc:
             await _abort_for(exc, context, method)
             raise  # unreachable: abort raises
 
@@ -80,14 +80,14 @@ def guard_stream(
     return guarded
 
 
-class ErrorInterceptor(aio.ServerInterceptor):
+class ErrorInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
     """Applies guard_unary / guard_stream to every unary-unary and unary-stream method."""
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
         if handler is None or handler.request_streaming:
             return handler
@@ -100,7 +100,7 @@ class ErrorInterceptor(aio.ServerInterceptor):
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                guard_stream(handler.unary_stream, method),
+                guard_stream(cast(Callable[[Any, Any], AsyncIterator[Any]], handler.unary_stream), method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

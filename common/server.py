@@ -6,9 +6,8 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
-import grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -16,6 +15,8 @@ from grpc_reflection.v1alpha import reflection
 from common.grpc_errors import ErrorInterceptor
 
 log = logging.getLogger(__name__)
+
+HealthServicer: TypeAlias = Any  # grpc_health.v1.health.aio.HealthServicer; the package has no type hints
 
 # Keepalive pings find dead peers on long-lived streams; the limits accept clients' pings.
 SERVER_OPTIONS: Sequence[tuple[str, int]] = (
@@ -32,7 +33,7 @@ class RunningServer(NamedTuple):
 
     server: aio.Server
     port: int
-    health: health.aio.HealthServicer
+    health: HealthServicer
 
 
 def new_server() -> aio.Server:
@@ -40,9 +41,9 @@ def new_server() -> aio.Server:
     return aio.server(interceptors=[ErrorInterceptor()], options=SERVER_OPTIONS)
 
 
-def add_health_and_reflection(server: aio.Server, service_names: Sequence[str]) -> health.aio.HealthServicer:
+def add_health_and_reflection(server: aio.Server, service_names: Sequence[str]) -> HealthServicer:
     """Serve grpc.health.v1 and server reflection; every service starts SERVING."""
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
@@ -51,7 +52,7 @@ def add_health_and_reflection(server: aio.Server, service_names: Sequence[str]) 
     return health_servicer
 
 
-async def set_serving(health_servicer: health.aio.HealthServicer, names: Sequence[str], serving: bool) -> None:
+async def set_serving(health_servicer: HealthServicer, names: Sequence[str], serving: bool) -> None:
     """Mark the overall server ("") and each named service SERVING or NOT_SERVING."""
     status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
     for name in ["", *names]:
@@ -62,6 +63,7 @@ async def serve_until_signalled(
     running: RunningServer,
     service_names: Sequence[str],
     grace: float,
+    announce: str,
     before_stop: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM, then drain: NOT_SERVING, let in-flight calls finish, stop."""
@@ -69,7 +71,8 @@ async def serve_until_signalled(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await set_serving(running.health, service_names, True)
+    # Logged only once signals are handled: scripts and tests wait for this line.
+    log.info("%s", announce)
     await stop.wait()
     log.info("shutting down: finishing in-flight calls for up to %.0fs", grace)
     await set_serving(running.health, service_names, False)
@@ -87,7 +90,7 @@ def channel(target: str) -> aio.Channel:
     )
 
 
-def remaining(context: aio.ServicerContext | grpc.ServicerContext, default: float) -> float:
+def remaining(context: Any, default: float) -> float:
     """Time left before the caller's deadline, capped by default: the timeout for onward calls."""
     left = context.time_remaining()
     return default if left is None else max(0.0, min(default, left))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, cast
 
 import grpc
 import grpc_testing
@@ -26,9 +26,7 @@ class AsyncServicerHarness:
         self.service = service
         self.loop = loop
         self._adapted = _SyncServicer(servicer, loop)
-        self.server = grpc_testing.server_from_dictionary(
-            {service: self._adapted}, grpc_testing.strict_real_time()
-        )
+        self.server = grpc_testing.server_from_dictionary({service: self._adapted}, grpc_testing.strict_real_time())
 
     def invoke_unary(
         self, method: str, request: Any, metadata: tuple[tuple[str, str], ...] = (), timeout: float = 10.0
@@ -39,7 +37,12 @@ class AsyncServicerHarness:
         return response, code, details
 
     def invoke_stream(
-        self, method: str, request: Any, metadata: tuple[tuple[str, str], ...] = (), take: int = 1, timeout: float = 10.0
+        self,
+        method: str,
+        request: Any,
+        metadata: tuple[tuple[str, str], ...] = (),
+        take: int = 1,
+        timeout: float = 10.0,
     ) -> tuple[list[Any], grpc.StatusCode | None, str]:
         """The first `take` responses of a server-streaming call, then cancel it."""
         rpc = self.server.invoke_unary_stream(self.service.methods_by_name[method], metadata, request, timeout)
@@ -71,7 +74,8 @@ class _SyncServicer:
             guarded_unary = guard_unary(method, name)
 
             def unary(request: Any, context: Any) -> Any:
-                return asyncio.run_coroutine_threadsafe(guarded_unary(request, context), self._loop).result()
+                coroutine = cast(Coroutine[Any, Any, Any], guarded_unary(request, context))
+                return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
             return unary
         guarded_stream = guard_stream(method, name)
@@ -80,7 +84,8 @@ class _SyncServicer:
             agen = guarded_stream(request, context)
             while True:
                 try:
-                    yield asyncio.run_coroutine_threadsafe(agen.__anext__(), self._loop).result()
+                    step = cast(Coroutine[Any, Any, Any], agen.__anext__())
+                    yield asyncio.run_coroutine_threadsafe(step, self._loop).result()
                 except StopAsyncIteration:
                     return
 
