@@ -43,6 +43,11 @@ class Subscription:
             return event.read_marker.user_id == self.user_id  # other people's markers are private
         return True
 
+    def follow(self, rooms: Iterable[int]) -> None:
+        """Also deliver these rooms' events."""
+        if self.rooms is not None:
+            self.rooms.update(rooms)
+
     def offer(self, event: pb.Event) -> None:
         """Buffer the event if this subscriber wants it; mark overflow past the limit."""
         if self.overflowed or self.closed or not self._wants(event):

@@ -151,15 +151,21 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         if request.all_rooms:
             if not principal.is_service:
                 raise PermissionDenied("all_rooms needs a service token")
-            user_id, rooms = None, None
+            subscription = self._hub.subscribe(None, None)
         else:
             user_id = principal.user_id
-            rooms = await self._run(self._chat.member_room_ids, user_id)
-            strangers = sorted({c.room_id for c in request.cursors} - rooms)
-            if strangers:
-                raise PermissionDenied(f"you are not a member of room {strangers[0]}")
-        # Subscribe before reading the database, so that nothing falls between replay and live.
-        subscription = self._hub.subscribe(user_id, rooms)
+            # Subscribe before reading the database, so that nothing falls between replay and live:
+            # a room joined meanwhile is added by its membership event.
+            subscription = self._hub.subscribe(user_id, ())
+            try:
+                rooms = await self._run(self._chat.member_room_ids, user_id)
+                strangers = sorted({c.room_id for c in request.cursors} - rooms)
+                if strangers:
+                    raise PermissionDenied(f"you are not a member of room {strangers[0]}")
+            except BaseException:
+                self._hub.unsubscribe(subscription)
+                raise
+            subscription.follow(rooms)
         try:
             replayed: dict[int, int] = {}
             async for batch in self._replay(request.cursors, replayed):

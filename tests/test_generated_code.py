@@ -24,7 +24,9 @@ def test_stale_generated_code_is_detected(tmp_path) -> None:
     (tmp_path / "scripts").mkdir()
     subprocess.run(["cp", str(ROOT / "scripts" / "gen_protos.py"), str(tmp_path / "scripts")], check=True)
     chat = protos / "parley" / "chat" / "v1" / "chat.proto"
-    chat.write_text(chat.read_text().replace("message LeaveRoomResponse {}", "message LeaveRoomResponse {\n  int32 x = 1;\n}"))
+    chat.write_text(
+        chat.read_text().replace("message LeaveRoomResponse {}", "message LeaveRoomResponse {\n  int32 x = 1;\n}")
+    )
     result = subprocess.run(
         [sys.executable, "scripts/gen_protos.py", "--check"], cwd=tmp_path, capture_output=True, text=True
     )
