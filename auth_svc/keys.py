@@ -48,7 +48,9 @@ class SigningKey:
 def new_key(keys_dir: Path) -> SigningKey:
     """Create a key, write it to keys_dir readable by the owner only, and return it."""
     keys_dir.mkdir(parents=True, exist_ok=True)
-    key_id = f"{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+    # Microseconds, so that keys made within one second still sort (and so activate) in creation order;
+    # older second-resolution ids ("...HHMMSS-") still sort before newer ids of the same second.
+    key_id = f"{datetime.now(UTC):%Y%m%d%H%M%S%f}-{secrets.token_hex(4)}"
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     path = keys_dir / f"{key_id}.pem"

@@ -30,6 +30,7 @@ from common.tokens import SERVICE_PREFIX
 
 BAD_CREDENTIALS = "wrong username or password"
 MAX_BATCH = 500
+_THROTTLE_PRUNE_AT = 10_000
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,13 @@ class LoginThrottle:
 
     def failed(self, username: str) -> None:
         """Record a failure."""
+        now = time.monotonic()
         with self._lock:
-            self._failures.setdefault(username, []).append(time.monotonic())
+            if len(self._failures) >= _THROTTLE_PRUNE_AT:  # bound memory under random-name guessing
+                self._failures = {
+                    name: times for name, times in self._failures.items() if now - times[-1] < self._window
+                }
+            self._failures.setdefault(username, []).append(now)
 
     def succeeded(self, username: str) -> None:
         """Forget the failures of a username."""
@@ -175,14 +181,18 @@ class Accounts:
             raise Unauthenticated("missing refresh token")
         now = utcnow()
         reused = False
+        token_hash = _hash_token(refresh_token)
         with self.db.sessions.begin() as s:
-            row = s.scalar(
-                select(RefreshToken).where(RefreshToken.token_hash == _hash_token(refresh_token)).with_for_update()
-            )
-            if row is None:
+            session_id = s.scalar(select(RefreshToken.session_id).where(RefreshToken.token_hash == token_hash))
+            if session_id is None:
                 raise Unauthenticated("unknown refresh token; sign in again")
-            session = s.get(Session, row.session_id, with_for_update=True)
+            # Lock the session before the token: concurrent uses of one family then queue on the session
+            # row. Locking the token first deadlocks on MySQL (error 1213): the waiting use's lock on the
+            # token_hash index blocks the winner's insert of the next token.
+            session = s.get(Session, session_id, with_for_update=True)
             assert session is not None  # foreign key
+            row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update())
+            assert row is not None  # tokens are deleted only with their session
             if session.revoked_at is not None:
                 raise Unauthenticated("session ended; sign in again")
             # Claim the token atomically, so that two concurrent uses cannot both succeed.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar, cast
@@ -99,8 +100,16 @@ class ErrorInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
+            behavior = handler.unary_stream
+            # A streaming handler either yields (an async generator) or awaits context.write()
+            # (a coroutine, like grpc_health's Watch); each needs its own wrapper.
+            wrapped = (
+                guard_stream(cast(Callable[[Any, Any], AsyncIterator[Any]], behavior), method)
+                if inspect.isasyncgenfunction(behavior)
+                else guard_unary(cast(Callable[[Any, Any], Awaitable[Any]], behavior), method)
+            )
             return grpc.unary_stream_rpc_method_handler(
-                guard_stream(cast(Callable[[Any, Any], AsyncIterator[Any]], handler.unary_stream), method),
+                wrapped,
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

@@ -9,6 +9,7 @@ of forged key ids cannot turn into a flood of calls to auth_svc.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from common.errors import PermissionDenied, Unauthenticated
+from common.errors import PermissionDenied, Unauthenticated, Unavailable
+
+log = logging.getLogger(__name__)
 
 ALGORITHM = "EdDSA"
 SERVICE_PREFIX = "service:"
@@ -94,8 +97,16 @@ class FetchingKeySource:
                 try:
                     pairs = await self._fetch()
                 except Exception as exc:
-                    raise Unauthenticated("cannot verify the token right now: key service unreachable") from exc
-                self._keys = {kid: load_public_key(pem) for kid, pem in pairs}
+                    # Retry soon rather than after the full interval: auth_svc may just be starting.
+                    self._last_fetch -= self._refetch_interval - min(1.0, self._refetch_interval)
+                    raise Unavailable("cannot verify the token right now: key service unreachable") from exc
+                keys = {}
+                for kid, pem in pairs:
+                    try:
+                        keys[kid] = load_public_key(pem)
+                    except ValueError:
+                        log.warning("ignoring key %s: not an Ed25519 public key", kid)
+                self._keys = keys
         return self._keys.get(key_id)
 
 

@@ -26,6 +26,7 @@ class ServiceProcess:
     process: subprocess.Popen[str]
     port: int
     lines: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     @property
     def address(self) -> str:
@@ -41,6 +42,10 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.reader is not None:
+            self.reader.join(5)  # it ends at EOF, having collected the last log lines
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return self.process.returncode
 
 
@@ -81,7 +86,8 @@ def start_service(module: str, env: Mapping[str, str], timeout: float = 20.0) ->
                     ready.set()
         ready.set()
 
-    threading.Thread(target=pump, daemon=True).start()
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     deadline = time.monotonic() + timeout
     while not ready.wait(0.1):
         if time.monotonic() > deadline:
@@ -89,4 +95,4 @@ def start_service(module: str, env: Mapping[str, str], timeout: float = 20.0) ->
     if not port:
         process.kill()
         raise RuntimeError(f"{module} did not start:\n" + "\n".join(lines[-40:]))
-    return ServiceProcess(module, process, port[0], lines)
+    return ServiceProcess(module, process, port[0], lines, reader)
