@@ -9,7 +9,6 @@ from auth_svc.keys import Keyring
 from auth_svc.service import Accounts
 from auth_svc.servicer import AuthServicer
 from auth_svc.settings import AuthSettings, get_settings
-from common import migrations
 from common.db import Database
 from common.logs import setup_logging
 from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled, set_serving
@@ -22,6 +21,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def migrate(settings: AuthSettings) -> None:
     """Bring auth_db to the latest schema."""
+    from common import migrations  # alembic loads slowly: only the migrate command pays for it
+
     migrations.upgrade(MIGRATIONS, settings.database_url)
 
 

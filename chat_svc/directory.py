@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from common.errors import NotFound, Unauthenticated, Unavailable
+from common.errors import InvalidArgument, NotFound, Unauthenticated, Unavailable
 from common.tokens import auth_metadata
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 
@@ -29,6 +29,8 @@ class UserDirectory:
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
                 raise Unauthenticated(exc.details() or "token refused by auth_svc") from exc
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise InvalidArgument(exc.details() or "auth_svc refused the user ids") from exc
             raise Unavailable("cannot check users right now: auth_svc did not answer") from exc
         missing = set(wanted) - {user.id for user in response.users}
         if missing:

@@ -27,6 +27,9 @@ class Subscription:
         self._ready = asyncio.Event()
         self.overflowed = False
         self.closed = False
+        # Rooms the user left before follow() was called: the membership read that follow() gets
+        # may predate the leave, and the leave must win. None once follow() has run.
+        self._left_early: set[int] | None = set()
 
     def _wants(self, event: pb.Event) -> bool:
         if self.rooms is None:
@@ -34,7 +37,11 @@ class Subscription:
         kind = event.WhichOneof("kind")
         if kind == "member_joined" and event.member_joined.user_id == self.user_id:
             self.rooms.add(event.room_id)  # rooms joined after connecting are followed too
+            if self._left_early is not None:
+                self._left_early.discard(event.room_id)
             return True
+        if kind == "member_left" and event.member_left.user_id == self.user_id and self._left_early is not None:
+            self._left_early.add(event.room_id)
         if event.room_id not in self.rooms:
             return False
         if kind == "member_left" and event.member_left.user_id == self.user_id:
@@ -44,9 +51,11 @@ class Subscription:
         return True
 
     def follow(self, rooms: Iterable[int]) -> None:
-        """Also deliver these rooms' events."""
+        """Also deliver these rooms' events, except rooms the user has left since subscribing."""
         if self.rooms is not None:
-            self.rooms.update(rooms)
+            left = self._left_early or set()
+            self.rooms.update(room for room in rooms if room not in left)
+            self._left_early = None
 
     def offer(self, event: pb.Event) -> None:
         """Buffer the event if this subscriber wants it; mark overflow past the limit."""
@@ -84,11 +93,15 @@ class EventHub:
         self._loop = loop
         self._limit = limit
         self._subscriptions: set[Subscription] = set()
+        self._closed = False
 
     def subscribe(self, user_id: int | None, rooms: Iterable[int] | None) -> Subscription:
         """A new subscription for one user's rooms, or every room when rooms is None."""
         subscription = Subscription(user_id, None if rooms is None else set(rooms), self._limit)
-        self._subscriptions.add(subscription)
+        if self._closed:  # shutting down: the stream ends at once with UNAVAILABLE
+            subscription.close()
+        else:
+            self._subscriptions.add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -106,6 +119,7 @@ class EventHub:
         self._loop.call_soon_threadsafe(self.publish, list(events))
 
     def close(self) -> None:
-        """End every subscription."""
+        """End every subscription, and any made from now on."""
+        self._closed = True
         for subscription in tuple(self._subscriptions):
             subscription.close()

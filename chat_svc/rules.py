@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from common.errors import InvalidArgument
 
@@ -59,6 +60,14 @@ def client_msg_id(raw: str) -> str:
     if len(raw) > CLIENT_MSG_ID_MAX or not raw.isascii() or not raw.isprintable():
         raise InvalidArgument(f"client_msg_id must be 1-{CLIENT_MSG_ID_MAX} printable ASCII characters")
     return raw
+
+
+def invitees(member_ids: Iterable[int], owner_id: int) -> list[int]:
+    """The other users to add to a new room, distinct and ascending: at most 100."""
+    others = sorted(set(member_ids) - {owner_id})
+    if len(others) > INVITES_MAX:
+        raise InvalidArgument(f"add at most {INVITES_MAX} members when creating a room")
+    return others
 
 
 def room_id(value: int) -> int:

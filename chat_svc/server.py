@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
 
 from chat_svc.directory import UserDirectory
@@ -11,7 +10,7 @@ from chat_svc.events import EventHub
 from chat_svc.service import Chat
 from chat_svc.servicer import ChatServicer
 from chat_svc.settings import ChatSettings, get_settings
-from common import migrations
+from common.auth_client import auth_key_source
 from common.db import Database
 from common.logs import setup_logging
 from common.server import (
@@ -22,8 +21,8 @@ from common.server import (
     serve_until_signalled,
     set_serving,
 )
-from common.tokens import FetchingKeySource, KeySource, TokenVerifier
-from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+from common.tokens import KeySource, TokenVerifier
+from parley.auth.v1 import auth_pb2_grpc
 from parley.chat.v1 import chat_pb2, chat_pb2_grpc
 
 SERVICE_NAME = chat_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name
@@ -32,17 +31,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def migrate(settings: ChatSettings) -> None:
     """Bring chat_db to the latest schema."""
+    from common import migrations  # alembic loads slowly: only the migrate command pays for it
+
     migrations.upgrade(MIGRATIONS, settings.database_url)
-
-
-def auth_key_source(stub: auth_pb2_grpc.AuthServiceAsyncStub) -> FetchingKeySource:
-    """Verification keys fetched from auth_svc and cached."""
-
-    async def fetch() -> Sequence[tuple[str, str]]:
-        response = await stub.GetPublicKeys(auth_pb2.GetPublicKeysRequest(), timeout=5.0)
-        return [(key.key_id, key.public_key_pem) for key in response.keys]
-
-    return FetchingKeySource(fetch)
 
 
 def build_servicer(

@@ -50,8 +50,11 @@ class Chat:
     # -- lookups ----------------------------------------------------------------------------------
 
     @staticmethod
-    def _room(s: Session, room_id: int) -> Room:
-        room = s.get(Room, rules.room_id(room_id))
+    def _room(s: Session, room_id: int, lock: bool = False) -> Room:
+        # lock=True takes the room row's write lock first (SELECT ... FOR UPDATE), as sends do with
+        # their UPDATE: membership writes then see the latest rows, and every writer locks in the
+        # same order, so replicas cannot deadlock on a shared lock taken through a foreign key.
+        room = s.get(Room, rules.room_id(room_id), with_for_update=lock or None)
         if room is None:
             raise NotFound(f"room {room_id} does not exist")
         return room
@@ -87,9 +90,7 @@ class Chat:
         """A new public channel or private room owned by the caller, with the given members."""
         if kind not in (pb.ROOM_KIND_PUBLIC, pb.ROOM_KIND_PRIVATE):
             raise InvalidArgument("kind must be ROOM_KIND_PUBLIC or ROOM_KIND_PRIVATE (use OpenDirectRoom for DMs)")
-        others = sorted(set(member_ids) - {user_id})
-        if len(others) > rules.INVITES_MAX:
-            raise InvalidArgument(f"add at most {rules.INVITES_MAX} members when creating a room")
+        others = rules.invitees(member_ids, user_id)
         now = utcnow()
         with self.db.sessions.begin() as s:
             room = Room(
@@ -201,7 +202,7 @@ class Chat:
         """Join a public channel; already a member is fine."""
         with self._room_lock(room_id):
             with self.db.sessions.begin() as s:
-                room = self._room(s, room_id)
+                room = self._room(s, room_id, lock=True)
                 if s.get(Member, (room.id, user_id)) is not None:
                     return room_pb(room)
                 if room.kind != pb.ROOM_KIND_PUBLIC:
@@ -215,7 +216,7 @@ class Chat:
         """Leave a channel or private room; not a member is fine."""
         with self._room_lock(room_id):
             with self.db.sessions.begin() as s:
-                room = self._room(s, room_id)
+                room = self._room(s, room_id, lock=True)
                 if room.kind == pb.ROOM_KIND_DIRECT:
                     raise FailedPrecondition("you cannot leave a direct conversation")
                 member = s.get(Member, (room.id, user_id))
@@ -232,7 +233,7 @@ class Chat:
             raise InvalidArgument("user_id must be a user's id")
         with self._room_lock(room_id):
             with self.db.sessions.begin() as s:
-                room = self._room(s, room_id)
+                room = self._room(s, room_id, lock=True)
                 self._membership(s, room, user_id)
                 if room.kind == pb.ROOM_KIND_DIRECT:
                     raise FailedPrecondition("a direct conversation has exactly two members; create a room instead")

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+from chat_svc import rules
 from chat_svc.directory import UserDirectory
 from chat_svc.events import EventHub
 from chat_svc.limits import SendLimiter
@@ -49,7 +50,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     async def CreateRoom(self, request: pb.CreateRoomRequest, context: Any) -> pb.CreateRoomResponse:
         principal, token = await self._caller(context)
         user_id = principal.user_id
-        others = [uid for uid in request.member_ids if uid != user_id]
+        others = rules.invitees(request.member_ids, user_id)  # checked before asking auth_svc about them
         await self._directory.require_users(others, token, remaining(context, ONWARD_TIMEOUT))
         room = await self._run(
             self._chat.create_room, user_id, request.kind, request.name, request.topic, list(request.member_ids)
@@ -186,9 +187,12 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     async def _replay(self, cursors: Any, replayed: dict[int, int]) -> AsyncIterator[list[pb.Event]]:
         """Missed messages after each cursor, then missed edits and deletes, page by page."""
         page = self._settings.replay_page
-        for cursor in cursors:
+        unique = {c.room_id: c for c in reversed(cursors)}  # a room named twice: its first cursor
+        for cursor in unique.values():
             after = max(cursor.after_seq, 0)
-            replayed[cursor.room_id] = after
+            # Only what is really replayed counts as sent: a cursor past the room's last seq must
+            # not hide the live messages that follow.
+            replayed[cursor.room_id] = 0
             while True:
                 messages = await self._run(self._chat.messages_after, cursor.room_id, after, page)
                 if messages:

@@ -94,5 +94,6 @@ def start_service(module: str, env: Mapping[str, str], timeout: float = 20.0) ->
             break
     if not port:
         process.kill()
+        process.wait()
         raise RuntimeError(f"{module} did not start:\n" + "\n".join(lines[-40:]))
     return ServiceProcess(module, process, port[0], lines, reader)
