@@ -218,19 +218,20 @@ class Accounts:
             raise Unauthenticated("refresh token was already used; the session is revoked, sign in again")
         return info, tokens
 
-    def logout(self, refresh_token: str) -> None:
-        """Revoke the session of a refresh token; unknown or ended sessions are fine."""
+    def logout(self, refresh_token: str) -> str:
+        """Revoke the session of a refresh token and return its id; unknown tokens give ""."""
         if not refresh_token:
             raise InvalidArgument("missing refresh token")
         with self.db.sessions.begin() as s:
             row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash_token(refresh_token)))
             if row is None:
-                return
+                return ""
             s.execute(
                 update(Session)
                 .where(Session.id == row.session_id, Session.revoked_at.is_(None))
                 .values(revoked_at=utcnow(), revoke_reason="logout")
             )
+            return row.session_id
 
     def service_token(self, client_id: str, client_secret: str) -> tuple[str, float]:
         """An access token for an internal service with valid client credentials."""

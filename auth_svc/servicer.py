@@ -56,8 +56,8 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return pb.RefreshResponse(user=user_pb(user), session=session_pb(tokens))
 
     async def Logout(self, request: pb.LogoutRequest, context: Any) -> pb.LogoutResponse:
-        await self._db.run(self._accounts.logout, request.refresh_token)
-        return pb.LogoutResponse()
+        session_id = await self._db.run(self._accounts.logout, request.refresh_token)
+        return pb.LogoutResponse(session_id=session_id)
 
     async def GetUser(self, request: pb.GetUserRequest, context: Any) -> pb.GetUserResponse:
         await self._caller(context)

@@ -252,6 +252,15 @@ def test_logout_ends_the_session(harness: AsyncServicerHarness) -> None:
     assert "session ended" in details
 
 
+def test_logout_names_the_session_it_ended(harness: AsyncServicerHarness) -> None:
+    """Logout answers the ended session's id (so a gateway can close its sockets); unknown gives ""."""
+    session = register(harness).session
+    response, code, _ = harness.invoke_unary("Logout", pb.LogoutRequest(refresh_token=session.refresh_token))
+    assert code == grpc.StatusCode.OK and response.session_id == session.session_id
+    unknown, _, _ = harness.invoke_unary("Logout", pb.LogoutRequest(refresh_token="never-issued"))
+    assert unknown.session_id == ""
+
+
 def test_logout_is_idempotent(harness: AsyncServicerHarness) -> None:
     """Logging out twice with the same token is OK both times."""
     session = register(harness).session
