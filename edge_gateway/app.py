@@ -1,0 +1,58 @@
+"""The FastAPI application: routers, error handlers, and backends opened in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from edge_gateway import errors
+from edge_gateway.backends import Backends
+from edge_gateway.routes import auth, health, messages, rooms, users
+from edge_gateway.settings import GatewaySettings, get_settings
+from edge_gateway.ws import endpoint
+from edge_gateway.ws.endpoint import catch_up, resync_cursors
+from edge_gateway.ws.fanout import Fanout
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """The gateway app; settings default to the environment's."""
+    config = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        backends = Backends.connect(config)
+        fanout = Fanout(backends)
+        app.state.backends = backends
+        app.state.fanout = fanout
+        await fanout.start(lambda connection: catch_up(backends, connection, resync_cursors(connection)))
+        try:
+            yield
+        finally:
+            await fanout.stop()
+            await backends.close()
+
+    app = FastAPI(
+        title="Parley gateway",
+        version="1.0",
+        summary="REST and WebSocket API of the Parley chat platform (see docs/protocol.md).",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    errors.install(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=config.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    app.include_router(health.router)
+    for router in (auth.router, users.router, rooms.router, messages.router, endpoint.router):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

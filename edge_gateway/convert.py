@@ -1,0 +1,97 @@
+"""Protobuf messages to the JSON shapes of the browser protocol (docs/protocol.md).
+
+One function per shape, used by the REST routes and the WebSocket frames alike, so a message
+looks the same wherever it arrives. Ids and seqs are JSON numbers (all below 2^53); times are
+ISO 8601 UTC strings; enums are short lower-case words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from parley.auth.v1 import auth_pb2
+from parley.chat.v1 import chat_pb2 as pb
+
+ROOM_KINDS = {pb.ROOM_KIND_PUBLIC: "public", pb.ROOM_KIND_PRIVATE: "private", pb.ROOM_KIND_DIRECT: "direct"}
+KIND_VALUES = {name: value for value, name in ROOM_KINDS.items()}
+ROLES = {pb.MEMBER_ROLE_OWNER: "owner", pb.MEMBER_ROLE_MEMBER: "member"}
+
+
+def time_json(stamp: Timestamp, present: bool = True) -> str | None:
+    """An ISO 8601 UTC string, or None for an unset timestamp."""
+    if not present:
+        return None
+    return stamp.ToJsonString()
+
+
+def user_json(user: auth_pb2.User) -> dict[str, Any]:
+    """A user."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "created_at": time_json(user.created_at),
+    }
+
+
+def session_json(session: auth_pb2.Session) -> dict[str, Any]:
+    """A session's tokens."""
+    return {
+        "access_token": session.access_token,
+        "access_token_expires_at": time_json(session.access_token_expires_at),
+        "refresh_token": session.refresh_token,
+        "refresh_token_expires_at": time_json(session.refresh_token_expires_at),
+        "session_id": session.session_id,
+    }
+
+
+def room_json(room: pb.Room) -> dict[str, Any]:
+    """A room."""
+    return {
+        "id": room.id,
+        "kind": ROOM_KINDS.get(room.kind, "unknown"),
+        "name": room.name,
+        "topic": room.topic,
+        "created_by": room.created_by,
+        "created_at": time_json(room.created_at),
+        "last_seq": room.last_seq,
+        "last_change": room.last_change,
+        "member_count": room.member_count,
+        "direct_user_ids": list(room.direct_user_ids),
+    }
+
+
+def my_room_json(entry: pb.MyRoom) -> dict[str, Any]:
+    """A room with the caller's read marker and unread count."""
+    return {
+        "room": room_json(entry.room),
+        "last_read_seq": entry.last_read_seq,
+        "unread_count": entry.unread_count,
+        "role": ROLES.get(entry.role, "member"),
+    }
+
+
+def member_json(member: pb.Member) -> dict[str, Any]:
+    """A member of a room."""
+    return {
+        "user_id": member.user_id,
+        "role": ROLES.get(member.role, "member"),
+        "joined_at": time_json(member.joined_at),
+    }
+
+
+def message_json(message: pb.Message) -> dict[str, Any]:
+    """A message (a tombstone when deleted)."""
+    return {
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "change": message.change,
+        "sender_id": message.sender_id,
+        "client_msg_id": message.client_msg_id,
+        "body": message.body,
+        "created_at": time_json(message.created_at),
+        "edited_at": time_json(message.edited_at, message.HasField("edited_at")),
+        "deleted": message.deleted,
+    }

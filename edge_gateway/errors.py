@@ -1,0 +1,118 @@
+"""gRPC status codes to HTTP statuses and WebSocket error codes: the one table, used everywhere.
+
+The mapping follows the Connect protocol's table. The error body is always
+`{"error": {"code": "<snake_case gRPC code>", "message": "<the service's message>"}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+HTTP_STATUS: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DATA_LOSS: 500,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+}
+
+# Codes whose service message could reveal internals: the browser gets a generic one instead.
+_OPAQUE = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS}
+
+
+class ApiError(Exception):
+    """An error for the browser: a gRPC code and a message safe to show."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status for this error."""
+        return HTTP_STATUS.get(self.code, 500)
+
+    @property
+    def name(self) -> str:
+        """The code as snake_case text, e.g. "not_found"."""
+        return self.code.name.lower()
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body."""
+        return {"error": {"code": self.name, "message": self.message}}
+
+
+def from_rpc_error(exc: grpc.aio.AioRpcError) -> ApiError:
+    """The ApiError for a failed gRPC call."""
+    code = exc.code()
+    if code in _OPAQUE:
+        log.error("backend call failed with %s: %s", code.name, exc.details())
+        return ApiError(code, "internal error")
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return ApiError(code, "a backend service is unavailable; retry shortly")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return ApiError(code, "the backend did not answer in time; retry")
+    return ApiError(code, exc.details() or code.name.lower())
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every error the same JSON shape."""
+
+    async def api_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return JSONResponse(exc.body(), status_code=exc.http_status)
+
+    async def rpc_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, grpc.aio.AioRpcError)
+        return await api_error(request, from_rpc_error(exc))
+
+    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        location = list(first.get("loc", ()))
+        if location[:1] == ["body"]:  # "body" the request part, not a field that is called body
+            location = location[1:]
+        where = ".".join(str(part) for part in location)
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else first.get("msg", "invalid request")
+        body = ApiError(grpc.StatusCode.INVALID_ARGUMENT, message).body()
+        return JSONResponse(body, status_code=422)
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        code = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+        name = code.get(exc.status_code, "invalid_argument" if exc.status_code < 500 else "internal")
+        return JSONResponse(
+            {"error": {"code": name, "message": str(exc.detail)}}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse(ApiError(grpc.StatusCode.INTERNAL, "internal error").body(), status_code=500)
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(Exception, unexpected_error)
+    app.add_exception_handler(grpc.aio.AioRpcError, rpc_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)

@@ -1,0 +1,123 @@
+"""Messages of a room: history, send, edit, delete, read marker, typing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.exceptions import RequestValidationError
+
+from edge_gateway import convert
+from edge_gateway.deps import BackendsDep, CallerDep
+from edge_gateway.schemas import (
+    INT32_MAX,
+    INT64_MAX,
+    EditMessageBody,
+    MarkReadBody,
+    MessagePage,
+    OneMessage,
+    ReadMarker,
+    SendMessageBody,
+    SentMessage,
+    TypingNotice,
+    error_responses,
+)
+from parley.chat.v1 import chat_pb2 as pb
+
+router = APIRouter(
+    prefix="/rooms/{room_id}", tags=["messages"], responses=error_responses(400, 401, 403, 404, 422, 500, 503, 504)
+)
+
+RoomId = Annotated[int, Path(gt=0, le=INT64_MAX, description="A room id")]
+MessageSeq = Annotated[int, Path(gt=0, le=INT64_MAX, description="The message's seq")]
+Cursor = Annotated[int | None, Query(ge=0, le=INT64_MAX)]
+
+
+@router.get("/messages", response_model=MessagePage, summary="A page of history")
+async def history(
+    room_id: RoomId,
+    backends: BackendsDep,
+    caller: CallerDep,
+    before: Annotated[Cursor, Query(description="Messages older than this seq (scrolling up)")] = None,
+    after: Annotated[Cursor, Query(description="Messages newer than this seq (catching up)")] = None,
+    limit: Annotated[int, Query(ge=0, le=INT32_MAX, description="Page size (0 = the service's default)")] = 0,
+) -> dict[str, Any]:
+    """Ascending seq, tombstones included. No cursor: the newest page. `before` and `after` exclude each other."""
+    if before is not None and after is not None:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", "after"), "msg": "pass either before or after, not both"}]
+        )
+    if after is not None:
+        anchor, direction = after, pb.DIRECTION_FORWARD
+    else:
+        anchor, direction = before or 0, pb.DIRECTION_BACKWARD
+    reply = await backends.chat.ListMessages(
+        pb.ListMessagesRequest(room_id=room_id, anchor_seq=anchor, direction=direction, limit=limit),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    return {"messages": [convert.message_json(message) for message in reply.messages], "has_more": reply.has_more}
+
+
+@router.post(
+    "/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SentMessage,
+    summary="Post a message",
+    responses={
+        status.HTTP_200_OK: {"model": SentMessage, "description": "A retry: the original message"},
+        **error_responses(429),
+    },
+)
+async def send(
+    room_id: RoomId, body: SendMessageBody, backends: BackendsDep, caller: CallerDep, response: Response
+) -> dict[str, Any]:
+    """201 with the stored message; a retry with the same client_msg_id answers 200 with the original."""
+    reply = await backends.chat.SendMessage(
+        pb.SendMessageRequest(room_id=room_id, client_msg_id=body.client_msg_id, body=body.body),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    if reply.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return {"message": convert.message_json(reply.message), "duplicate": reply.duplicate}
+
+
+@router.patch("/messages/{seq}", response_model=OneMessage, summary="Edit one's own message")
+async def edit(
+    room_id: RoomId, seq: MessageSeq, body: EditMessageBody, backends: BackendsDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Replaces the body; 403 for someone else's message."""
+    reply = await backends.chat.EditMessage(
+        pb.EditMessageRequest(room_id=room_id, seq=seq, body=body.body),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    return {"message": convert.message_json(reply.message)}
+
+
+@router.delete("/messages/{seq}", response_model=OneMessage, summary="Delete one's own message")
+async def delete(room_id: RoomId, seq: MessageSeq, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
+    """Answers the tombstone that history keeps at this seq; 403 for someone else's message."""
+    reply = await backends.chat.DeleteMessage(
+        pb.DeleteMessageRequest(room_id=room_id, seq=seq), metadata=caller.metadata, timeout=backends.timeout
+    )
+    return {"message": convert.message_json(reply.message)}
+
+
+@router.post("/read", response_model=ReadMarker, summary="Move the read marker")
+async def mark_read(room_id: RoomId, body: MarkReadBody, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
+    """Forward only, clamped to the newest seq; answers the marker and the unread count."""
+    reply = await backends.chat.MarkRead(
+        pb.MarkReadRequest(room_id=room_id, seq=body.seq), metadata=caller.metadata, timeout=backends.timeout
+    )
+    return {"last_read_seq": reply.last_read_seq, "unread_count": reply.unread_count}
+
+
+@router.post("/typing", response_model=TypingNotice, summary="Say the caller is typing")
+async def typing(room_id: RoomId, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
+    """Ephemeral; repeat every few seconds while typing."""
+    reply = await backends.chat.SendTyping(
+        pb.SendTypingRequest(room_id=room_id), metadata=caller.metadata, timeout=backends.timeout
+    )
+    return {"expires_at": convert.time_json(reply.expires_at)}

@@ -1,0 +1,146 @@
+"""Rooms: the caller's rooms, public channels, creating, joining, leaving, members, presence."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from edge_gateway import convert
+from edge_gateway.deps import BackendsDep, CallerDep
+from edge_gateway.schemas import (
+    INT32_MAX,
+    INT64_MAX,
+    CreateRoomBody,
+    DirectRoom,
+    Member,
+    MemberPage,
+    MyRooms,
+    Presence,
+    Room,
+    RoomPage,
+    UserRef,
+    error_responses,
+)
+from parley.chat.v1 import chat_pb2 as pb
+
+router = APIRouter(tags=["rooms"], responses=error_responses(400, 401, 403, 404, 422, 500, 503, 504))
+
+RoomId = Annotated[int, Path(gt=0, le=INT64_MAX, description="A room id")]
+After = Annotated[int, Query(ge=0, le=INT64_MAX, description="Start after this id (0 = from the start)")]
+Limit = Annotated[int, Query(ge=0, le=INT32_MAX, description="Page size (0 = the service's default)")]
+
+
+@router.get("/rooms", response_model=MyRooms, summary="The caller's rooms")
+async def my_rooms(backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
+    """With read markers and unread counts, most recently active first."""
+    reply = await backends.chat.ListMyRooms(pb.ListMyRoomsRequest(), metadata=caller.metadata, timeout=backends.timeout)
+    return {"rooms": [convert.my_room_json(entry) for entry in reply.rooms]}
+
+
+@router.get("/rooms/public", response_model=RoomPage, summary="Browse public channels")
+async def public_rooms(
+    backends: BackendsDep,
+    caller: CallerDep,
+    query: Annotated[str, Query(max_length=1024, description="Case-insensitive part of the name")] = "",
+    after: After = 0,
+    limit: Limit = 0,
+) -> dict[str, Any]:
+    """Ascending id; pass the last id as `after` for the next page."""
+    reply = await backends.chat.ListPublicRooms(
+        pb.ListPublicRoomsRequest(query=query, after_room_id=after, limit=limit),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    return {"rooms": [convert.room_json(room) for room in reply.rooms], "has_more": reply.has_more}
+
+
+@router.post("/rooms", status_code=status.HTTP_201_CREATED, response_model=Room, summary="Create a room")
+async def create_room(body: CreateRoomBody, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
+    """A public channel or a private room; the caller becomes its owner, member_ids join at once."""
+    reply = await backends.chat.CreateRoom(
+        pb.CreateRoomRequest(
+            kind=convert.KIND_VALUES[body.kind], name=body.name, topic=body.topic, member_ids=body.member_ids
+        ),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    return convert.room_json(reply.room)
+
+
+@router.get("/rooms/{room_id}", response_model=Room, summary="One room")
+async def get_room(room_id: RoomId, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
+    """A room the caller belongs to, or any public channel."""
+    reply = await backends.chat.GetRoom(
+        pb.GetRoomRequest(room_id=room_id), metadata=caller.metadata, timeout=backends.timeout
+    )
+    return convert.room_json(reply.room)
+
+
+@router.post("/rooms/{room_id}/join", response_model=Room, summary="Join a public channel")
+async def join(room_id: RoomId, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
+    """Idempotent; 403 for private and direct rooms."""
+    reply = await backends.chat.JoinRoom(
+        pb.JoinRoomRequest(room_id=room_id), metadata=caller.metadata, timeout=backends.timeout
+    )
+    return convert.room_json(reply.room)
+
+
+@router.post("/rooms/{room_id}/leave", status_code=status.HTTP_204_NO_CONTENT, summary="Leave a room")
+async def leave(room_id: RoomId, backends: BackendsDep, caller: CallerDep) -> Response:
+    """A public channel or a private room; 400 for a direct room."""
+    await backends.chat.LeaveRoom(
+        pb.LeaveRoomRequest(room_id=room_id), metadata=caller.metadata, timeout=backends.timeout
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/rooms/{room_id}/members", status_code=status.HTTP_201_CREATED, response_model=Member, summary="Invite a user"
+)
+async def invite(room_id: RoomId, body: UserRef, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
+    """Adds the user to a room the caller belongs to. Idempotent."""
+    reply = await backends.chat.InviteMember(
+        pb.InviteMemberRequest(room_id=room_id, user_id=body.user_id),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    return convert.member_json(reply.member)
+
+
+@router.get("/rooms/{room_id}/members", response_model=MemberPage, summary="A room's members")
+async def members(
+    room_id: RoomId, backends: BackendsDep, caller: CallerDep, after: After = 0, limit: Limit = 0
+) -> dict[str, Any]:
+    """Ascending user id; pass the last user id as `after` for the next page."""
+    reply = await backends.chat.ListMembers(
+        pb.ListMembersRequest(room_id=room_id, after_user_id=after, limit=limit),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    return {"members": [convert.member_json(member) for member in reply.members], "has_more": reply.has_more}
+
+
+@router.get("/rooms/{room_id}/presence", response_model=Presence, summary="Who is online in a room")
+async def presence(room_id: RoomId, backends: BackendsDep, caller: CallerDep, request: Request) -> dict[str, Any]:
+    """Users with a live socket on this gateway; only for rooms the caller may see."""
+    await backends.chat.GetRoom(pb.GetRoomRequest(room_id=room_id), metadata=caller.metadata, timeout=backends.timeout)
+    online: list[int] = request.app.state.fanout.online(room_id)
+    return {"room_id": room_id, "online": online}
+
+
+@router.post(
+    "/direct",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DirectRoom,
+    summary="Open the direct conversation with a user",
+    responses={status.HTTP_200_OK: {"model": DirectRoom, "description": "It existed already"}},
+)
+async def direct(body: UserRef, backends: BackendsDep, caller: CallerDep, response: Response) -> dict[str, Any]:
+    """201 when this call created it, 200 when it existed; 404 when the other user does not exist."""
+    reply = await backends.chat.OpenDirectRoom(
+        pb.OpenDirectRoomRequest(user_id=body.user_id), metadata=caller.metadata, timeout=backends.timeout
+    )
+    if not reply.created:
+        response.status_code = status.HTTP_200_OK
+    return {"room": convert.room_json(reply.room), "created": reply.created}

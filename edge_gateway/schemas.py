@@ -1,0 +1,272 @@
+"""Pydantic models of the REST bodies: what the routes accept and answer, for validation and OpenAPI.
+
+Response models mirror the dicts built by edge_gateway.convert field for field; the routes return
+those dicts and FastAPI validates them against these models. Request models check shape only
+(types, generous length caps, ranges that fit the protobuf integer types): the services own the
+rules and write the messages people see.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
+
+Id = Annotated[int, Field(gt=0, le=INT64_MAX, description="A positive id")]
+Seq = Annotated[int, Field(ge=0, le=INT64_MAX, description="A message seq (0 = none)")]
+Time = Annotated[str, Field(description="ISO 8601 UTC time", json_schema_extra={"format": "date-time"})]
+RoomKind = Literal["public", "private", "direct"]
+Role = Literal["owner", "member"]
+
+
+class _Request(BaseModel):
+    """A request body: unknown fields are refused, so a misspelt optional field is not silently lost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    code: str = Field(description='snake_case gRPC status name, e.g. "not_found"', examples=["not_found"])
+    message: str = Field(description="Human-readable reason from the service", examples=["room 9 does not exist"])
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Invalid argument or failed precondition",
+    401: "Missing, invalid or expired credentials",
+    403: "Not allowed",
+    404: "No such resource",
+    409: "Already exists",
+    422: "Malformed request (bad JSON, wrong types, missing fields)",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "A backend service is unavailable",
+    504: "A backend service did not answer in time",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries with the error body for these HTTP statuses."""
+    return {status: {"model": ErrorResponse, "description": _ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+# -- users and sessions ----------------------------------------------------------------------------
+
+
+class User(BaseModel):
+    """A person with an account."""
+
+    id: int
+    username: str
+    display_name: str
+    created_at: Time
+
+
+class Session(BaseModel):
+    """The tokens of one signed-in session."""
+
+    access_token: str = Field(description="JWT for `Authorization: Bearer ...`")
+    access_token_expires_at: Time
+    refresh_token: str = Field(description="Opaque, single use: POST /auth/refresh")
+    refresh_token_expires_at: Time
+    session_id: str
+
+
+class SignedIn(BaseModel):
+    """A user and a fresh session."""
+
+    user: User
+    session: Session
+
+
+class Users(BaseModel):
+    """Users found, ascending id; unknown ids are left out."""
+
+    users: list[User]
+
+
+class RegisterBody(_Request):
+    """A new account."""
+
+    username: str = Field(max_length=256)
+    password: str = Field(max_length=1024)
+    display_name: str = Field("", max_length=1024, description="Defaults to the username")
+
+
+class LoginBody(_Request):
+    """Credentials."""
+
+    username: str = Field(max_length=256)
+    password: str = Field(max_length=1024)
+
+
+class RefreshTokenBody(_Request):
+    """A refresh token."""
+
+    refresh_token: str = Field(max_length=4096)
+
+
+# -- rooms -----------------------------------------------------------------------------------------
+
+
+class Room(BaseModel):
+    """A room."""
+
+    id: int
+    kind: RoomKind
+    name: str
+    topic: str
+    created_by: int
+    created_at: Time
+    last_seq: int = Field(description="seq of the newest message, 0 when none")
+    last_change: int = Field(description="change number of the newest create, edit or delete")
+    member_count: int
+    direct_user_ids: list[int] = Field(description="For direct rooms: the two user ids, ascending")
+
+
+class MyRoom(BaseModel):
+    """A room as one of its members sees it."""
+
+    room: Room
+    last_read_seq: int
+    unread_count: int
+    role: Role
+
+
+class MyRooms(BaseModel):
+    """The caller's rooms, most recently active first."""
+
+    rooms: list[MyRoom]
+
+
+class RoomPage(BaseModel):
+    """Public channels, ascending id."""
+
+    rooms: list[Room]
+    has_more: bool = Field(description="Another page follows: pass the last id as `after`")
+
+
+class Member(BaseModel):
+    """A member of a room."""
+
+    user_id: int
+    role: Role
+    joined_at: Time
+
+
+class MemberPage(BaseModel):
+    """Members, ascending user id."""
+
+    members: list[Member]
+    has_more: bool
+
+
+class DirectRoom(BaseModel):
+    """A direct conversation."""
+
+    room: Room
+    created: bool = Field(description="True when this call created it")
+
+
+class Presence(BaseModel):
+    """Who in a room has a live socket on this gateway."""
+
+    room_id: int
+    online: list[int] = Field(description="User ids, ascending")
+
+
+class CreateRoomBody(_Request):
+    """A new public channel or private room."""
+
+    kind: Literal["public", "private"]
+    name: str = Field(max_length=1024)
+    topic: str = Field("", max_length=4096)
+    member_ids: list[Id] = Field(default_factory=list, max_length=10_000, description="Users to add at once")
+
+
+class UserRef(_Request):
+    """Another user."""
+
+    user_id: Id
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+
+class Message(BaseModel):
+    """A message; a tombstone when deleted (empty body)."""
+
+    room_id: int
+    seq: int
+    change: int
+    sender_id: int
+    client_msg_id: str
+    body: str
+    created_at: Time
+    edited_at: Time | None = Field(description="null when never edited")
+    deleted: bool
+
+
+class MessagePage(BaseModel):
+    """History in ascending seq, tombstones included."""
+
+    messages: list[Message]
+    has_more: bool = Field(description="More messages lie further in the direction read")
+
+
+class OneMessage(BaseModel):
+    """One message."""
+
+    message: Message
+
+
+class SentMessage(BaseModel):
+    """The stored message."""
+
+    message: Message
+    duplicate: bool = Field(description="True when client_msg_id was used before: this is the original")
+
+
+class ReadMarker(BaseModel):
+    """The caller's read marker after the call."""
+
+    last_read_seq: int
+    unread_count: int
+
+
+class TypingNotice(BaseModel):
+    """When the typing notice lapses unless repeated."""
+
+    expires_at: Time
+
+
+class SendMessageBody(_Request):
+    """A message to post."""
+
+    client_msg_id: str = Field(max_length=1024, description="Unique per message; reuse it when retrying")
+    body: str = Field(max_length=100_000)
+
+
+class EditMessageBody(_Request):
+    """New text for a message."""
+
+    body: str = Field(max_length=100_000)
+
+
+class MarkReadBody(_Request):
+    """The newest seq read."""
+
+    seq: Seq

@@ -1,0 +1,50 @@
+"""edge_gateway configuration: one typed object, read from GATEWAY_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "example"}
+
+
+class GatewaySettings(BaseSettings):
+    """Every knob of the gateway; see the configuration table in README.md."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    host: str = "0.0.0.0"
+    port: int = Field(8000, ge=0, le=65535)
+    auth_address: str = "127.0.0.1:50051"
+    chat_address: str = "127.0.0.1:50052"
+    client_id: str = "edge_gateway"
+    # No default: the gateway's credentials for IssueServiceToken (AUTH_SERVICE_CLIENTS on auth_svc).
+    client_secret: SecretStr
+    token_issuer: str = "parley-auth"
+    token_audience: str = "parley"
+    grpc_timeout_seconds: float = Field(5.0, gt=0)
+    ws_auth_timeout_seconds: float = Field(10.0, gt=0)
+    ws_heartbeat_seconds: float = Field(20.0, gt=0)
+    ws_idle_timeout_seconds: float = Field(60.0, gt=0)
+    ws_max_frame_bytes: int = Field(65_536, ge=1024)
+    ws_send_queue_frames: int = Field(2_000, ge=10)
+    presence_ttl_seconds: float = Field(45.0, gt=1)
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"])
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+    log_level: str = "INFO"
+
+    @field_validator("client_secret")
+    @classmethod
+    def _real_secret(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value()
+        if len(text) < 16 or text.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("GATEWAY_CLIENT_SECRET must be a real secret of 16+ characters")
+        return value
+
+
+@lru_cache
+def get_settings() -> GatewaySettings:
+    """The settings, built on first use so that tests can set the environment first."""
+    return GatewaySettings()  # client_secret comes from the environment

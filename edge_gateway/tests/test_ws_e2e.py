@@ -1,0 +1,371 @@
+"""The WebSocket end to end: real gateway, auth_svc and chat_svc processes on MySQL, plain clients."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import orjson
+import pytest
+import websockets
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import create_engine, text
+
+from auth_svc.keys import Keyring
+from edge_gateway.tests.conftest import GatewayStack as Stack
+
+pytestmark = pytest.mark.mysql
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def ws_stack(stack: Stack) -> Stack:
+    """The session's running gateway, auth_svc and chat_svc (from conftest's stack)."""
+    return stack
+
+
+@dataclass
+class User:
+    """A registered user and their token."""
+
+    id: int
+    username: str
+    token: str
+
+
+class Client:
+    """A plain WebSocket client that reads frames as dicts."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.frames: list[dict[str, Any]] = []
+
+    async def send(self, **frame: Any) -> None:
+        """Send one frame."""
+        await self.ws.send(orjson.dumps(frame).decode())
+
+    async def next(self, wait_s: float = 5.0) -> dict[str, Any]:
+        """The next frame."""
+        frame: dict[str, Any] = orjson.loads(await asyncio.wait_for(self.ws.recv(), wait_s))
+        self.frames.append(frame)
+        return frame
+
+    async def expect(self, kind: str, wait_s: float = 5.0, **match: Any) -> dict[str, Any]:
+        """Read until a frame of this type (with these top-level values) arrives."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            frame = await self.next(max(0.01, deadline - time.monotonic()))
+            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    async def quiet(self, seconds: float = 0.5) -> list[dict[str, Any]]:
+        """Every frame that arrives within seconds."""
+        got: list[dict[str, Any]] = []
+        try:
+            while True:
+                got.append(await self.next(seconds))
+        except TimeoutError:
+            return got
+
+
+@pytest.fixture
+async def api(ws_stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the gateway's REST API."""
+    async with httpx.AsyncClient(base_url=f"{ws_stack.gateway_url}/api/v1", timeout=10) as client:
+        yield client
+
+
+async def register(api: httpx.AsyncClient, prefix: str) -> User:
+    """A new user with a unique name."""
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
+    response = await api.post("/auth/register", json={"username": name, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return User(body["user"]["id"], name, body["session"]["access_token"])
+
+
+def bearer(user: User) -> dict[str, str]:
+    """The Authorization header of a user."""
+    return {"Authorization": f"Bearer {user.token}"}
+
+
+async def private_room(api: httpx.AsyncClient, owner: User, *members: User) -> int:
+    """A private room of owner with members."""
+    response = await api.post(
+        "/rooms",
+        json={"kind": "private", "name": "ws test", "member_ids": [m.id for m in members]},
+        headers=bearer(owner),
+    )
+    assert response.status_code == 201, response.text
+    room_id: int = response.json()["id"]
+    return room_id
+
+
+@pytest.fixture
+async def connect(ws_stack: Stack) -> AsyncIterator[Any]:
+    """Factory: a signed-in Client (after ready and caught_up), closed at the end."""
+    opened: list[Any] = []
+
+    async def open_client(user: User | None, token: str | None = None, **auth: Any) -> Client:
+        ws = await websockets.connect(ws_stack.ws_url)
+        opened.append(ws)
+        client = Client(ws)
+        await client.send(type="auth", token=token or (user.token if user else ""), **auth)
+        return client
+
+    yield open_client
+    for ws in opened:
+        await ws.close()
+
+
+async def signed_in(connect: Any, user: User, **auth: Any) -> Client:
+    """A client past ready and caught_up."""
+    client: Client = await connect(user, **auth)
+    await client.expect("ready")
+    await client.expect("caught_up")
+    return client
+
+
+def stored_messages(ws_stack: Stack, room_id: int) -> list[tuple[int, str]]:
+    """(seq, body) of every stored message of a room, straight from chat_db."""
+    engine = create_engine(ws_stack.chat_db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT seq, body FROM messages WHERE room_id = :r ORDER BY seq"), {"r": room_id}
+            ).all()
+    finally:
+        engine.dispose()
+    return [(int(seq), str(body)) for seq, body in rows]
+
+
+async def test_two_users_chat_in_real_time(api: httpx.AsyncClient, connect: Any) -> None:
+    """A message sent by one socket is acked with its seq and reaches the other user's socket."""
+    alice, bob = await register(api, "alice"), await register(api, "bob")
+    room = await private_room(api, alice, bob)
+    a, b = await signed_in(connect, alice), await signed_in(connect, bob)
+    await a.send(type="send", ref="s1", room_id=room, client_msg_id="m1", body="hello bob")
+    ack = await a.expect("ack", ref="s1")
+    got = await b.expect("message", room_id=room)
+    assert ack["message"]["seq"] == got["message"]["seq"] == 1
+    assert got["message"]["body"] == "hello bob" and got["message"]["sender_id"] == alice.id
+    await b.send(type="send", ref="s2", room_id=room, client_msg_id="m2", body="hi alice")
+    back = await a.expect("message", room_id=room)
+    assert back["message"]["seq"] == 2 and back["message"]["body"] == "hi alice"
+
+
+async def test_non_member_neither_receives_nor_posts(api: httpx.AsyncClient, connect: Any, ws_stack: Stack) -> None:
+    """A user outside a private room gets none of its messages and cannot post to it."""
+    alice, bob, eve = await register(api, "alice"), await register(api, "bob"), await register(api, "eve")
+    room = await private_room(api, alice, bob)
+    e = await signed_in(connect, eve)
+    a = await signed_in(connect, alice)
+    await a.send(type="send", ref="s", room_id=room, client_msg_id="secret", body="for bob only")
+    await a.expect("ack", ref="s")
+    await e.send(type="send", ref="x", room_id=room, client_msg_id="intrude", body="let me in")
+    error = await e.expect("error", ref="x")
+    assert error["code"] == "permission_denied"
+    assert all(f.get("room_id") != room for f in e.frames + await e.quiet(0.5) if f["type"] != "error")
+    assert stored_messages(ws_stack, room) == [(1, "for bob only")]
+
+
+async def test_reconnect_with_last_seq_gets_exactly_the_missed_messages(
+    api: httpx.AsyncClient, connect: Any, ws_stack: Stack
+) -> None:
+    """After a disconnect, resuming from the last seq delivers the missed messages once, in order, then live."""
+    alice, bob = await register(api, "alice"), await register(api, "bob")
+    room = await private_room(api, alice, bob)
+    a, b = await signed_in(connect, alice), await signed_in(connect, bob)
+    for i in range(1, 4):
+        await a.send(type="send", ref=f"r{i}", room_id=room, client_msg_id=f"before-{i}", body=f"before {i}")
+        await b.expect("message", room_id=room)
+    last_seen = 3
+    await b.ws.close()
+    for i in range(1, 21):
+        await a.send(type="send", ref=f"m{i}", room_id=room, client_msg_id=f"missed-{i}", body=f"missed {i}")
+        await a.expect("ack", ref=f"m{i}")
+    b2: Client = await connect(bob, cursors=[{"room_id": room, "after_seq": last_seen}])
+    await b2.expect("ready")
+    replayed = []
+    while (frame := await b2.next())["type"] != "caught_up":
+        if frame["type"] == "message":
+            replayed.append(frame["message"]["seq"])
+    assert replayed == list(range(4, 24))
+    await a.send(type="send", ref="live", room_id=room, client_msg_id="live", body="live again")
+    live = await b2.expect("message", room_id=room)
+    assert live["message"]["seq"] == 24
+    later = [f["message"]["seq"] for f in await b2.quiet(0.5) if f["type"] == "message"]
+    assert later == []
+    assert [seq for seq, _ in stored_messages(ws_stack, room)] == list(range(1, 25))
+
+
+async def test_retried_send_returns_the_original(api: httpx.AsyncClient, connect: Any, ws_stack: Stack) -> None:
+    """Sending again with the same client_msg_id acks the original message as a duplicate."""
+    alice = await register(api, "alice")
+    room = await private_room(api, alice)
+    a = await signed_in(connect, alice)
+    await a.send(type="send", ref="1", room_id=room, client_msg_id="once", body="only once")
+    first = await a.expect("ack", ref="1")
+    await a.send(type="send", ref="2", room_id=room, client_msg_id="once", body="only once")
+    second = await a.expect("ack", ref="2")
+    assert second["duplicate"] is True and second["message"]["seq"] == first["message"]["seq"]
+    assert stored_messages(ws_stack, room) == [(1, "only once")]
+
+
+async def test_typing_and_presence_reach_the_other_user(api: httpx.AsyncClient, connect: Any) -> None:
+    """Bob sees alice come online, type, and go offline."""
+    alice, bob = await register(api, "alice"), await register(api, "bob")
+    room = await private_room(api, alice, bob)
+    b = await signed_in(connect, bob)
+    a = await signed_in(connect, alice)
+    online = await b.expect("presence", room_id=room, user_id=alice.id)
+    assert online["online"] is True
+    presence = await api.get(f"/rooms/{room}/presence", headers=bearer(bob))
+    assert sorted(presence.json()["online"]) == sorted([alice.id, bob.id])
+    await a.send(type="typing", room_id=room)
+    typing = await b.expect("typing", room_id=room)
+    assert typing["user_id"] == alice.id and typing["expires_at"]
+    await a.ws.close()
+    offline = await b.expect("presence", room_id=room, user_id=alice.id)
+    assert offline["online"] is False
+
+
+async def test_room_joined_after_connecting_is_delivered(api: httpx.AsyncClient, connect: Any) -> None:
+    """Being invited while connected starts that room's events on the open socket."""
+    alice, bob = await register(api, "alice"), await register(api, "bob")
+    room = await private_room(api, alice)
+    b = await signed_in(connect, bob)
+    invited = await api.post(f"/rooms/{room}/members", json={"user_id": bob.id}, headers=bearer(alice))
+    assert invited.status_code == 201, invited.text
+    await b.expect("member_joined", room_id=room)
+    sent = await api.post(
+        f"/rooms/{room}/messages", json={"client_msg_id": "welcome", "body": "welcome bob"}, headers=bearer(alice)
+    )
+    assert sent.status_code == 201
+    got = await b.expect("message", room_id=room)
+    assert got["message"]["body"] == "welcome bob"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "fragment"),
+    [
+        ("{not json", "invalid_argument", "not valid JSON"),
+        ('{"type":"dance"}', "invalid_argument", "unknown frame type"),
+        ("ROOM_BODY_TOO_LONG", "invalid_argument", "the limit is 4000"),
+        ("ROOM_BODY_EMPTY", "invalid_argument", "must not be empty"),
+        ('{"type":"send","room_id":987654,"client_msg_id":"z","body":"hi"}', "not_found", "does not exist"),
+        ("HUGE_FRAME", "invalid_argument", "bytes; the limit is"),
+    ],
+)
+async def test_bad_frames_get_errors_and_change_nothing(
+    api: httpx.AsyncClient, connect: Any, ws_stack: Stack, raw: str, code: str, fragment: str
+) -> None:
+    """Each bad frame gets a clear error frame; the socket still works and nothing is stored."""
+    alice = await register(api, "alice")
+    room = await private_room(api, alice)
+    a = await signed_in(connect, alice)
+    frames = {
+        "ROOM_BODY_TOO_LONG": orjson.dumps(
+            {"type": "send", "room_id": room, "client_msg_id": "long", "body": "x" * 4001}
+        ).decode(),
+        "ROOM_BODY_EMPTY": orjson.dumps({"type": "send", "room_id": room, "client_msg_id": "e", "body": "  "}).decode(),
+        "HUGE_FRAME": orjson.dumps(
+            {"type": "send", "room_id": room, "client_msg_id": "h", "body": "x" * 70_000}
+        ).decode(),
+    }
+    await a.ws.send(frames.get(raw, raw))
+    error = await a.expect("error")
+    assert error["code"] == code and fragment in error["message"]
+    assert stored_messages(ws_stack, room) == []
+    await a.send(type="send", ref="ok", room_id=room, client_msg_id="after", body="still here")
+    assert (await a.expect("ack", ref="ok"))["message"]["seq"] == 1
+
+
+async def test_forged_token_is_refused_with_4001(connect: Any, ws_stack: Stack) -> None:
+    """A token with the real key id but signed by another key closes the socket with 4001."""
+    now = int(time.time())
+    claims = {"iss": "parley-auth", "aud": "parley", "sub": "1", "sid": "s", "iat": now, "exp": now + 300}
+    kid = Keyring.load(ws_stack.keys_dir).active.key_id
+    forged = jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid})
+    client: Client = await connect(None, token=forged)
+    error = await client.expect("error")
+    assert error["code"] == "unauthenticated"
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.next()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+async def test_expired_token_is_refused_with_4003(connect: Any, ws_stack: Stack) -> None:
+    """An expired access token closes the socket with 4003 (refresh and reconnect)."""
+    keyring = Keyring.load(ws_stack.keys_dir)
+    now = int(time.time())
+    token = keyring.sign(
+        {"iss": "parley-auth", "aud": "parley", "sub": "1", "sid": "s", "iat": now - 600, "exp": now - 300}
+    )
+    client: Client = await connect(None, token=token)
+    error = await client.expect("error")
+    assert error["code"] == "unauthenticated" and "expired" in error["message"]
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.next()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+
+
+async def test_socket_closes_when_its_token_expires(api: httpx.AsyncClient, connect: Any, ws_stack: Stack) -> None:
+    """A signed-in socket is closed with 4003 when its access token's time is up."""
+    alice = await register(api, "alice")
+    now = int(time.time())
+    short = Keyring.load(ws_stack.keys_dir).sign(
+        {"iss": "parley-auth", "aud": "parley", "sub": str(alice.id), "sid": "s", "iat": now, "exp": now + 2}
+    )
+    client = await signed_in(connect, alice, token=short)
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.expect("never-sent", wait_s=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+
+
+async def test_reauth_keeps_the_socket_open(api: httpx.AsyncClient, connect: Any, ws_stack: Stack) -> None:
+    """Swapping in a fresh token of the same user before expiry keeps the socket alive."""
+    alice = await register(api, "alice")
+    now = int(time.time())
+    keyring = Keyring.load(ws_stack.keys_dir)
+    base = {"iss": "parley-auth", "aud": "parley", "sub": str(alice.id), "sid": "s", "iat": now}
+    client = await signed_in(connect, alice, token=keyring.sign({**base, "exp": now + 2}))
+    await client.send(type="reauth", ref="re", token=keyring.sign({**base, "exp": now + 600}))
+    await client.expect("ack", ref="re")
+    await asyncio.sleep(2.5)
+    await client.send(type="ping", ref="still")
+    assert (await client.expect("pong", ref="still"))["ref"] == "still"
+
+
+async def test_missing_auth_frame_is_refused(connect: Any, ws_stack: Stack) -> None:
+    """A first frame that is not auth closes the socket with 4001."""
+    ws = await websockets.connect(ws_stack.ws_url)
+    try:
+        await ws.send('{"type":"ping"}')
+        error = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert error["code"] == "unauthenticated"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    finally:
+        await ws.close()
+
+
+async def test_logout_closes_the_sessions_sockets_with_4004(api: httpx.AsyncClient, connect: Any) -> None:
+    """Signing out through the gateway closes that session's open sockets with 4004."""
+    name = f"leaver{uuid.uuid4().hex[:8]}"
+    registered = (await api.post("/auth/register", json={"username": name, "password": PASSWORD})).json()
+    user = User(registered["user"]["id"], name, registered["session"]["access_token"])
+    client = await signed_in(connect, user)
+    response = await api.post("/auth/logout", json={"refresh_token": registered["session"]["refresh_token"]})
+    assert response.status_code == 204
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.expect("never-sent", wait_s=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4004

@@ -1,0 +1,1 @@
+"""The WebSocket side: protocol frames, connections, fan-out of chat_svc's events, presence."""

@@ -1,0 +1,109 @@
+"""One browser's socket: a bounded outbox drained by a writer task, and where the client is.
+
+Frames are written by one writer task per socket, so a slow client never blocks the fan-out: its
+outbox fills up, and past the limit the socket is closed with CLOSE_TOO_SLOW (the client reconnects
+and resumes from its last seq) instead of holding memory or delaying everybody else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import WebSocket
+from starlette.websockets import WebSocketState
+
+from edge_gateway.ws.protocol import CLOSE_TOO_SLOW
+
+log = logging.getLogger(__name__)
+
+
+class Connection:
+    """A signed-in WebSocket and the per-room positions of what it was sent."""
+
+    def __init__(
+        self, websocket: WebSocket, user_id: int, token: str, expires_at: float, outbox_limit: int, session_id: str = ""
+    ) -> None:
+        self.websocket = websocket
+        self.user_id = user_id
+        self.session_id = session_id
+        self.token = token
+        self.expires_at = expires_at
+        self.rooms: set[int] = set()
+        self.last_seq: dict[int, int] = {}  # newest message seq sent, per room
+        self.last_change: dict[int, int] = {}  # newest change number sent, per room
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=outbox_limit)
+        self._outbox_limit = outbox_limit
+        self._held: list[tuple[int, int, int, str]] | None = None  # events held during a catch-up
+        self.close_code: int | None = None
+        self.close_reason = ""
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """gRPC metadata that acts as this user."""
+        return (("authorization", f"Bearer {self.token}"),)
+
+    # -- sending ------------------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        """Queue a frame; close the socket as too slow when the outbox is full."""
+        if self.close_code is not None:
+            return
+        try:
+            self._outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            self.close(CLOSE_TOO_SLOW, "client too slow to read; reconnect and resume from your last seq")
+
+    def deliver(self, room_id: int, seq: int, change: int, text: str, replay: bool = False) -> None:
+        """Send a room event once: message events at or below what was sent are duplicates.
+
+        Live events wait while a catch-up is held; replayed ones (from the catch-up) go out at once.
+        """
+        if self._held is not None and not replay:
+            if len(self._held) >= self._outbox_limit:
+                self.close(CLOSE_TOO_SLOW, "too many events while catching up; reconnect and resume")
+            else:
+                self._held.append((room_id, seq, change, text))
+            return
+        if seq:
+            if seq <= self.last_seq.get(room_id, 0):
+                return
+            self.last_seq[room_id] = seq
+        if change:
+            self.last_change[room_id] = max(change, self.last_change.get(room_id, 0))
+        self.send(text)
+
+    def hold(self) -> None:
+        """Keep live events back while a catch-up from the database is sent."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Send the held live events (skipping what the catch-up already sent) and go live."""
+        held, self._held = self._held or [], None
+        for room_id, seq, change, text in held:
+            self.deliver(room_id, seq, change, text)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued (or at once when the outbox is full)."""
+        if self.close_code is not None:
+            return
+        self.close_code, self.close_reason = code, reason
+        if self._outbox.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                while True:
+                    self._outbox.get_nowait()
+        self._outbox.put_nowait(None)
+
+    async def write_loop(self) -> None:
+        """Write queued frames until close() is called, then close the socket."""
+        try:
+            while (text := await self._outbox.get()) is not None:
+                await self.websocket.send_text(text)
+        except Exception:
+            log.debug("write to user %s failed", self.user_id, exc_info=True)
+            return
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(self.close_code or 1000, self.close_reason[:120])

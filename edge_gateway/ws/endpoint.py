@@ -1,0 +1,268 @@
+"""The WebSocket endpoint: sign in with the first frame, catch up, then live events and commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import grpc
+from fastapi import APIRouter, WebSocket
+
+from edge_gateway.backends import Backends
+from edge_gateway.convert import message_json, my_room_json
+from edge_gateway.deps import verify_user_token
+from edge_gateway.errors import ApiError, from_rpc_error
+from edge_gateway.ws import protocol as p
+from edge_gateway.ws.connection import Connection
+from edge_gateway.ws.fanout import Fanout
+from parley.chat.v1 import chat_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["websocket"])
+
+
+async def _receive(websocket: WebSocket, wait_s: float) -> str | bytes | None:
+    """The next data frame, None when the peer disconnected; TimeoutError after wait_s."""
+    async with asyncio.timeout(wait_s):
+        message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    data: str | bytes | None = message.get("text")
+    if data is None:
+        data = message.get("bytes") or b""
+    return data
+
+
+async def _refuse(websocket: WebSocket, code: int, error: str, message: str) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.send_text(p.encode(p.error_frame(error, message)))
+        await websocket.close(code, message[:120])
+
+
+async def catch_up(backends: Backends, connection: Connection, cursors: list[pb.RoomCursor]) -> None:
+    """Send what the connection missed after its cursors (from chat_svc's database), then go live."""
+    try:
+        if cursors:
+            call = backends.chat.StreamEvents(pb.StreamEventsRequest(cursors=cursors), metadata=connection.metadata)
+            try:
+                async for response in call:
+                    if response.caught_up:
+                        break
+                    for event in response.events:
+                        frame = p.event_frame(event)
+                        if frame is None:
+                            continue
+                        seq = event.message_created.seq if event.HasField("message_created") else 0
+                        change = frame["message"]["change"] if "message" in frame else 0
+                        connection.deliver(event.room_id, seq, change, p.encode(frame), replay=True)
+            finally:
+                call.cancel()
+        connection.send(p.encode({"type": "caught_up"}))
+    except grpc.aio.AioRpcError as exc:
+        error = from_rpc_error(exc)
+        connection.send(p.encode(p.error_frame(error.name, f"catching up failed: {error.message}")))
+        connection.close(p.CLOSE_TRY_AGAIN, "could not catch up; reconnect and resume")
+    finally:
+        connection.release()
+
+
+def resync_cursors(connection: Connection) -> list[pb.RoomCursor]:
+    """Cursors for every room of a connection, from what it was sent so far."""
+    return [
+        pb.RoomCursor(
+            room_id=room_id,
+            after_seq=connection.last_seq.get(room_id, 0),
+            after_change=connection.last_change.get(room_id, 0),
+        )
+        for room_id in sorted(connection.rooms)
+    ]
+
+
+class _Session:
+    """The command side of one signed-in socket."""
+
+    def __init__(self, backends: Backends, connection: Connection) -> None:
+        self.backends = backends
+        self.connection = connection
+        self._expiry: asyncio.TimerHandle | None = None
+        self._schedule_expiry()
+
+    def _schedule_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        delay = max(0.0, self.connection.expires_at - time.time())
+        self._expiry = asyncio.get_running_loop().call_later(
+            delay, self.connection.close, p.CLOSE_TOKEN_EXPIRED, "access token expired; refresh it and reconnect"
+        )
+
+    def stop(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+
+    def _reply(self, frame: dict[str, Any]) -> None:
+        self.connection.send(p.encode(frame))
+
+    async def handle(self, frame: Any) -> None:
+        """Act on one client frame; answer with an ack or an error frame."""
+        ref = frame.ref
+        md, timeout, chat = self.connection.metadata, self.backends.timeout, self.backends.chat
+        try:
+            if isinstance(frame, p.SendFrame):
+                request = pb.SendMessageRequest(
+                    room_id=frame.room_id, client_msg_id=frame.client_msg_id, body=frame.body
+                )
+                sent = await chat.SendMessage(request, metadata=md, timeout=timeout)
+                self._reply(
+                    {"type": "ack", "ref": ref, "message": message_json(sent.message), "duplicate": sent.duplicate}
+                )
+            elif isinstance(frame, p.TypingFrame):
+                typing = await chat.SendTyping(
+                    pb.SendTypingRequest(room_id=frame.room_id), metadata=md, timeout=timeout
+                )
+                if ref is not None:
+                    self._reply({"type": "ack", "ref": ref, "expires_at": typing.expires_at.ToJsonString()})
+            elif isinstance(frame, p.ReadFrame):
+                request_read = pb.MarkReadRequest(room_id=frame.room_id, seq=frame.seq)
+                read = await chat.MarkRead(request_read, metadata=md, timeout=timeout)
+                self._reply(
+                    {
+                        "type": "ack",
+                        "ref": ref,
+                        "room_id": frame.room_id,
+                        "last_read_seq": read.last_read_seq,
+                        "unread_count": read.unread_count,
+                    }
+                )
+            elif isinstance(frame, p.PingFrame):
+                self._reply({"type": "pong", "ref": ref})
+            elif isinstance(frame, p.ReauthFrame):
+                principal = await verify_user_token(self.backends, frame.token)
+                if principal.user_id != self.connection.user_id:
+                    raise ApiError(grpc.StatusCode.PERMISSION_DENIED, "reauth must be for the same user")
+                self.connection.token, self.connection.expires_at = frame.token, principal.expires_at
+                self.connection.session_id = principal.session_id
+                self._schedule_expiry()
+                self._reply({"type": "ack", "ref": ref, "session_expires_at": principal.expires_at})
+            elif isinstance(frame, p.AuthFrame):
+                raise p.ProtocolError("already signed in; use a reauth frame to swap tokens", ref)
+        except grpc.aio.AioRpcError as exc:
+            error = from_rpc_error(exc)
+            self._reply(p.error_frame(error.name, error.message, ref))
+        except ApiError as error:
+            self._reply(p.error_frame(error.name, error.message, ref))
+        except p.ProtocolError as error:
+            self._reply(p.error_frame("invalid_argument", error.message, ref))
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    """Chat in real time: see docs/protocol.md for the frames and close codes."""
+    backends: Backends = websocket.app.state.backends
+    fanout: Fanout = websocket.app.state.fanout
+    settings = backends.settings
+    await websocket.accept()
+
+    # 1. The first frame signs in (the token never travels in the URL, so it is never logged).
+    try:
+        data = await _receive(websocket, settings.ws_auth_timeout_seconds)
+    except TimeoutError:
+        await _refuse(websocket, p.CLOSE_UNAUTHENTICATED, "unauthenticated", "send an auth frame first")
+        return
+    if data is None:
+        return
+    try:
+        frame = p.parse(data, settings.ws_max_frame_bytes)
+        if not isinstance(frame, p.AuthFrame):
+            raise p.ProtocolError('the first frame must be {"type": "auth", "token": ...}')
+        principal = await verify_user_token(backends, frame.token)
+    except p.ProtocolError as exc:
+        await _refuse(websocket, p.CLOSE_UNAUTHENTICATED, "unauthenticated", exc.message)
+        return
+    except ApiError as exc:
+        expired = "expired" in exc.message
+        await _refuse(websocket, p.CLOSE_TOKEN_EXPIRED if expired else p.CLOSE_UNAUTHENTICATED, exc.name, exc.message)
+        return
+
+    connection = Connection(
+        websocket,
+        principal.user_id,
+        frame.token,
+        principal.expires_at,
+        settings.ws_send_queue_frames,
+        principal.session_id,
+    )
+    writer = asyncio.create_task(connection.write_loop())
+    session = _Session(backends, connection)
+    try:
+        # 2. The user's rooms, and where the client is in each of them.
+        try:
+            mine = await backends.chat.ListMyRooms(
+                pb.ListMyRoomsRequest(), metadata=connection.metadata, timeout=backends.timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            error = from_rpc_error(exc)
+            connection.send(p.encode(p.error_frame(error.name, error.message)))
+            connection.close(p.CLOSE_TRY_AGAIN, "could not load your rooms; reconnect")
+            return
+        wanted = {c.room_id: c for c in frame.cursors}
+        cursors = []
+        for entry in mine.rooms:
+            room = entry.room
+            cursor = wanted.pop(room.id, None)
+            connection.last_seq[room.id] = cursor.after_seq if cursor else room.last_seq
+            connection.last_change[room.id] = cursor.after_change if cursor else room.last_change
+            if cursor is not None:
+                cursors.append(
+                    pb.RoomCursor(room_id=room.id, after_seq=cursor.after_seq, after_change=cursor.after_change)
+                )
+        connection.send(
+            p.encode(
+                {
+                    "type": "ready",
+                    "protocol": p.PROTOCOL_VERSION,
+                    "user_id": principal.user_id,
+                    "username": principal.username,
+                    "session_expires_at": principal.expires_at,
+                    "heartbeat_seconds": settings.ws_heartbeat_seconds,
+                    "idle_timeout_seconds": settings.ws_idle_timeout_seconds,
+                    "rooms": [my_room_json(entry) for entry in mine.rooms],
+                }
+            )
+        )
+        for room_id in sorted(wanted):
+            connection.send(
+                p.encode(p.error_frame("permission_denied", f"not a member of room {room_id}; cursor ignored"))
+            )
+        # 3. Live events are held while the missed ones are replayed, then released without duplicates.
+        connection.hold()
+        fanout.register(connection, set(connection.last_seq))
+        await catch_up(backends, connection, cursors)
+
+        # 4. Commands until the client leaves, goes idle, or the connection is closed.
+        while connection.close_code is None:
+            try:
+                data = await _receive(websocket, settings.ws_idle_timeout_seconds)
+            except TimeoutError:
+                connection.close(p.CLOSE_IDLE, "no frames for too long; send ping frames to stay connected")
+                break
+            if data is None:
+                break
+            try:
+                command = p.parse(data, settings.ws_max_frame_bytes)
+            except p.ProtocolError as exc:
+                connection.send(p.encode(p.error_frame("invalid_argument", exc.message, exc.ref)))
+                continue
+            await session.handle(command)
+    except Exception:
+        log.exception("websocket of user %s failed", connection.user_id)
+        connection.close(p.CLOSE_INTERNAL, "internal error; reconnect and resume")
+    finally:
+        session.stop()
+        fanout.unregister(connection)
+        connection.close(1000, "bye")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer, 5)
