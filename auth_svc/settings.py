@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "example"}
+from common.secrets import check_secret
 
 
 class AuthSettings(BaseSettings):
@@ -38,9 +38,7 @@ class AuthSettings(BaseSettings):
     @classmethod
     def _no_placeholder_secrets(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
         for client, secret in value.items():
-            text = secret.get_secret_value()
-            if len(text) < 16 or text.lower() in PLACEHOLDER_SECRETS:
-                raise ValueError(f"service client {client!r} needs a real secret of 16+ characters")
+            check_secret(secret.get_secret_value(), f"the secret of service client {client!r}")
         return value
 
 

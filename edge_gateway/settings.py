@@ -7,7 +7,7 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "example"}
+from common.secrets import check_secret
 
 
 class GatewaySettings(BaseSettings):
@@ -38,9 +38,7 @@ class GatewaySettings(BaseSettings):
     @field_validator("client_secret")
     @classmethod
     def _real_secret(cls, value: SecretStr) -> SecretStr:
-        text = value.get_secret_value()
-        if len(text) < 16 or text.lower() in PLACEHOLDER_SECRETS:
-            raise ValueError("GATEWAY_CLIENT_SECRET must be a real secret of 16+ characters")
+        check_secret(value.get_secret_value(), "GATEWAY_CLIENT_SECRET")
         return value
 
 

@@ -93,7 +93,8 @@ def test_placeholder_or_short_service_secret_is_refused(monkeypatch: pytest.Monk
 
 def test_sixteen_character_secret_is_accepted() -> None:
     """A secret of exactly 16 characters is enough."""
-    assert AuthSettings(service_clients={"tool": "x" * 16}).service_clients["tool"].get_secret_value() == "x" * 16
+    secret = "0123456789abcdef"
+    assert AuthSettings(service_clients={"tool": secret}).service_clients["tool"].get_secret_value() == secret
 
 
 @pytest.mark.parametrize(
