@@ -32,6 +32,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 _SKIPPED = pytest.StashKey[str]()
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if mysql.unavailable_reason() is None:
+        mysql.drop_created()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     reason = config.stash.get(_SKIPPED, None)
     if reason:
@@ -41,7 +46,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 @pytest.fixture
 def mysql_db() -> Callable[[str], str]:
-    """Factory: a freshly created, empty MySQL database named parley_test_<suffix>; returns its URL."""
+    """Factory: a freshly created, empty MySQL database parley_test_<suffix>_<run id>; returns its URL."""
 
     def make(suffix: str) -> str:
         return mysql.fresh_database(f"parley_test_{suffix}")

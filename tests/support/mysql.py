@@ -10,6 +10,10 @@ from sqlalchemy.engine import make_url
 
 # Root of the test server; each test database is created (and dropped first) under it.
 SERVER_URL = os.environ.get("PARLEY_TEST_MYSQL_URL", "mysql+mysqldb://root@127.0.0.1:3306")
+# Database names end with this run's id, so that two suites running at once (two checkouts, CI
+# beside a developer) never drop each other's databases. Created databases are dropped at the end.
+RUN_ID = os.environ.get("PARLEY_TEST_RUN_ID") or str(os.getpid())
+_created: list[str] = []
 
 
 def _connect() -> MySQLdb.Connection:
@@ -34,8 +38,9 @@ def unavailable_reason() -> str | None:
 
 
 def fresh_database(name: str) -> str:
-    """Drop and create database `name`; return its SQLAlchemy URL."""
+    """Create an empty database `<name>_<run id>` (dropping a leftover); return its SQLAlchemy URL."""
     assert name.replace("_", "").isalnum(), name
+    name = f"{name}_{RUN_ID}"[:64]
     conn = _connect()
     try:
         cursor = conn.cursor()
@@ -43,4 +48,19 @@ def fresh_database(name: str) -> str:
         cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     finally:
         conn.close()
+    _created.append(name)
     return make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_created() -> None:
+    """Drop every database this run created."""
+    if not _created:
+        return
+    conn = _connect()
+    try:
+        cursor = conn.cursor()
+        for name in _created:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        _created.clear()
+    finally:
+        conn.close()
