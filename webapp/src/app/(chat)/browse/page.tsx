@@ -1,0 +1,5 @@
+import { BrowseChannels } from "@/components/BrowseChannels";
+
+export default function BrowsePage() {
+  return <BrowseChannels />;
+}

@@ -1,0 +1,5 @@
+import { StartDirect } from "@/components/StartDirect";
+
+export default function DirectPage() {
+  return <StartDirect />;
+}

@@ -1,0 +1,5 @@
+import { CreateRoom } from "@/components/CreateRoom";
+
+export default function NewRoomPage() {
+  return <CreateRoom />;
+}

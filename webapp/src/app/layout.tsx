@@ -1,0 +1,27 @@
+import type { Metadata, Viewport } from "next";
+import type { ReactNode } from "react";
+import "./globals.css";
+
+// Rendered per request so that GATEWAY_PUBLIC_URL is read at run time, not baked in at build time.
+export const dynamic = "force-dynamic";
+
+export const metadata: Metadata = {
+  title: "Parley",
+  description: "Real-time chat",
+};
+
+export const viewport: Viewport = {
+  width: "device-width",
+  initialScale: 1,
+  colorScheme: "light dark",
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  const gateway = process.env.GATEWAY_PUBLIC_URL;
+  return (
+    <html lang="en">
+      <head>{gateway ? <meta name="parley-gateway" content={gateway} /> : null}</head>
+      <body>{children}</body>
+    </html>
+  );
+}

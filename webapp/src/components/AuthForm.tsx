@@ -1,0 +1,119 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter, useSearchParams } from "next/navigation";
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { ApiError, auth } from "@/lib/api";
+import { getSession } from "@/lib/client";
+import { passwordProblem, usernameProblem } from "@/lib/validation";
+
+type Mode = "signin" | "signup";
+
+const REASONS: Record<string, string> = {
+  expired: "Your session ended. Please sign in again.",
+  signedout: "You were signed out.",
+};
+
+export function AuthForm({ mode }: { mode: Mode }) {
+  const router = useRouter();
+  const reason = REASONS[useSearchParams().get("reason") ?? ""] ?? null;
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [touched, setTouched] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const ids = { user: useId(), pass: useId(), userHelp: useId(), passHelp: useId(), error: useId() };
+
+  useEffect(() => {
+    if (getSession().signedIn) router.replace("/");
+  }, [router]);
+
+  const userProblem = mode === "signup" ? usernameProblem(username) : username.trim() ? null : "Enter your username.";
+  const passProblem =
+    mode === "signup" ? passwordProblem(password, username) : password ? null : "Enter your password.";
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setTouched(true);
+    setError(null);
+    if (userProblem || passProblem) return;
+    setBusy(true);
+    try {
+      const name = username.trim().toLowerCase();
+      const signedIn = mode === "signup" ? await auth.register(name, password) : await auth.login(name, password);
+      getSession().set(signedIn);
+      router.replace("/");
+    } catch (caught) {
+      setError(caught instanceof ApiError ? caught.message : "Something went wrong. Try again.");
+      setBusy(false);
+    }
+  }
+
+  const title = mode === "signup" ? "Create your account" : "Sign in to Parley";
+  return (
+    <main className="auth">
+      <form className="auth-card" onSubmit={submit} noValidate aria-describedby={error ? ids.error : undefined}>
+        <h1>
+          <span className="brand-mark" aria-hidden="true">
+            ◆
+          </span>{" "}
+          {title}
+        </h1>
+        {reason && !error && <p className="notice">{reason}</p>}
+        {error && (
+          <p id={ids.error} className="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <label htmlFor={ids.user}>Username</label>
+        <input
+          id={ids.user}
+          name="username"
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+          aria-invalid={touched && !!userProblem}
+          aria-describedby={ids.userHelp}
+          autoFocus
+        />
+        <p id={ids.userHelp} className={touched && userProblem ? "field-error" : "field-help"}>
+          {touched && userProblem
+            ? userProblem
+            : mode === "signup"
+              ? "3-32 characters: a-z, 0-9, '_', '.' or '-'."
+              : "\u00a0"}
+        </p>
+        <label htmlFor={ids.pass}>Password</label>
+        <input
+          id={ids.pass}
+          name="password"
+          type="password"
+          autoComplete={mode === "signup" ? "new-password" : "current-password"}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          aria-invalid={touched && !!passProblem}
+          aria-describedby={ids.passHelp}
+        />
+        <p id={ids.passHelp} className={touched && passProblem ? "field-error" : "field-help"}>
+          {touched && passProblem ? passProblem : mode === "signup" ? "At least 8 characters." : "\u00a0"}
+        </p>
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Please wait…" : mode === "signup" ? "Sign up" : "Sign in"}
+        </button>
+        <p className="auth-switch">
+          {mode === "signup" ? (
+            <>
+              Already have an account? <Link href="/login">Sign in</Link>
+            </>
+          ) : (
+            <>
+              New here? <Link href="/signup">Create an account</Link>
+            </>
+          )}
+        </p>
+      </form>
+    </main>
+  );
+}

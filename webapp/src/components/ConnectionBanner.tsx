@@ -1,0 +1,25 @@
+"use client";
+
+import { useChatState } from "./ChatContext";
+
+/** A visible (and announced) notice while the connection is down or catching up. */
+export function ConnectionBanner() {
+  const { status, statusDetail, everLive } = useChatState();
+  const down = status === "offline" || (!everLive && status === "connecting" && statusDetail !== "");
+  const syncing = status === "syncing" && everLive;
+  return (
+    <div className="banner-slot" role="status" aria-live="polite">
+      {down && (
+        <div className="banner banner-offline" data-testid="connection-banner">
+          <strong>Connection lost.</strong> {statusDetail || "Reconnecting…"} Messages you write now are sent when
+          the connection is back.
+        </div>
+      )}
+      {syncing && (
+        <div className="banner banner-syncing" data-testid="syncing-banner">
+          Back online, catching up…
+        </div>
+      )}
+    </div>
+  );
+}

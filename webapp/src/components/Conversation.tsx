@@ -1,0 +1,62 @@
+"use client";
+
+import Link from "next/link";
+import { useEffect } from "react";
+import { roomTitle } from "@/lib/store";
+import { useChatState, useStore } from "./ChatContext";
+import { Composer } from "./Composer";
+import { RoomIcon } from "./RoomIcon";
+import { JoinPrompt } from "./JoinPrompt";
+import { MessageList } from "./MessageList";
+import { PresenceList } from "./PresenceList";
+import { TypingIndicator } from "./TypingIndicator";
+
+export function Conversation({ roomId }: { roomId: number }) {
+  const store = useStore();
+  const state = useChatState();
+  const entry = state.rooms.find((r) => r.room.id === roomId);
+  const isMember = entry !== undefined;
+
+  useEffect(() => {
+    if (!isMember) return;
+    store.setActiveRoom(roomId);
+    const onVisible = () => {
+      if (document.visibilityState === "visible") store.markRead(roomId);
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      document.removeEventListener("visibilitychange", onVisible);
+      store.setActiveRoom(null);
+    };
+  }, [store, roomId, isMember]);
+
+  if (!entry) {
+    return state.roomsLoaded ? <JoinPrompt roomId={roomId} /> : <p className="boot">Loading…</p>;
+  }
+  const { room } = entry;
+  const title = roomTitle(room, state);
+  return (
+    <main className="conversation" aria-labelledby="room-title">
+      <header className="conversation-head">
+        <Link href="/" className="back" aria-label="Back to conversations">
+          ‹
+        </Link>
+        <div className="conversation-title">
+          <h1 id="room-title">
+            <RoomIcon kind={room.kind} /> {title}
+          </h1>
+          <p className="room-meta">
+            {room.kind === "direct"
+              ? "Direct conversation"
+              : `${room.kind === "private" ? "Private" : "Public"} · ${room.member_count} member${room.member_count === 1 ? "" : "s"}`}
+            {room.topic ? ` · ${room.topic}` : ""}
+          </p>
+        </div>
+        <PresenceList roomId={roomId} />
+      </header>
+      <MessageList roomId={roomId} />
+      <TypingIndicator roomId={roomId} />
+      <Composer roomId={roomId} label={`Message ${room.kind === "direct" ? "@" : "#"}${title}`} />
+    </main>
+  );
+}

@@ -1,0 +1,116 @@
+"use client";
+
+import { useState, type KeyboardEvent } from "react";
+import { ApiError } from "@/lib/api";
+import { timeLabel } from "@/lib/format";
+import type { Message } from "@/lib/types";
+import { useStore } from "./ChatContext";
+
+/** One stored message; mine can be edited and deleted. Text is rendered as text, never as HTML. */
+export function MessageItem({ message, own }: { message: Message; own: boolean }) {
+  const store = useStore();
+  const [mode, setMode] = useState<"view" | "edit" | "confirm-delete">("view");
+  const [draft, setDraft] = useState(message.body);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function run(action: () => Promise<void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      setMode("view");
+    } catch (caught) {
+      setError(caught instanceof ApiError ? caught.message : "That did not work.");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function save() {
+    const body = draft.trim();
+    if (!body || body === message.body) return setMode("view");
+    void run(() => store.edit(message.room_id, message.seq, body));
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      save();
+    } else if (event.key === "Escape") {
+      setMode("view");
+    }
+  }
+
+  const classes = `message${own ? " own" : ""}${message.deleted ? " deleted" : ""}`;
+  return (
+    <li className={classes} data-seq={message.seq} data-testid="message">
+      {mode === "edit" ? (
+        <div className="edit-box">
+          <label className="sr-only" htmlFor={`edit-${message.seq}`}>
+            Edit message
+          </label>
+          <textarea
+            id={`edit-${message.seq}`}
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+            onKeyDown={onKeyDown}
+            autoFocus
+          />
+          <button type="button" className="primary" onClick={save} disabled={busy}>
+            Save
+          </button>
+          <button type="button" onClick={() => setMode("view")}>
+            Cancel
+          </button>
+        </div>
+      ) : message.deleted ? (
+        <p className="message-body tombstone">This message was deleted.</p>
+      ) : (
+        <p className="message-body">{message.body}</p>
+      )}
+      <p className="message-meta">
+        <time dateTime={message.created_at}>{timeLabel(message.created_at)}</time>
+        {message.edited_at && !message.deleted && <span className="edited"> (edited)</span>}
+        {own && !message.deleted && mode === "view" && (
+          <span className="message-actions">
+            <button
+              type="button"
+              className="link"
+              onClick={() => {
+                setDraft(message.body);
+                setMode("edit");
+              }}
+            >
+              Edit
+            </button>
+            <button type="button" className="link" onClick={() => setMode("confirm-delete")}>
+              Delete
+            </button>
+          </span>
+        )}
+        {mode === "confirm-delete" && (
+          <span className="message-actions" role="group" aria-label="Confirm delete">
+            Delete this message?{" "}
+            <button
+              type="button"
+              className="link danger"
+              onClick={() => void run(() => store.remove(message.room_id, message.seq))}
+              disabled={busy}
+            >
+              Delete
+            </button>
+            <button type="button" className="link" onClick={() => setMode("view")}>
+              Keep
+            </button>
+          </span>
+        )}
+      </p>
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+    </li>
+  );
+}

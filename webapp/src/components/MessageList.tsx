@@ -1,0 +1,103 @@
+"use client";
+
+import { useLayoutEffect, useRef } from "react";
+import { dayLabel } from "@/lib/format";
+import { groupMessages, type Groupable } from "@/lib/grouping";
+import type { Message } from "@/lib/types";
+import type { PendingSend } from "@/lib/ws/outbox";
+import { useChatState, useStore } from "./ChatContext";
+import { MessageItem } from "./MessageItem";
+import { PendingItem } from "./PendingItem";
+
+type Entry = Groupable & ({ kind: "message"; message: Message } | { kind: "pending"; pending: PendingSend });
+
+const NO_PENDING: PendingSend[] = [];
+
+export function MessageList({ roomId }: { roomId: number }) {
+  const store = useStore();
+  const state = useChatState();
+  const timeline = state.timelines[roomId];
+  const pending = state.pending[roomId] ?? NO_PENDING;
+  const me = state.me?.id ?? 0;
+  const scroller = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const firstSeq = useRef<number | undefined>(undefined);
+  const height = useRef(0);
+
+  const messages = timeline?.messages ?? [];
+  const entries: Entry[] = [
+    ...messages.map((m): Entry => ({ kind: "message", message: m, key: `m${m.seq}`, senderId: m.sender_id, createdAt: m.created_at })),
+    ...pending.map((p): Entry => ({ kind: "pending", pending: p, key: `p${p.clientMsgId}`, senderId: me, createdAt: p.createdAt })),
+  ];
+  const days = groupMessages(entries);
+
+  // Keep the reader's place: stay at the bottom for new messages, stay put when older ones load.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const first = messages[0]?.seq;
+    if (firstSeq.current !== undefined && first !== undefined && first < firstSeq.current) {
+      el.scrollTop += el.scrollHeight - height.current;
+    } else if (atBottom.current) {
+      el.scrollTop = el.scrollHeight;
+    }
+    firstSeq.current = first;
+    height.current = el.scrollHeight;
+  });
+
+  function onScroll() {
+    const el = scroller.current;
+    if (!el) return;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+    height.current = el.scrollHeight;
+    if (el.scrollTop < 120) void store.loadOlder(roomId);
+  }
+
+  return (
+    <div className="messages" ref={scroller} onScroll={onScroll} tabIndex={0} aria-label="Messages">
+      <div className="history-edge">
+        {!timeline?.loaded ? (
+          <p role="status">Loading messages…</p>
+        ) : timeline.hasOlder ? (
+          <button type="button" onClick={() => void store.loadOlder(roomId)} disabled={timeline.loadingOlder}>
+            {timeline.loadingOlder ? "Loading…" : "Load older messages"}
+          </button>
+        ) : (
+          <p>This is the beginning of the conversation.</p>
+        )}
+        {timeline?.error && (
+          <p className="form-error" role="alert">
+            {timeline.error}
+          </p>
+        )}
+      </div>
+      <ol className="days" data-testid="message-list">
+        {days.map((day) => (
+          <li key={day.day} className="day">
+            <h2 className="day-label">
+              <span>{dayLabel(day.firstAt)}</span>
+            </h2>
+            <ol className="runs">
+              {day.runs.map((run) => (
+                <li key={run.key} className={`run${run.senderId === me ? " own" : ""}`}>
+                  <p className="run-author">
+                    {run.senderId === me ? "You" : (state.users[run.senderId]?.username ?? `user ${run.senderId}`)}
+                  </p>
+                  <ol className="run-items">
+                    {run.items.map((entry) =>
+                      entry.kind === "message" ? (
+                        <MessageItem key={entry.key} message={entry.message} own={entry.senderId === me} />
+                      ) : (
+                        <PendingItem key={entry.key} pending={entry.pending} />
+                      ),
+                    )}
+                  </ol>
+                </li>
+              ))}
+            </ol>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}

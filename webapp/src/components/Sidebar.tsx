@@ -1,0 +1,101 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import { useState } from "react";
+import { roomTitle, type ChatState } from "@/lib/store";
+import type { MyRoom } from "@/lib/types";
+import { useChatState, useStore } from "./ChatContext";
+import { RoomIcon } from "./RoomIcon";
+
+function RoomLink({ entry, state, current }: { entry: MyRoom; state: ChatState; current: boolean }) {
+  const title = roomTitle(entry.room, state);
+  const unread = entry.unread_count;
+  return (
+    <li>
+      <Link
+        href={`/rooms/${entry.room.id}`}
+        className={`room-link${current ? " current" : ""}${unread > 0 ? " has-unread" : ""}`}
+        aria-current={current ? "page" : undefined}
+        data-room-id={entry.room.id}
+      >
+        <span className="room-prefix">
+          <RoomIcon kind={entry.room.kind} />
+        </span>
+        <span className="room-name">{title}</span>
+        {unread > 0 && (
+          <span className="unread" aria-label={`${unread} unread`} data-testid="unread-count">
+            {unread > 99 ? "99+" : unread}
+          </span>
+        )}
+      </Link>
+    </li>
+  );
+}
+
+export function Sidebar() {
+  const state = useChatState();
+  const store = useStore();
+  const pathname = usePathname();
+  const [signingOut, setSigningOut] = useState(false);
+  const channels = state.rooms.filter((r) => r.room.kind !== "direct");
+  const directs = state.rooms.filter((r) => r.room.kind === "direct");
+  const currentId = pathname.startsWith("/rooms/") ? Number(pathname.split("/")[2]) : null;
+
+  async function signOut() {
+    setSigningOut(true);
+    await store.signOut();
+  }
+
+  return (
+    <nav className="sidebar" aria-label="Conversations">
+      <header className="sidebar-head">
+        <Link href="/" className="brand">
+          <span className="brand-mark" aria-hidden="true">
+            ◆
+          </span>{" "}
+          Parley
+        </Link>
+        <span className="me" title="Signed in as">
+          {state.me?.username}
+        </span>
+      </header>
+      <div className="sidebar-actions">
+        <Link href="/browse" className="button">
+          Browse
+        </Link>
+        <Link href="/new" className="button">
+          New room
+        </Link>
+        <Link href="/direct" className="button">
+          Message
+        </Link>
+      </div>
+      <h2 id="rooms-heading">Rooms</h2>
+      {channels.length === 0 ? (
+        <p className="empty">{state.roomsLoaded ? "No rooms yet." : "Loading…"}</p>
+      ) : (
+        <ul className="room-list" aria-labelledby="rooms-heading">
+          {channels.map((entry) => (
+            <RoomLink key={entry.room.id} entry={entry} state={state} current={entry.room.id === currentId} />
+          ))}
+        </ul>
+      )}
+      <h2 id="direct-heading">Direct messages</h2>
+      {directs.length === 0 ? (
+        <p className="empty">{state.roomsLoaded ? "No conversations yet." : "Loading…"}</p>
+      ) : (
+        <ul className="room-list" aria-labelledby="direct-heading">
+          {directs.map((entry) => (
+            <RoomLink key={entry.room.id} entry={entry} state={state} current={entry.room.id === currentId} />
+          ))}
+        </ul>
+      )}
+      <footer className="sidebar-foot">
+        <button type="button" onClick={signOut} disabled={signingOut}>
+          {signingOut ? "Signing out…" : "Sign out"}
+        </button>
+      </footer>
+    </nav>
+  );
+}

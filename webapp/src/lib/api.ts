@@ -1,0 +1,72 @@
+// A small typed client for the gateway's REST API (/api/v1); see docs/protocol.md.
+
+import { ApiError, request, type Method } from "./http";
+import type { SessionManager } from "./session";
+import type { Member, Message, MessagePage, MyRoom, Presence, Room, RoomPage, SignedIn, User } from "./types";
+
+export { ApiError };
+
+/** Calls that need no session. */
+export const auth = {
+  register: (username: string, password: string) =>
+    request<SignedIn>("POST", "/auth/register", { username, password }),
+  login: (username: string, password: string) => request<SignedIn>("POST", "/auth/login", { username, password }),
+  logout: (refreshToken: string) => request<void>("POST", "/auth/logout", { refresh_token: refreshToken }),
+};
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== "") search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+/** Calls made as the signed-in user; a 401 refreshes the token once and retries. */
+export class ApiClient {
+  constructor(private readonly session: SessionManager) {}
+
+  private async call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const token = await this.session.accessToken();
+    try {
+      return await request<T>(method, path, body, token);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401) throw error;
+      const fresh = await this.session.refresh();
+      return request<T>(method, path, body, fresh.session.access_token);
+    }
+  }
+
+  me = () => this.call<User>("GET", "/users/me");
+  user = (id: number) => this.call<User>("GET", `/users/${id}`);
+  userByName = (name: string) => this.call<User>("GET", `/users/by-username/${encodeURIComponent(name)}`);
+  users = async (ids: number[]) => {
+    if (ids.length === 0) return [];
+    const search = ids.map((id) => `ids=${id}`).join("&");
+    return (await this.call<{ users: User[] }>("GET", `/users?${search}`)).users;
+  };
+
+  myRooms = async () => (await this.call<{ rooms: MyRoom[] }>("GET", "/rooms")).rooms;
+  publicRooms = (search: string, after?: number, limit = 50) =>
+    this.call<RoomPage>("GET", `/rooms/public${query({ query: search, after, limit })}`);
+  createRoom = (kind: "public" | "private", name: string, topic: string, memberIds: number[]) =>
+    this.call<Room>("POST", "/rooms", { kind, name, topic, member_ids: memberIds });
+  room = (id: number) => this.call<Room>("GET", `/rooms/${id}`);
+  join = (id: number) => this.call<Room>("POST", `/rooms/${id}/join`);
+  leave = (id: number) => this.call<void>("POST", `/rooms/${id}/leave`);
+  invite = (id: number, userId: number) => this.call<Member>("POST", `/rooms/${id}/members`, { user_id: userId });
+  members = (id: number, after?: number) =>
+    this.call<{ members: Member[]; has_more: boolean }>("GET", `/rooms/${id}/members${query({ after, limit: 200 })}`);
+  presence = (id: number) => this.call<Presence>("GET", `/rooms/${id}/presence`);
+  direct = (userId: number) => this.call<{ room: Room; created: boolean }>("POST", "/direct", { user_id: userId });
+
+  messagesBefore = (id: number, before?: number, limit = 50) =>
+    this.call<MessagePage>("GET", `/rooms/${id}/messages${query({ before, limit })}`);
+  messagesAfter = (id: number, after: number, limit = 200) =>
+    this.call<MessagePage>("GET", `/rooms/${id}/messages${query({ after, limit })}`);
+  edit = async (id: number, seq: number, body: string) =>
+    (await this.call<{ message: Message }>("PATCH", `/rooms/${id}/messages/${seq}`, { body })).message;
+  remove = async (id: number, seq: number) =>
+    (await this.call<{ message: Message }>("DELETE", `/rooms/${id}/messages/${seq}`)).message;
+}

@@ -1,0 +1,32 @@
+// Dates and names as people read them.
+
+/** Local calendar day of an ISO time, e.g. "2026-11-24" (a stable grouping key). */
+export function dayKey(iso: string): string {
+  const date = new Date(iso);
+  const month = String(date.getMonth() + 1).padStart(2, "0");
+  const day = String(date.getDate()).padStart(2, "0");
+  return `${date.getFullYear()}-${month}-${day}`;
+}
+
+/** "Today", "Yesterday" or a date. */
+export function dayLabel(iso: string, now: Date = new Date()): string {
+  const key = dayKey(iso);
+  if (key === dayKey(now.toISOString())) return "Today";
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (key === dayKey(yesterday.toISOString())) return "Yesterday";
+  return new Date(iso).toLocaleDateString(undefined, { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+}
+
+/** "14:05" in the reader's locale. */
+export function timeLabel(iso: string): string {
+  return new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+/** "alice", "alice and bob", "alice, bob and 2 others". */
+export function listNames(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? "";
+  if (names.length === 2) return `${names[0]} and ${names[1]}`;
+  if (names.length === 3) return `${names[0]}, ${names[1]} and ${names[2]}`;
+  return `${names[0]}, ${names[1]} and ${names.length - 2} others`;
+}

@@ -1,0 +1,61 @@
+// The one place that talks HTTP to the gateway: JSON in and out, errors as ApiError.
+
+import { apiUrl } from "./config";
+
+/** An error answer ({"error": {"code", "message"}}) or a failed request. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  /** The request never got an answer (gateway down, offline, CORS). */
+  get isNetwork(): boolean {
+    return this.status === 0;
+  }
+}
+
+export type Method = "GET" | "POST" | "PATCH" | "DELETE";
+
+function describe(status: number): string {
+  if (status === 429) return "Too many requests; wait a moment and try again.";
+  if (status >= 500) return "The server had a problem; try again in a moment.";
+  return `The request failed (HTTP ${status}).`;
+}
+
+/** Send one request; the parsed JSON answer (undefined for 204), or ApiError. */
+export async function request<T>(method: Method, path: string, body?: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response: Response;
+  try {
+    response = await fetch(`${apiUrl()}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "unavailable", "Cannot reach the server. Check your connection and try again.");
+  }
+  if (response.status === 204) return undefined as T;
+  let payload: unknown = null;
+  try {
+    payload = await response.json();
+  } catch {
+    payload = null;
+  }
+  if (!response.ok) {
+    const error = (payload as { error?: { code?: string; message?: string } } | null)?.error;
+    const detail = (payload as { detail?: unknown } | null)?.detail;
+    const message =
+      error?.message ?? (typeof detail === "string" ? detail : undefined) ?? describe(response.status);
+    throw new ApiError(response.status, error?.code ?? "http_" + response.status, message);
+  }
+  return payload as T;
+}
