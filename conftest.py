@@ -18,6 +18,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests last: sync Playwright leaves an event loop marked running for the session, which
+    # would break any asyncio test collected after it.
+    items.sort(key=lambda item: "browser" in item.keywords)
     reason = mysql.unavailable_reason()
     if reason is None or not any("mysql" in item.keywords for item in items):
         return

