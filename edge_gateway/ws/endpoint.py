@@ -56,8 +56,7 @@ async def catch_up(backends: Backends, connection: Connection, cursors: list[pb.
                         frame = p.event_frame(event)
                         if frame is None:
                             continue
-                        seq = event.message_created.seq if event.HasField("message_created") else 0
-                        change = frame["message"]["change"] if "message" in frame else 0
+                        seq, change = p.event_position(event)
                         connection.deliver(event.room_id, seq, change, p.encode(frame), replay=True)
             finally:
                 call.cancel()

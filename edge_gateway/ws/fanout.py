@@ -22,7 +22,7 @@ import grpc
 from common.tokens import auth_metadata
 from edge_gateway.backends import Backends
 from edge_gateway.ws.connection import Connection
-from edge_gateway.ws.protocol import CLOSE_REVOKED, encode, event_frame, presence_frame
+from edge_gateway.ws.protocol import CLOSE_REVOKED, encode, event_frame, event_position, presence_frame
 from parley.chat.v1 import chat_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -167,13 +167,7 @@ class Fanout:
                     if room_id in connection.rooms:
                         connection.send(text)
                 continue
-            seq = change = 0
-            if kind == "message_created":
-                seq, change = event.message_created.seq, event.message_created.change
-            elif kind == "message_edited":
-                change = event.message_edited.change
-            elif kind == "message_deleted":
-                change = event.message_deleted.change
+            seq, change = event_position(event)
             typing_user = event.typing.user_id if kind == "typing" else 0
             for connection in tuple(self._by_room.get(room_id, ())):
                 if connection.user_id != typing_user:

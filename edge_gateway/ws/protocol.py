@@ -169,6 +169,18 @@ def event_frame(event: pb.Event) -> dict[str, Any] | None:
     return None
 
 
+def event_position(event: pb.Event) -> tuple[int, int]:
+    """(seq, change) an event moves its room to: seq only for new messages, 0 where it does not apply."""
+    kind = event.WhichOneof("kind")
+    if kind == "message_created":
+        return event.message_created.seq, event.message_created.change
+    if kind == "message_edited":
+        return 0, event.message_edited.change
+    if kind == "message_deleted":
+        return 0, event.message_deleted.change
+    return 0, 0
+
+
 def presence_frame(room_id: int, user_id: int, online: bool) -> dict[str, Any]:
     """Someone came online or went offline in a room."""
     return {"type": "presence", "room_id": room_id, "user_id": user_id, "online": online}
