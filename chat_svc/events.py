@@ -11,9 +11,20 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from common.errors import Aborted, Unavailable
 from parley.chat.v1 import chat_pb2 as pb
+
+
+class EventSink(Protocol):
+    """Where writers publish events: the hub itself, or the broker (chat_svc/feed.py)."""
+
+    def publish(self, events: Sequence[pb.Event]) -> None:
+        """Publish from the event loop."""
+
+    def publish_threadsafe(self, events: Sequence[pb.Event]) -> None:
+        """Publish from a worker thread, keeping call order."""
 
 
 class Subscription:
@@ -27,6 +38,7 @@ class Subscription:
         self._ready = asyncio.Event()
         self.overflowed = False
         self.closed = False
+        self._closed_because = ""
         # Rooms the user left before follow() was called: the membership read that follow() gets
         # may predate the leave, and the leave must win. None once follow() has run.
         self._left_early: set[int] | None = set()
@@ -68,9 +80,10 @@ class Subscription:
             self._buffer.append(event)
         self._ready.set()
 
-    def close(self) -> None:
-        """End the subscription (server shutdown)."""
+    def close(self, because: str = "chat_svc is shutting down") -> None:
+        """End the subscription: its stream ends with UNAVAILABLE, giving `because`."""
         self.closed = True
+        self._closed_because = because
         self._ready.set()
 
     async def next_batch(self, max_events: int) -> list[pb.Event]:
@@ -79,7 +92,7 @@ class Subscription:
             if self.overflowed:
                 raise Aborted("event stream fell too far behind; reconnect and resume from your cursors")
             if self.closed:
-                raise Unavailable("chat_svc is shutting down; reconnect and resume from your cursors")
+                raise Unavailable(f"{self._closed_because}; reconnect and resume from your cursors")
             self._ready.clear()
             await self._ready.wait()
         count = min(max_events, len(self._buffer))
@@ -87,19 +100,26 @@ class Subscription:
 
 
 class EventHub:
-    """Delivers published events to every live subscription of this process."""
+    """Delivers published events to every live subscription of this process.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = 10_000) -> None:
+    With a broker, the hub is fed by the broker's reader and is only `available` while that reader
+    holds its place in the stream; otherwise streams would silently miss events.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = 10_000, available: bool = True) -> None:
         self._loop = loop
         self._limit = limit
         self._subscriptions: set[Subscription] = set()
         self._closed = False
+        self._unavailable_because = "" if available else "the event feed is starting"
 
     def subscribe(self, user_id: int | None, rooms: Iterable[int] | None) -> Subscription:
         """A new subscription for one user's rooms, or every room when rooms is None."""
         subscription = Subscription(user_id, None if rooms is None else set(rooms), self._limit)
         if self._closed:  # shutting down: the stream ends at once with UNAVAILABLE
             subscription.close()
+        elif self._unavailable_because:
+            subscription.close(self._unavailable_because)
         else:
             self._subscriptions.add(subscription)
         return subscription
@@ -117,6 +137,17 @@ class EventHub:
     def publish_threadsafe(self, events: Sequence[pb.Event]) -> None:
         """publish() from a worker thread; callbacks run in call order, so order is kept."""
         self._loop.call_soon_threadsafe(self.publish, list(events))
+
+    def interrupt(self, because: str) -> None:
+        """End every subscription, and refuse new ones until resume(): the feed lost events."""
+        self._unavailable_because = because
+        for subscription in tuple(self._subscriptions):
+            subscription.close(because)
+        self._subscriptions.clear()
+
+    def resume(self) -> None:
+        """Accept subscriptions again: the feed is whole from now on."""
+        self._unavailable_because = ""
 
     def close(self) -> None:
         """End every subscription, and any made from now on."""

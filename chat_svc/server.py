@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from chat_svc.broker import RedisEventBus
 from chat_svc.directory import UserDirectory
-from chat_svc.events import EventHub
+from chat_svc.events import EventHub, EventSink
+from chat_svc.feed import BrokerFeed
 from chat_svc.service import Chat
 from chat_svc.servicer import ChatServicer
 from chat_svc.settings import ChatSettings, get_settings
@@ -37,35 +39,54 @@ def migrate(settings: ChatSettings) -> None:
 
 
 def build_servicer(
-    settings: ChatSettings, db: Database, hub: EventHub, keys: KeySource, directory: UserDirectory
+    settings: ChatSettings,
+    db: Database,
+    hub: EventHub,
+    keys: KeySource,
+    directory: UserDirectory,
+    sink: EventSink | None = None,
 ) -> ChatServicer:
-    """The servicer and its collaborators, without a server (grpcio-testing uses this)."""
-    chat = Chat(db, hub.publish_threadsafe, settings.max_message_chars)
+    """The servicer and its collaborators, without a server (grpcio-testing uses this).
+
+    Events are published to `sink` (the broker) when given, else straight into the hub.
+    """
+    sink = sink or hub
+    chat = Chat(db, sink.publish_threadsafe, settings.max_message_chars)
     verifier = TokenVerifier(keys, settings.token_issuer, settings.token_audience)
-    return ChatServicer(chat, hub, verifier, directory, settings)
+    return ChatServicer(chat, hub, sink, verifier, directory, settings)
 
 
-async def create_server(settings: ChatSettings, db: Database) -> tuple[RunningServer, EventHub]:
-    """A started server on settings.host:settings.port (port 0 picks a free one), and its hub."""
+async def create_server(settings: ChatSettings, db: Database) -> tuple[RunningServer, EventHub, BrokerFeed | None]:
+    """A started server on settings.host:settings.port (port 0 picks a free one), its hub and feed."""
     auth_stub = auth_pb2_grpc.AuthServiceStub(channel(settings.auth_address))
-    hub = EventHub(asyncio.get_running_loop(), settings.stream_queue_events)
-    servicer = build_servicer(settings, db, hub, auth_key_source(auth_stub), UserDirectory(auth_stub))
+    bus = None
+    if settings.broker_url is not None:
+        bus = RedisEventBus(settings.broker_url, settings.broker_stream, settings.broker_maxlen)
+    # With a broker, streams are refused until its reader holds its place in the stream.
+    hub = EventHub(asyncio.get_running_loop(), settings.stream_queue_events, available=bus is None)
+    servicer = build_servicer(settings, db, hub, auth_key_source(auth_stub), UserDirectory(auth_stub), bus)
+    feed = None
+    if bus is not None:
+        feed = BrokerFeed(settings, bus, servicer.chat, hub)
+        await feed.start()
     server = new_server()
     chat_pb2_grpc.add_ChatServiceServicer_to_server(servicer, server)
     health = add_health_and_reflection(server, [SERVICE_NAME])
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
     await set_serving(health, [SERVICE_NAME], True)
-    return RunningServer(server, port, health), hub
+    return RunningServer(server, port, health), hub, feed
 
 
 async def serve(settings: ChatSettings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     db = Database(settings.database_url, settings.db_threads)
-    running, hub = await create_server(settings, db)
+    running, hub, feed = await create_server(settings, db)
 
     async def end_streams() -> None:
         hub.close()  # event streams end with UNAVAILABLE so gateways reconnect elsewhere
+        if feed is not None:
+            await feed.stop()
 
     try:
         announce = f"chat_svc listening on {settings.host}:{running.port}"

@@ -279,7 +279,11 @@ class Chat:
                     self._membership(s, room, user_id)
                     original = self._by_client_id(s, room.id, user_id, key)
                     if original is not None:
-                        return message_pb(original), True
+                        duplicate = message_pb(original)
+                        # Published again: when the replica that stored it died before publishing,
+                        # the sender's retry is what brings it to everyone (downstream drops repeats).
+                        self._publish([pb.Event(room_id=room_id, message_created=duplicate)])
+                        return duplicate, True
                     seq, change, now = self._next_numbers(s, room.id, new_message=True)
                     message = Message(
                         room_id=room.id, seq=seq, change=change, sender_id=user_id,
@@ -398,6 +402,15 @@ class Chat:
                 .limit(limit)
             )
             return [message_pb(m) for m in rows]
+
+    def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]:
+        """The newest seq of each of these rooms."""
+        found: dict[int, int] = {}
+        with self.db.sessions() as s:
+            for start in range(0, len(room_ids), 1000):
+                chunk = list(room_ids[start : start + 1000])
+                found.update(s.execute(select(Room.id, Room.last_seq).where(Room.id.in_(chunk))).tuples())
+        return found
 
     def changes_after(self, room_id: int, up_to_seq: int, after_change: int, limit: int) -> list[pb.Message]:
         """Messages up to seq up_to_seq changed after after_change, by change: missed edits/deletes."""

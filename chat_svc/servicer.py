@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 from chat_svc import rules
 from chat_svc.directory import UserDirectory
-from chat_svc.events import EventHub
+from chat_svc.events import EventHub, EventSink
 from chat_svc.limits import SendLimiter
 from chat_svc.service import Chat
 from chat_svc.settings import ChatSettings
@@ -19,6 +20,8 @@ from common.tokens import Principal, TokenVerifier, bearer_token
 from parley.chat.v1 import chat_pb2 as pb
 from parley.chat.v1 import chat_pb2_grpc
 
+log = logging.getLogger(__name__)
+
 ONWARD_TIMEOUT = 5.0
 MAX_CURSORS = 10_000
 
@@ -27,11 +30,18 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     """Translates ChatService calls; `context` is a grpc.aio.ServicerContext."""
 
     def __init__(
-        self, chat: Chat, hub: EventHub, verifier: TokenVerifier, directory: UserDirectory, settings: ChatSettings
+        self,
+        chat: Chat,
+        hub: EventHub,
+        sink: EventSink,
+        verifier: TokenVerifier,
+        directory: UserDirectory,
+        settings: ChatSettings,
     ) -> None:
-        self._chat = chat
+        self.chat = self._chat = chat
         self._run = chat.db.run
-        self._hub = hub
+        self._hub = hub  # streams subscribe here
+        self._sink = sink  # events are published here: the hub itself, or the broker
         self._verifier = verifier
         self._directory = directory
         self._settings = settings
@@ -138,7 +148,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         user_id = await self._user(context)
         await self._run(self._chat.require_member, user_id, request.room_id)
         expires = to_timestamp(utcnow() + timedelta(seconds=self._settings.typing_ttl_seconds))
-        self._hub.publish([pb.Event(room_id=request.room_id, typing=pb.Typing(user_id=user_id, expires_at=expires))])
+        self._sink.publish([pb.Event(room_id=request.room_id, typing=pb.Typing(user_id=user_id, expires_at=expires))])
         return pb.SendTypingResponse(expires_at=expires)
 
     # -- events -----------------------------------------------------------------------------------
@@ -153,6 +163,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
             if not principal.is_service:
                 raise PermissionDenied("all_rooms needs a service token")
             subscription = self._hub.subscribe(None, None)
+            log.info("all-rooms event stream opened for %s", principal.subject)  # one per gateway
         else:
             user_id = principal.user_id
             # Subscribe before reading the database, so that nothing falls between replay and live:

@@ -27,6 +27,13 @@ class ChatSettings(BaseSettings):
     stream_queue_events: int = Field(10_000, ge=10)
     stream_batch_events: int = Field(256, ge=1)
     replay_page: int = Field(500, ge=1, le=5000)
+    # Several replicas: a Redis URL (redis://host:6379/0) whose stream carries events between them.
+    # Unset: events stay in this process (one replica).
+    broker_url: str | None = None
+    broker_stream: str = Field("parley:events", min_length=1)
+    broker_maxlen: int = Field(100_000, ge=1000)
+    gap_wait_seconds: float = Field(0.25, gt=0, le=10)
+    gap_sweep_seconds: float = Field(1.0, gt=0, le=60)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     log_level: str = "INFO"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -82,11 +83,54 @@ async def serve_until_signalled(
     log.info("stopped")
 
 
+# Calls that are safe to send twice: reads, and writes that their request makes idempotent (a
+# client_msg_id, a target state). The channel retries them on UNAVAILABLE, e.g. when a replica
+# dies mid-call; CreateRoom, Register, Login and Refresh are never retried.
+RETRYABLE = {
+    "parley.chat.v1.ChatService": [
+        "OpenDirectRoom", "GetRoom", "ListMyRooms", "ListPublicRooms", "JoinRoom", "LeaveRoom",
+        "InviteMember", "ListMembers", "SendMessage", "EditMessage", "DeleteMessage", "ListMessages",
+        "MarkRead", "SendTyping", "StreamEvents",
+    ],
+    "parley.auth.v1.AuthService": ["GetUser", "BatchGetUsers", "GetPublicKeys", "IssueServiceToken"],
+}  # fmt: skip
+SERVICE_CONFIG = json.dumps(
+    {
+        # Spread calls over every address of the target (several replicas), skipping dead ones.
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [
+            {
+                "name": [
+                    {"service": service, "method": method}
+                    for service, methods in RETRYABLE.items()
+                    for method in methods
+                ],
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+    }
+)
+
+
 def channel(target: str) -> aio.Channel:
-    """A client channel with keepalive, for service-to-service calls."""
+    """A client channel with keepalive, round-robin over the target's addresses, and safe retries.
+
+    target is a gRPC target: host:port, several replicas as ipv4:h1:p1,h2:p2, or dns:///name:port.
+    """
     return aio.insecure_channel(
         target,
-        options=[("grpc.keepalive_time_ms", 20_000), ("grpc.keepalive_timeout_ms", 10_000)],
+        options=[
+            ("grpc.keepalive_time_ms", 20_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
+            ("grpc.service_config", SERVICE_CONFIG),
+            ("grpc.enable_retries", 1),
+        ],
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from edge_gateway import errors
 from edge_gateway.backends import Backends
+from edge_gateway.cluster import Cluster
 from edge_gateway.routes import auth, health, messages, rooms, users
 from edge_gateway.settings import GatewaySettings, get_settings
 from edge_gateway.ws import endpoint
@@ -29,10 +32,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         fanout = Fanout(backends)
         app.state.backends = backends
         app.state.fanout = fanout
+        cluster = None
+        if config.broker_url:
+            instance = config.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+            cluster = Cluster(config.broker_url, instance, config.presence_ttl_seconds, fanout)
+            await cluster.start()
         await fanout.start(lambda connection: catch_up(backends, connection, resync_cursors(connection)))
         try:
             yield
         finally:
+            if cluster is not None:
+                await cluster.stop()
             await fanout.stop()
             await backends.close()
 

@@ -18,6 +18,7 @@ class GatewaySettings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(8000, ge=0, le=65535)
     auth_address: str = "127.0.0.1:50051"
+    # A gRPC target: one replica (host:port), several (ipv4:h1:p1,h2:p2) or dns:///name:port.
     chat_address: str = "127.0.0.1:50052"
     client_id: str = "edge_gateway"
     # No default: the gateway's credentials for IssueServiceToken (AUTH_SERVICE_CLIENTS on auth_svc).
@@ -30,6 +31,12 @@ class GatewaySettings(BaseSettings):
     ws_idle_timeout_seconds: float = Field(60.0, gt=0)
     ws_max_frame_bytes: int = Field(65_536, ge=1024)
     ws_send_queue_frames: int = Field(2_000, ge=10)
+    # Several gateways: a Redis URL (redis://host:6379/0) through which they share presence and
+    # sign-outs. Unset: presence is this gateway's sockets only.
+    broker_url: str | None = None
+    # This gateway's name among the others; empty: hostname-pid.
+    instance_id: str = Field("", max_length=100)
+    # How long a gateway that stopped answering keeps its users online elsewhere.
     presence_ttl_seconds: float = Field(45.0, gt=1)
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"])
     shutdown_grace_seconds: float = Field(10.0, ge=0)

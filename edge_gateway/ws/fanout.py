@@ -4,6 +4,10 @@ The pump holds a single StreamEvents(all_rooms) call with the gateway's service 
 encoded to JSON once and queued on every local socket of a member of its room. Membership events
 keep the room -> sockets index current, so rooms joined after connecting are delivered too.
 
+Presence is this gateway's sockets plus, when a broker is configured, the other gateways' users
+(RemotePresence, kept current by edge_gateway/cluster.py): a presence frame goes out only when a user
+comes online on their first gateway or goes offline from their last one.
+
 If the stream breaks (chat_svc restarted, network), the pump reconnects with backoff and every
 socket catches up from the database from its own last seq, so nothing is lost in between.
 """
@@ -15,19 +19,33 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
 from common.tokens import auth_metadata
 from edge_gateway.backends import Backends
 from edge_gateway.ws.connection import Connection
+from edge_gateway.ws.presence import RemotePresence
 from edge_gateway.ws.protocol import CLOSE_REVOKED, encode, event_frame, event_position, presence_frame
 from parley.chat.v1 import chat_pb2 as pb
 
 log = logging.getLogger(__name__)
 
 CatchUp = Callable[[Connection], Coroutine[Any, Any, None]]
+
+
+class Peers(Protocol):
+    """The other gateways (edge_gateway/cluster.py): told when this gateway's users come and go."""
+
+    def user_online(self, user_id: int, rooms: set[int]) -> None:
+        """The user has sockets here, in these rooms (also sent again when their rooms change)."""
+
+    def user_offline(self, user_id: int) -> None:
+        """The user's last socket here closed."""
+
+    def session_ended(self, session_id: str) -> None:
+        """A session signed out: its sockets on every gateway close."""
 
 
 class Fanout:
@@ -42,6 +60,8 @@ class Fanout:
         self._catch_up: CatchUp | None = None
         self.reconnects = 0
         self._resyncs: set[asyncio.Task[None]] = set()
+        self.remote = RemotePresence()
+        self.peers: Peers | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -100,13 +120,17 @@ class Fanout:
 
     def register(self, connection: Connection, rooms: set[int]) -> None:
         """Deliver the rooms' events to this connection from now on; announce presence."""
-        first = not self._by_user[connection.user_id]
-        self._by_user[connection.user_id].add(connection)
+        user_id = connection.user_id
+        first = not self._by_user[user_id]
+        self._by_user[user_id].add(connection)
         connection.rooms |= rooms
         for room_id in rooms:
             self._by_room[room_id].add(connection)
         if first:
-            self._announce(connection.user_id, rooms, online=True)
+            if not self.remote.is_online(user_id):
+                self._announce(user_id, rooms, online=True)
+            if self.peers is not None:
+                self.peers.user_online(user_id, set(connection.rooms))
 
     def unregister(self, connection: Connection) -> None:
         """Stop delivering to this connection; announce the user offline if it was their last."""
@@ -121,10 +145,19 @@ class Fanout:
             mine.discard(connection)
             if not mine:
                 del self._by_user[connection.user_id]
-                self._announce(connection.user_id, connection.rooms, online=False)
+                if not self.remote.is_online(connection.user_id):
+                    self._announce(connection.user_id, connection.rooms, online=False)
+                if self.peers is not None:
+                    self.peers.user_offline(connection.user_id)
 
     def end_session(self, session_id: str) -> int:
-        """Close the sockets of a signed-out session; how many there were."""
+        """Close the sockets of a signed-out session, here and on the other gateways; how many here."""
+        if self.peers is not None and session_id:
+            self.peers.session_ended(session_id)
+        return self.end_local_session(session_id)
+
+    def end_local_session(self, session_id: str) -> int:
+        """Close this gateway's sockets of a signed-out session; how many there were."""
         ended = 0
         for connections in list(self._by_user.values()):
             for connection in list(connections):
@@ -134,8 +167,35 @@ class Fanout:
         return ended
 
     def online(self, room_id: int) -> list[int]:
-        """Users of the room with at least one live socket on this gateway, ascending."""
-        return sorted({c.user_id for c in self._by_room.get(room_id, ())})
+        """Users of the room with at least one live socket on any gateway, ascending."""
+        return sorted({c.user_id for c in self._by_room.get(room_id, ())} | self.remote.in_room(room_id))
+
+    def local_users(self) -> dict[int, set[int]]:
+        """Users with sockets on this gateway, and their rooms (for the other gateways)."""
+        return {user: set().union(*(c.rooms for c in conns)) for user, conns in self._by_user.items()}
+
+    # -- the other gateways' users ------------------------------------------------------------------
+
+    def remote_online(self, gateway: str, user_id: int, rooms: set[int]) -> None:
+        """A user has sockets on another gateway."""
+        if self.remote.online(gateway, user_id, rooms) and user_id not in self._by_user:
+            self._announce(user_id, rooms, online=True)
+
+    def remote_offline(self, gateway: str, user_id: int) -> None:
+        """A user's last socket on another gateway closed."""
+        rooms = self.remote.offline(gateway, user_id)
+        if rooms is not None and user_id not in self._by_user:
+            self._announce(user_id, rooms, online=False)
+
+    def remote_replace(self, gateway: str, users: dict[int, set[int]]) -> None:
+        """Everything another gateway has online (after a reconnect); announces the differences."""
+        came, gone = self.remote.replace(gateway, users)
+        for user_id, rooms in came:
+            if user_id not in self._by_user:
+                self._announce(user_id, rooms, online=True)
+        for user_id, rooms in gone:
+            if user_id not in self._by_user:
+                self._announce(user_id, rooms, online=False)
 
     @property
     def connection_count(self) -> int:
@@ -181,13 +241,18 @@ class Fanout:
                 connection.rooms.add(room_id)
                 connection.last_seq.setdefault(room_id, 0)
                 self._by_room[room_id].add(connection)
-        if user_id in self._by_user:  # tell the room's other sockets that a newcomer is online
+        self.remote.joined(user_id, room_id)
+        local = user_id in self._by_user
+        if local and self.peers is not None:
+            self.peers.user_online(user_id, set().union(*(c.rooms for c in self._by_user[user_id])))
+        if local or self.remote.is_online(user_id):  # tell the room's other sockets that a newcomer is online
             text = encode(presence_frame(room_id, user_id, True))
             for connection in self._by_room.get(room_id, ()):
                 if connection.user_id != user_id:
                     connection.send(text)
 
     def _left(self, room_id: int, user_id: int) -> None:
+        self.remote.left(user_id, room_id)
         for connection in self._by_user.get(user_id, ()):
             connection.rooms.discard(room_id)
             members = self._by_room.get(room_id)

@@ -33,6 +33,13 @@ class ServiceProcess:
         """host:port to dial."""
         return f"127.0.0.1:{self.port}"
 
+    def kill(self) -> int:
+        """SIGKILL: the process dies without a goodbye, as in a crash or an OOM kill."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        return self.stop()
+
     def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM, wait for a clean exit, and return the exit code (SIGKILL after timeout)."""
         if self.process.poll() is None:
