@@ -308,3 +308,24 @@ async def test_one_slow_subscriber_does_not_hurt_others() -> None:
     assert [e.message_created.seq for e in await next_batch(fast)] == [5, 6]
     with pytest.raises(Aborted):
         await next_batch(slow)
+
+
+async def test_an_interrupted_feed_ends_streams_and_refuses_new_ones_until_resumed() -> None:
+    """The broker lost events: live streams end UNAVAILABLE (they resume from MySQL), new ones wait."""
+    hub = EventHub(asyncio.get_running_loop(), available=False)
+    early = hub.subscribe(None, None)
+    with pytest.raises(Unavailable, match="starting"):
+        await early.next_batch(10)
+    hub.resume()
+    live = hub.subscribe(None, None)
+    hub.publish([message(5)])
+    assert [e.room_id for e in await live.next_batch(10)] == [5]
+    hub.interrupt("lost the broker")
+    with pytest.raises(Unavailable, match="lost the broker"):
+        await live.next_batch(10)
+    with pytest.raises(Unavailable):
+        await hub.subscribe(None, None).next_batch(10)
+    hub.resume()
+    again = hub.subscribe(None, None)
+    hub.publish([message(6)])
+    assert [e.room_id for e in await again.next_batch(10)] == [6]
