@@ -8,24 +8,42 @@ that events of a room leave this process in seq order.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from chat_svc import rules
 from chat_svc.convert import member_pb, message_pb, room_pb
 from chat_svc.models import Member, Message, Room
 from common.db import Database
-from common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from common.timestamps import utcnow
+from common.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, ServiceError
+from common.timestamps import to_timestamp, utcnow
 from parley.chat.v1 import chat_pb2 as pb
+
+log = logging.getLogger(__name__)
 
 Publish = Callable[[Sequence[pb.Event]], None]
 _STRIPES = 256
+
+
+@dataclass(frozen=True)
+class Send:
+    """One validated SendMessage, for send_many()."""
+
+    user_id: int
+    room_id: int
+    client_msg_id: str
+    body: str
+
+
+# A stored (or found again) message and whether it was a repeat; or why this one send failed.
+SendResult = tuple[pb.Message, bool] | ServiceError
 
 
 def _member_event(room_id: int, user_id: int, role: int, joined: bool) -> pb.Event:
@@ -60,11 +78,15 @@ class Chat:
         return room
 
     @staticmethod
-    def _membership(s: Session, room: Room, user_id: int) -> Member:
+    def _not_member(room_id: int, kind: int) -> PermissionDenied:
+        hint = "join it first" if kind == pb.ROOM_KIND_PUBLIC else "ask a member to invite you"
+        return PermissionDenied(f"you are not a member of room {room_id}; {hint}")
+
+    @classmethod
+    def _membership(cls, s: Session, room: Room, user_id: int) -> Member:
         member = s.get(Member, (room.id, user_id))
         if member is None:
-            hint = "join it first" if room.kind == pb.ROOM_KIND_PUBLIC else "ask a member to invite you"
-            raise PermissionDenied(f"you are not a member of room {room.id}; {hint}")
+            raise cls._not_member(room.id, room.kind)
         return member
 
     def _visible_room(self, s: Session, room_id: int, user_id: int) -> Room:
@@ -308,6 +330,119 @@ class Chat:
             self._publish([pb.Event(room_id=room_id, message_created=result)])
         return result, False
 
+    def send_many(self, sends: Sequence[Send]) -> list[SendResult]:
+        """Store several sends in one transaction (group commit: one durable commit for all).
+
+        Each send succeeds or fails on its own, with the same rules and results as send(). Rooms
+        are numbered in id order, so concurrent batches (other replicas) lock rooms in one order.
+        If the batch trips over a concurrent writer (a duplicate stored by another replica at the
+        same moment, a deadlock), every send is retried alone.
+        """
+        stripes = [self._locks[i] for i in sorted({send.room_id % _STRIPES for send in sends})]
+        for lock in stripes:  # in index order, so two batches cannot deadlock on them
+            lock.acquire()
+        results: list[SendResult] | None = None
+        try:
+            try:
+                with self.db.sessions.begin() as s:
+                    results, events = self._store_many(s, sends)
+            except (IntegrityError, OperationalError) as exc:
+                log.info("a batch of %d sends met a concurrent writer (%s); sending one by one", len(sends), exc)
+            else:
+                self._publish(events)
+        finally:
+            for lock in reversed(stripes):
+                lock.release()
+        if results is None:
+            return [self._send_alone(send) for send in sends]
+        return results
+
+    def _send_alone(self, send: Send) -> SendResult:
+        try:
+            return self.send(send.user_id, send.room_id, send.client_msg_id, send.body)
+        except ServiceError as error:
+            return error
+
+    def _store_many(self, s: Session, sends: Sequence[Send]) -> tuple[list[SendResult], list[pb.Event]]:
+        now = utcnow()
+        room_ids = sorted({send.room_id for send in sends})
+        kinds = {rid: kind for rid, kind in s.execute(select(Room.id, Room.kind).where(Room.id.in_(room_ids)))}
+        users = {send.user_id for send in sends}
+        members = {
+            (rid, uid)
+            for rid, uid in s.execute(
+                select(Member.room_id, Member.user_id).where(Member.room_id.in_(room_ids), Member.user_id.in_(users))
+            )
+        }
+        existing = {
+            (m.room_id, m.sender_id, m.client_msg_id): m
+            for m in s.scalars(
+                select(Message).where(
+                    Message.room_id.in_(room_ids),
+                    Message.sender_id.in_(users),
+                    Message.client_msg_id.in_({send.client_msg_id for send in sends}),
+                )
+            )
+        }
+        results: list[SendResult | None] = [None] * len(sends)
+        events: list[pb.Event] = []
+        first: dict[tuple[int, int, str], int] = {}  # a key sent twice in one batch: its first send
+        fresh: dict[int, list[int]] = {}  # room -> indexes of its new messages, in arrival order
+        for i, send in enumerate(sends):
+            key = (send.room_id, send.user_id, send.client_msg_id)
+            if send.room_id not in kinds:
+                results[i] = NotFound(f"room {send.room_id} does not exist")
+            elif (send.room_id, send.user_id) not in members:
+                results[i] = self._not_member(send.room_id, kinds[send.room_id])
+            elif key in existing:
+                original = message_pb(existing[key])
+                results[i] = (original, True)
+                events.append(pb.Event(room_id=send.room_id, message_created=original))  # see send()
+            elif key not in first:
+                first[key] = i
+                fresh.setdefault(send.room_id, []).append(i)
+        rows: list[dict[str, object]] = []
+        read: dict[tuple[int, int], int] = {}
+        for room_id in sorted(fresh):  # the UPDATE takes the room's row lock, in id order
+            indexes = fresh[room_id]
+            count = len(indexes)
+            s.execute(
+                update(Room)
+                .where(Room.id == room_id)
+                .values(last_seq=Room.last_seq + count, last_change=Room.last_change + count, last_message_at=now)
+            )
+            last_seq, last_change = s.execute(
+                select(Room.last_seq, Room.last_change).where(Room.id == room_id).with_for_update()
+            ).one()
+            for n, i in enumerate(indexes):
+                send = sends[i]
+                seq, change = last_seq - count + 1 + n, last_change - count + 1 + n
+                rows.append(
+                    {"room_id": room_id, "seq": seq, "change": change, "sender_id": send.user_id,
+                     "client_msg_id": send.client_msg_id, "body": send.body, "created_at": now}
+                )  # fmt: skip
+                message = pb.Message(
+                    room_id=room_id, seq=seq, change=change, sender_id=send.user_id,
+                    client_msg_id=send.client_msg_id, body=send.body, created_at=to_timestamp(now),
+                )  # fmt: skip
+                results[i] = (message, False)
+                events.append(pb.Event(room_id=room_id, message_created=message))
+                read[(room_id, send.user_id)] = seq
+        if rows:
+            s.execute(insert(Message), rows)
+        for (room_id, user_id), seq in read.items():  # your own message is read by you
+            s.execute(
+                update(Member)
+                .where(Member.room_id == room_id, Member.user_id == user_id, Member.last_read_seq < seq)
+                .values(last_read_seq=seq)
+            )
+        for i, send in enumerate(sends):
+            if results[i] is None:  # the same key twice in this batch: the first one's message
+                stored = results[first[(send.room_id, send.user_id, send.client_msg_id)]]
+                assert isinstance(stored, tuple)
+                results[i] = (stored[0], True)
+        return [result for result in results if result is not None], events
+
     @staticmethod
     def _by_client_id(s: Session, room_id: int, user_id: int, key: str) -> Message | None:
         return s.scalar(
@@ -409,7 +544,9 @@ class Chat:
         with self.db.sessions() as s:
             for start in range(0, len(room_ids), 1000):
                 chunk = list(room_ids[start : start + 1000])
-                found.update(s.execute(select(Room.id, Room.last_seq).where(Room.id.in_(chunk))).tuples())
+                found.update(
+                    (rid, last) for rid, last in s.execute(select(Room.id, Room.last_seq).where(Room.id.in_(chunk)))
+                )
         return found
 
     def changes_after(self, room_id: int, up_to_seq: int, after_change: int, limit: int) -> list[pb.Message]:

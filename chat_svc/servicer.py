@@ -11,6 +11,7 @@ from chat_svc import rules
 from chat_svc.directory import UserDirectory
 from chat_svc.events import EventHub, EventSink
 from chat_svc.limits import SendLimiter
+from chat_svc.sends import SendBatcher
 from chat_svc.service import Chat
 from chat_svc.settings import ChatSettings
 from common.errors import InvalidArgument, PermissionDenied
@@ -46,6 +47,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         self._directory = directory
         self._settings = settings
         self._limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst)
+        self._sends = SendBatcher(chat, settings.max_message_chars, settings.send_batch_max)
 
     async def _caller(self, context: Any) -> tuple[Principal, str]:
         token = bearer_token(context.invocation_metadata())
@@ -117,9 +119,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     async def SendMessage(self, request: pb.SendMessageRequest, context: Any) -> pb.SendMessageResponse:
         user_id = await self._user(context)
         self._limiter.take(user_id)
-        message, duplicate = await self._run(
-            self._chat.send, user_id, request.room_id, request.client_msg_id, request.body
-        )
+        message, duplicate = await self._sends.send(user_id, request.room_id, request.client_msg_id, request.body)
         return pb.SendMessageResponse(message=message, duplicate=duplicate)
 
     async def EditMessage(self, request: pb.EditMessageRequest, context: Any) -> pb.EditMessageResponse:

@@ -23,6 +23,8 @@ class ChatSettings(BaseSettings):
     max_message_chars: int = Field(4000, ge=1, le=16000)
     send_rate_per_second: float = Field(20.0, gt=0)
     send_burst: int = Field(40, ge=1)
+    # Group commit: most sends stored in one transaction (sends queued while one commits share the next).
+    send_batch_max: int = Field(256, ge=1, le=5000)
     typing_ttl_seconds: float = Field(6.0, gt=0)
     stream_queue_events: int = Field(10_000, ge=10)
     stream_batch_events: int = Field(256, ge=1)
