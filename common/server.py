@@ -26,6 +26,10 @@ SERVER_OPTIONS: Sequence[tuple[str, int]] = (
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 1 * 1024 * 1024),
+    # Clients re-resolve a DNS target only when a connection closes: ending connections after 5
+    # minutes lets replicas added by a scale-up receive calls. Open streams are not cut (no grace
+    # limit): a gateway's event stream stays where it is until it breaks.
+    ("grpc.max_connection_age_ms", 300_000),
 )
 
 

@@ -5,10 +5,15 @@ environment ignored, so the committed defaults are what is checked), the kustomi
 deploy/k8s (kubectl from the `dev` extra) and the workflows, and compares them with each
 service's settings class, command line and gRPC service name. The health check commands of the
 images and of compose are also run for real against local servers.
+
+The scale-out rules (a component that may run several replicas shares events or presence through
+the broker; the gateways dial every chat-svc pod through a headless Service) are functions that
+list problems; each is also run on copies of the files with one mistake put in, to prove it fires.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -17,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from dataclasses import dataclass
 from functools import cache
@@ -30,6 +35,7 @@ import pytest
 import yaml
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pydantic_settings import BaseSettings
+from redis.connection import parse_url as parse_redis_url
 from sqlalchemy.engine import make_url
 
 from auth_svc.server import SERVICE_NAME as AUTH_SERVICE
@@ -205,14 +211,20 @@ SECRET_STAND_INS = {
     "CHAT_DATABASE_URL": "mysql+mysqldb://chat:pw@mysql:3306/chat_db",
     "GATEWAY_CLIENT_SECRET": "7f3a9c2e51b84d06a1e2",
     "PARLEY_GATEWAY_CLIENT_SECRET": "7f3a9c2e51b84d06a1e2",
+    "CHAT_BROKER_URL": "redis://:pw@redis:6379/0",
+    "GATEWAY_BROKER_URL": "redis://:pw@redis:6379/0",
 }
+# ... and for fields the downward API fills in.
+FIELD_STAND_INS = {"metadata.name": "edge-gateway-7d9f8b6c5-x2x7q", "metadata.namespace": "parley"}
 
 
 def k8s_env(spec: dict[str, Any]) -> dict[str, str]:
-    """A container's environment as the kubelet builds it: Secrets stood in, $(VAR) expanded."""
+    """A container's environment as the kubelet builds it: Secrets and pod fields stood in, $(VAR) expanded."""
     env: dict[str, str] = {}
     for item in spec.get("env", []):
-        if "valueFrom" in item:
+        if "valueFrom" in item and "fieldRef" in item["valueFrom"]:
+            env[item["name"]] = FIELD_STAND_INS[item["valueFrom"]["fieldRef"]["fieldPath"]]
+        elif "valueFrom" in item:
             env[item["name"]] = SECRET_STAND_INS[item["name"]]
         else:
             # $(NAME) refers only to variables defined earlier in the list.
@@ -454,13 +466,15 @@ def test_compose_migrations_run_first(component: Component) -> None:
 
 
 def test_compose_start_order_is_health_gated() -> None:
-    """The gateway waits for both services' health, the web app for the gateway's; all infra has checks."""
+    """The gateway waits for the services' and the broker's health, the web app for the gateway's; infra has checks."""
     assert service("edge-gateway")["depends_on"] == {
         "auth-svc": {"condition": "service_healthy"},
         "chat-svc": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
     }
     assert service("webapp")["depends_on"] == {"edge-gateway": {"condition": "service_healthy"}}
     assert service("chat-svc")["depends_on"]["auth-svc"] == {"condition": "service_healthy"}
+    assert service("chat-svc")["depends_on"]["redis"] == {"condition": "service_healthy"}
     for name in ("mysql", "redis"):
         assert service(name)["healthcheck"]["test"][0] == "CMD"
 
@@ -600,7 +614,8 @@ def test_k8s_addresses_and_gateway_identity(overlay: str) -> None:
     )
     assert chat["CHAT_AUTH_ADDRESS"] == f"auth-svc:{AUTH.port}"
     assert gateway["GATEWAY_AUTH_ADDRESS"] == f"auth-svc:{AUTH.port}"
-    assert gateway["GATEWAY_CHAT_ADDRESS"] == f"chat-svc:{CHAT.port}"
+    # GATEWAY_CHAT_ADDRESS: the headless Service, see k8s_scale_out_problems.
+    assert gateway["GATEWAY_CHAT_ADDRESS"] == f"dns:///chat-svc-headless:{CHAT.port}"
     clients = json.loads(k8s_env(container(overlay, "Deployment", "auth-svc"))["AUTH_SERVICE_CLIENTS"])
     assert list(clients) == [gateway["GATEWAY_CLIENT_ID"]]
 
@@ -634,9 +649,13 @@ def test_k8s_secrets_are_referenced_by_name_only(overlay: str) -> None:
     for where, pod in _pod_specs(overlay):
         for spec in pod["containers"]:
             for item in spec.get("env", []):
-                if "valueFrom" in item:
-                    ref = item["valueFrom"]["secretKeyRef"]
+                source = item.get("valueFrom", {})
+                assert set(source) <= {"secretKeyRef", "fieldRef"}, f"{where}: {item['name']} from {set(source)}"
+                if "secretKeyRef" in source:
+                    ref = source["secretKeyRef"]
                     assert ref["key"] in example.get(ref["name"], set()), f"{where}: {ref} not in the example"
+                elif "fieldRef" in source:
+                    assert source["fieldRef"]["fieldPath"] in FIELD_STAND_INS, f"{where}: {item['name']}"
         for volume in pod.get("volumes", []):
             if "secret" in volume:
                 assert volume["secret"]["secretName"] in example, where
@@ -673,19 +692,22 @@ def test_k8s_grace_period_covers_the_drain(overlay: str, component: Component) -
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_k8s_scaling_policy(overlay: str) -> None:
-    """Gateway and chat-svc are autoscaled (chat-svc pinned to 1 until events are shared); all have PDBs."""
+    """Gateway and chat-svc are autoscaled, beyond one replica, and outside dev never below two; all have PDBs."""
     hpas = {
         r["spec"]["scaleTargetRef"]["name"]: r["spec"]
         for r in rendered(overlay)
         if r["kind"] == "HorizontalPodAutoscaler"
     }
     assert set(hpas) == {"edge-gateway", "chat-svc"}
-    assert hpas["chat-svc"]["maxReplicas"] == 1, "one chat-svc replica until the event broker lands (docs/deploy.md)"
-    for name in hpas:
+    for name, hpa in hpas.items():
         assert "replicas" not in resource(overlay, "Deployment", name)["spec"], f"{name}: the HPA owns replicas"
+        assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"] and hpa["maxReplicas"] > 1, name
+        if overlay != "overlays/dev":
+            assert hpa["minReplicas"] >= 2, f"{name}: one pod lost or drained must not stop the site"
     for component in COMPONENTS:
         pdb = resource(overlay, "PodDisruptionBudget", component.name)["spec"]
         assert pdb["selector"]["matchLabels"] == {"app.kubernetes.io/name": component.name}
+        assert pdb.get("maxUnavailable", 0) >= 1, f"{component.name}: a drain must never be blocked"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -722,6 +744,276 @@ def test_k8s_ingress_routes_and_public_origin(overlay: str) -> None:
     annotations = resource(overlay, "Ingress", "parley")["metadata"]["annotations"]
     heartbeat = GatewaySettings.model_fields["ws_heartbeat_seconds"].default
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) > heartbeat
+
+
+# ---- scale-out: the broker and the chat targets -------------------------------------------------
+#
+# Several chat-svc replicas each stream only the events they stored themselves unless they share
+# them through the broker (CHAT_BROKER_URL); several gateways each know only their own sockets'
+# presence unless they share it (GATEWAY_BROKER_URL). gRPC keeps one HTTP/2 connection per
+# address, so a gateway spreads calls over chat-svc's pods only if its target resolves to every
+# pod: dns:/// on a headless Service. Each rule is a function that lists problems, so that the
+# tests below can run it on the real files and on copies with one mistake in them.
+
+Resources = list[dict[str, Any]]
+CHAT_TARGET = re.compile(r"dns:///(?P<host>[a-z0-9]([a-z0-9.-]*[a-z0-9])?):(?P<port>\d+)")
+
+
+def _find(resources: Resources, kind: str, name: str) -> dict[str, Any] | None:
+    found = [r for r in resources if r["kind"] == kind and r["metadata"]["name"] == name]
+    assert len(found) <= 1, f"several {kind}/{name}"
+    return found[0] if found else None
+
+
+def max_replicas(resources: Resources, deployment: str) -> int:
+    """How many pods of a Deployment may run at once: its HPA's maxReplicas, else its replicas."""
+    limits = [
+        int(r["spec"]["maxReplicas"])
+        for r in resources
+        if r["kind"] == "HorizontalPodAutoscaler"
+        and r["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment}
+    ]
+    found = _find(resources, "Deployment", deployment)
+    assert found is not None, f"no Deployment/{deployment}"
+    return max(limits) if limits else int(found["spec"].get("replicas", 1))
+
+
+def _env_items(resources: Resources, deployment: str) -> dict[str, dict[str, Any]]:
+    """The env entries of a Deployment's single container, by name."""
+    found = _find(resources, "Deployment", deployment)
+    assert found is not None, f"no Deployment/{deployment}"
+    (spec,) = found["spec"]["template"]["spec"]["containers"]
+    return {item["name"]: item for item in spec.get("env", [])}
+
+
+def k8s_scale_out_problems(resources: Resources) -> list[str]:
+    """What breaks once chat-svc or the gateway runs several replicas, in one kustomize rendering."""
+    problems: list[str] = []
+    chat_env, gateway_env = _env_items(resources, CHAT.name), _env_items(resources, GATEWAY.name)
+    for component, env, variable in ((CHAT, chat_env, "CHAT_BROKER_URL"), (GATEWAY, gateway_env, "GATEWAY_BROKER_URL")):
+        replicas = max_replicas(resources, component.name)
+        if variable not in env:
+            if replicas > 1:
+                problems.append(f"{component.name} may run {replicas} replicas but has no {variable}")
+        elif "secretKeyRef" not in env[variable].get("valueFrom", {}):
+            problems.append(f"{component.name}: {variable} must come from a Secret (the URL may hold a password)")
+    instance = gateway_env.get("GATEWAY_INSTANCE_ID")
+    pod_name = instance is None or instance.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name"
+    if not pod_name and max_replicas(resources, GATEWAY.name) > 1:
+        problems.append("GATEWAY_INSTANCE_ID must be the pod name (downward API): the gateways would share one id")
+
+    # The gateways' chat target: dns:/// on a headless Service in front of every chat-svc pod.
+    target = str(gateway_env.get("GATEWAY_CHAT_ADDRESS", {}).get("value", ""))
+    match = CHAT_TARGET.fullmatch(target)
+    if match is None:
+        return [*problems, f"GATEWAY_CHAT_ADDRESS {target!r} is not dns:///<headless Service>:<port>"]
+    name, *domain = match.group("host").split(".")
+    chat = _find(resources, "Deployment", CHAT.name)
+    assert chat is not None
+    namespace = chat["metadata"].get("namespace")
+    if domain and ((namespace and domain[0] != namespace) or domain[1:2] not in ([], ["svc"])):
+        problems.append(f"GATEWAY_CHAT_ADDRESS {target!r} is not <name>[.{namespace or '<namespace>'}[.svc...]]")
+    headless = _find(resources, "Service", name)
+    if headless is None:
+        return [*problems, f"GATEWAY_CHAT_ADDRESS names no Service: {name}"]
+    spec = headless["spec"]
+    if spec.get("clusterIP") != "None":
+        problems.append(f"Service/{name} is not headless (clusterIP: None): each gateway would talk to one pod")
+    if spec.get("publishNotReadyAddresses"):
+        problems.append(f"Service/{name} publishes not-ready addresses: calls would reach pods that are not ready")
+    if spec.get("selector") != chat["spec"]["selector"]["matchLabels"]:
+        problems.append(f"Service/{name}'s selector {spec.get('selector')} does not select the chat-svc pods")
+    (container_port,) = chat["spec"]["template"]["spec"]["containers"][0]["ports"]
+    ports = [p for p in spec.get("ports", []) if p["port"] == int(match.group("port"))]
+    if not ports or ports[0].get("targetPort", ports[0]["port"]) not in (
+        container_port["name"],
+        container_port["containerPort"],
+    ):
+        problems.append(f"Service/{name} has no port {match.group('port')} to chat-svc's gRPC port {CHAT.port}")
+    return problems
+
+
+def compose_broker_problems(document: dict[str, Any]) -> list[str]:
+    """chat-svc and the gateway reach the compose broker: a redis service, healthy first, never evicting."""
+    problems: list[str] = []
+    services = document["services"]
+    for component, variable in ((CHAT, "CHAT_BROKER_URL"), (GATEWAY, "GATEWAY_BROKER_URL")):
+        body = services[component.name]
+        url = body.get("environment", {}).get(variable)
+        if url is None:
+            problems.append(f"compose {component.name} has no {variable}")
+            continue
+        try:
+            parsed = parse_redis_url(str(url))
+        except ValueError as exc:
+            problems.append(f"compose {component.name}: {variable} is not a Redis URL ({exc})")
+            continue
+        host, port = parsed.get("host"), parsed.get("port", 6379)
+        broker = services.get(host, {})
+        if not str(broker.get("image", "")).startswith("redis:"):
+            problems.append(f"compose {component.name}: {variable} names {host!r}, not the redis service")
+            continue
+        command = [str(part) for part in broker.get("command", [])]
+        served = int(command[command.index("--port") + 1]) if "--port" in command else 6379
+        if port != served:
+            problems.append(f"compose {component.name}: {variable} uses port {port}; {host} listens on {served}")
+        if body.get("depends_on", {}).get(host) != {"condition": "service_healthy"}:
+            problems.append(f"compose {component.name} does not wait for {host} to be healthy")
+    redis_command = [str(part) for part in services.get("redis", {}).get("command", [])]
+    if "--maxmemory-policy" not in redis_command or redis_command[redis_command.index("--maxmemory-policy") + 1] != (
+        "noeviction"
+    ):
+        problems.append("compose redis: --maxmemory-policy noeviction (an evicted stream resets every replica)")
+    return problems
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_scale_out_rules_hold(overlay: str) -> None:
+    """Every rendering: brokers wherever several replicas may run, gateways dial chat-svc's headless Service."""
+    assert k8s_scale_out_problems(rendered(overlay)) == []
+    # The ordinary Service stays for grpcurl and other clients (test_k8s_deployment_image_command_ports).
+    assert resource(overlay, "Service", CHAT.name)["spec"].get("clusterIP") != "None"
+
+
+def test_compose_scale_out_rules_hold() -> None:
+    """chat-svc's and the gateway's broker URLs point at the compose redis service."""
+    assert compose_broker_problems(compose()) == []
+
+
+Mutation = Callable[[Any], None]
+
+
+def _set_env(deployment: str, name: str, item: dict[str, Any] | None) -> Mutation:
+    """Replace (or with None, remove) one env entry of a Deployment's container."""
+
+    def mutate(resources: Resources) -> None:
+        found = _find(resources, "Deployment", deployment)
+        assert found is not None
+        (spec,) = found["spec"]["template"]["spec"]["containers"]
+        spec["env"] = [entry for entry in spec["env"] if entry["name"] != name] + ([item] if item else [])
+
+    return mutate
+
+
+def _set_spec(kind: str, name: str, **fields: Any) -> Mutation:
+    def mutate(resources: Resources) -> None:
+        found = _find(resources, kind, name)
+        assert found is not None
+        found["spec"].update(fields)
+
+    return mutate
+
+
+def _pin_chat_to_one(resources: Resources) -> None:
+    _set_spec("HorizontalPodAutoscaler", "chat-svc", minReplicas=1, maxReplicas=1)(resources)
+    _set_env("chat-svc", "CHAT_BROKER_URL", None)(resources)
+
+
+def _drop_headless(resources: Resources) -> None:
+    resources[:] = [
+        r for r in resources if not (r["kind"] == "Service" and r["metadata"]["name"] == "chat-svc-headless")
+    ]
+
+
+def _address(value: str) -> Mutation:
+    return _set_env("edge-gateway", "GATEWAY_CHAT_ADDRESS", {"name": "GATEWAY_CHAT_ADDRESS", "value": value})
+
+
+# (mutation of the prod rendering, text of the problem it must cause; "" = it must cause none)
+K8S_MUTATIONS = [
+    pytest.param(_set_env("chat-svc", "CHAT_BROKER_URL", None), "chat-svc may run 6 replicas", id="chat-no-broker"),
+    pytest.param(_pin_chat_to_one, "", id="one-chat-replica-needs-no-broker"),
+    pytest.param(
+        _set_env("edge-gateway", "GATEWAY_BROKER_URL", None), "edge-gateway may run 10 replicas", id="gateway-no-broker"
+    ),
+    pytest.param(
+        _set_env("chat-svc", "CHAT_BROKER_URL", {"name": "CHAT_BROKER_URL", "value": "redis://redis:6379/0"}),
+        "must come from a Secret",
+        id="broker-url-literal",
+    ),
+    pytest.param(
+        _set_env("edge-gateway", "GATEWAY_INSTANCE_ID", {"name": "GATEWAY_INSTANCE_ID", "value": "gateway"}),
+        "GATEWAY_INSTANCE_ID must be the pod name",
+        id="gateway-instance-id-fixed",
+    ),
+    pytest.param(_address("chat-svc:50052"), "is not dns:///", id="chat-address-plain"),
+    pytest.param(_address("dns:///chat-svc:50052"), "is not headless", id="chat-address-clusterip-service"),
+    pytest.param(_address("dns:///chat-svc-headless:50053"), "has no port 50053", id="chat-address-wrong-port"),
+    pytest.param(
+        _address("dns:///chat-svc-headless.parley-dev.svc.cluster.local:50052"),
+        "is not <name>[.parley",
+        id="chat-address-other-namespace",
+    ),
+    pytest.param(_address("dns:///chat-svc-headless.parley.svc.cluster.local:50052"), "", id="chat-address-fqdn-ok"),
+    pytest.param(_drop_headless, "names no Service: chat-svc-headless", id="headless-service-missing"),
+    pytest.param(
+        _set_spec("Service", "chat-svc-headless", selector={"app.kubernetes.io/name": "auth-svc"}),
+        "does not select the chat-svc pods",
+        id="headless-wrong-selector",
+    ),
+    pytest.param(
+        _set_spec("Service", "chat-svc-headless", publishNotReadyAddresses=True),
+        "publishes not-ready addresses",
+        id="headless-publishes-not-ready",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "problem"), K8S_MUTATIONS)
+def test_k8s_scale_out_rules_catch_mistakes(mutate: Mutation, problem: str) -> None:
+    """Each scale-out rule fires on a copy of the prod rendering with one mistake in it (and only then)."""
+    resources = copy.deepcopy(rendered("overlays/prod"))
+    mutate(resources)
+    problems = k8s_scale_out_problems(resources)
+    if problem:
+        assert any(problem in found for found in problems), problems
+    else:
+        assert problems == []
+
+
+def _compose_env(name: str, variable: str, value: str | None) -> Mutation:
+    def mutate(document: dict[str, Any]) -> None:
+        environment = document["services"][name]["environment"]
+        environment.pop(variable, None)
+        if value is not None:
+            environment[variable] = value
+
+    return mutate
+
+
+def _compose_no_wait(document: dict[str, Any]) -> None:
+    del document["services"]["chat-svc"]["depends_on"]["redis"]
+
+
+def _compose_evicting(document: dict[str, Any]) -> None:
+    command = document["services"]["redis"]["command"]
+    command[command.index("--maxmemory-policy") + 1] = "allkeys-lru"
+
+
+COMPOSE_MUTATIONS = [
+    pytest.param(_compose_env("chat-svc", "CHAT_BROKER_URL", None), "chat-svc has no CHAT_BROKER_URL", id="no-broker"),
+    pytest.param(
+        _compose_env("edge-gateway", "GATEWAY_BROKER_URL", "redis://127.0.0.1:6379/0"),
+        "names '127.0.0.1', not the redis service",
+        id="broker-localhost",
+    ),
+    pytest.param(
+        _compose_env("chat-svc", "CHAT_BROKER_URL", "redis://redis:6380/0"), "uses port 6380", id="broker-wrong-port"
+    ),
+    pytest.param(
+        _compose_env("chat-svc", "CHAT_BROKER_URL", "http://redis:6379"), "is not a Redis URL", id="broker-not-redis"
+    ),
+    pytest.param(_compose_no_wait, "chat-svc does not wait for redis", id="no-health-gate"),
+    pytest.param(_compose_evicting, "noeviction", id="redis-evicts"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "problem"), COMPOSE_MUTATIONS)
+def test_compose_scale_out_rules_catch_mistakes(mutate: Mutation, problem: str) -> None:
+    """Each compose broker rule fires on a copy of docker/compose.yaml with one mistake in it."""
+    document = copy.deepcopy(compose())
+    mutate(document)
+    assert any(problem in found for found in compose_broker_problems(document)), compose_broker_problems(document)
 
 
 # ---- workflows ---------------------------------------------------------------------------------

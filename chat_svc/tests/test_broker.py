@@ -9,13 +9,12 @@ import pytest
 
 from chat_svc.broker import RedisEventBus
 from parley.chat.v1 import chat_pb2 as pb
-from tests.support.redis import RedisServer, unavailable_reason
+from tests.support.redis import RedisServer, require
 
 
 @pytest.fixture
 def server() -> Iterator[RedisServer]:
-    if unavailable_reason():
-        pytest.skip(unavailable_reason() or "")
+    require()
     started = RedisServer().start()
     try:
         yield started

@@ -54,6 +54,7 @@ class Fanout:
     def __init__(self, backends: Backends) -> None:
         self.backends = backends
         self.live = False
+        self.started = False  # the stream was live once: later breaks are outages, not start-up
         self._by_room: dict[int, set[Connection]] = defaultdict(set)
         self._by_user: dict[int, set[Connection]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
@@ -88,7 +89,7 @@ class Fanout:
                 )
                 async for response in call:
                     if response.caught_up:
-                        self.live, delay = True, 0.2
+                        self.live, self.started, delay = True, True, 0.2
                         log.info("event stream from chat_svc is live")
                         if broken:
                             self._resync_all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,17 @@ def free_port() -> int:
 def unavailable_reason() -> str | None:
     """None when redis-server can be started here, otherwise why not."""
     return None if shutil.which("redis-server") else "redis-server is not installed (apt-get install redis-server)"
+
+
+def require() -> None:
+    """Skip the test without redis-server; under CI=true, fail it instead (as MySQL tests do)."""
+    import pytest  # only tests call this
+
+    reason = unavailable_reason()
+    if reason and os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true needs it")
+    if reason:
+        pytest.skip(reason)
 
 
 @dataclass
