@@ -33,6 +33,7 @@ from parley.chat.v1 import chat_pb2 as pb
 log = logging.getLogger(__name__)
 
 CatchUp = Callable[[Connection], Coroutine[Any, Any, None]]
+RESYNC_CONCURRENCY = 32
 
 
 class Peers(Protocol):
@@ -61,6 +62,7 @@ class Fanout:
         self._catch_up: CatchUp | None = None
         self.reconnects = 0
         self._resyncs: set[asyncio.Task[None]] = set()
+        self._resync_slots = asyncio.Semaphore(RESYNC_CONCURRENCY)
         self.remote = RemotePresence()
         self.peers: Peers | None = None
 
@@ -113,9 +115,15 @@ class Fanout:
         for connections in list(self._by_user.values()):
             for connection in list(connections):
                 connection.hold()
-                task = asyncio.create_task(self._catch_up(connection))
+                task = asyncio.create_task(self._resync(self._catch_up, connection))
                 self._resyncs.add(task)  # keep a reference until done
                 task.add_done_callback(self._resyncs.discard)
+
+    async def _resync(self, catch_up: CatchUp, connection: Connection) -> None:
+        # A few at a time: thousands of sockets catching up at once would flood chat_svc and MySQL
+        # just as they come back. Live events wait in each socket's bounded hold meanwhile.
+        async with self._resync_slots:
+            await catch_up(connection)
 
     # -- connections --------------------------------------------------------------------------------
 
