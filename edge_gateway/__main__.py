@@ -11,6 +11,7 @@ import uvicorn
 from common.logs import setup_logging
 from edge_gateway.app import create_app
 from edge_gateway.settings import get_settings
+from edge_gateway.ws.wire import WireMiddleware
 
 
 def main() -> None:
@@ -21,7 +22,7 @@ def main() -> None:
     settings = get_settings()
     setup_logging("edge_gateway", settings.log_level)
     config = uvicorn.Config(
-        create_app(settings),
+        WireMiddleware(create_app(settings)),  # outermost, to see uvicorn's own `send`
         host=settings.host,
         port=settings.port,
         log_config=None,  # keep our JSON logging

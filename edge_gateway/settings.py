@@ -31,6 +31,8 @@ class GatewaySettings(BaseSettings):
     ws_idle_timeout_seconds: float = Field(60.0, gt=0)
     ws_max_frame_bytes: int = Field(65_536, ge=1024)
     ws_send_queue_frames: int = Field(2_000, ge=10)
+    # Bytes written to a socket but not yet read by its client before it is closed as too slow.
+    ws_send_buffer_bytes: int = Field(1 << 20, ge=16_384)
     # Several gateways: a Redis URL (redis://host:6379/0) through which they share presence and
     # sign-outs. Unset: presence is this gateway's sockets only.
     broker_url: str | None = None

@@ -1,8 +1,10 @@
-"""One browser's socket: a bounded outbox drained by a writer task, and where the client is.
+"""One browser's socket: where the client is, and how frames reach it without blocking the fan-out.
 
-Frames are written by one writer task per socket, so a slow client never blocks the fan-out: its
-outbox fills up, and past the limit the socket is closed with CLOSE_TOO_SLOW (the client reconnects
-and resumes from its last seq) instead of holding memory or delaying everybody else.
+Under uvicorn (the Wire of edge_gateway/ws/wire.py), frames are written straight to the socket's
+transport, and a client whose unread bytes pass `buffer_limit` is closed with CLOSE_TOO_SLOW (it
+reconnects and resumes from its last seq) instead of holding memory or delaying everybody else.
+Without a Wire, frames go through a bounded outbox drained by a writer task with ASGI sends, and a
+full outbox closes the socket the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi import WebSocket
 from starlette.websockets import WebSocketState
 
 from edge_gateway.ws.protocol import CLOSE_TOO_SLOW
+from edge_gateway.ws.wire import Wire, frame_bytes
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +26,20 @@ class Connection:
     """A signed-in WebSocket and the per-room positions of what it was sent."""
 
     def __init__(
-        self, websocket: WebSocket, user_id: int, token: str, expires_at: float, outbox_limit: int, session_id: str = ""
+        self,
+        websocket: WebSocket,
+        user_id: int,
+        token: str,
+        expires_at: float,
+        outbox_limit: int,
+        session_id: str = "",
+        wire: Wire | None = None,
+        buffer_limit: int = 1 << 20,
     ) -> None:
         self.websocket = websocket
+        self._wire = wire
+        self._buffer_limit = buffer_limit
+        self._closing = asyncio.Event()
         self.user_id = user_id
         self.session_id = session_id
         self.token = token
@@ -47,8 +61,17 @@ class Connection:
     # -- sending ------------------------------------------------------------------------------------
 
     def send(self, text: str) -> None:
-        """Queue a frame; close the socket as too slow when the outbox is full."""
+        """Write (or queue) a frame; close the socket as too slow when it stopped reading."""
         if self.close_code is not None:
+            return
+        wire = self._wire
+        if wire is not None:
+            if not wire.open:
+                return  # the client is gone; the endpoint's read loop sees it and cleans up
+            if wire.buffered() > self._buffer_limit:
+                self.close(CLOSE_TOO_SLOW, "client too slow to read; reconnect and resume from your last seq")
+            else:
+                wire.write(frame_bytes(text))
             return
         try:
             self._outbox.put_nowait(text)
@@ -90,6 +113,9 @@ class Connection:
         if self.close_code is not None:
             return
         self.close_code, self.close_reason = code, reason
+        self._closing.set()
+        if self._wire is not None:
+            return
         if self._outbox.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 while True:
@@ -97,13 +123,16 @@ class Connection:
         self._outbox.put_nowait(None)
 
     async def write_loop(self) -> None:
-        """Write queued frames until close() is called, then close the socket."""
-        try:
-            while (text := await self._outbox.get()) is not None:
-                await self.websocket.send_text(text)
-        except Exception:
-            log.debug("write to user %s failed", self.user_id, exc_info=True)
-            return
+        """Write queued frames (without a Wire) until close() is called, then close the socket."""
+        if self._wire is not None:
+            await self._closing.wait()  # frames went out as they came
+        else:
+            try:
+                while (text := await self._outbox.get()) is not None:
+                    await self.websocket.send_text(text)
+            except Exception:
+                log.debug("write to user %s failed", self.user_id, exc_info=True)
+                return
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await self.websocket.close(self.close_code or 1000, self.close_reason[:120])

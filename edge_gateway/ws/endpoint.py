@@ -18,6 +18,7 @@ from edge_gateway.errors import ApiError, from_rpc_error
 from edge_gateway.ws import protocol as p
 from edge_gateway.ws.connection import Connection
 from edge_gateway.ws.fanout import Fanout
+from edge_gateway.ws.wire import wire_of
 from parley.chat.v1 import chat_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         principal.expires_at,
         settings.ws_send_queue_frames,
         principal.session_id,
+        wire_of(websocket.scope),
+        settings.ws_send_buffer_bytes,
     )
     writer = asyncio.create_task(connection.write_loop())
     session = _Session(backends, connection)
