@@ -33,7 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="report folder (default var/bench/<UTC timestamp>)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare FastAPI broadcast baseline")
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes (default 2)")
-    parser.add_argument("--profile", action="store_true", help="py-spy flame graphs of the services per scenario")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="flamegraph",
+        choices=["flamegraph", "raw", "speedscope"],
+        help="py-spy profiles of chat_svc and the gateway during each send window (raw: collapsed stacks)",
+    )
     sizes = parser.add_argument_group("sizes (defaults: the full preset, or --quick)")
     for name, kind in (
         ("duration_s", float),
@@ -65,16 +71,19 @@ def _log(text: str) -> None:
 class _Profiler:
     """py-spy flame graphs of the services while a send window is open."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, form: str) -> None:
         self.out = out
+        self.form = form
         self.pids: dict[str, int] = {}
         self.running: list[asyncio.subprocess.Process] = []
 
     async def __call__(self, scenario: str, seconds: float) -> None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         for name, pid in self.pids.items():
-            svg = self.out / f"profile-{scenario}-{name}.svg"
-            command = ["record", "--pid", str(pid), "--duration", str(max(1, int(seconds))), "-o", str(svg)]
+            suffix = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}[self.form]
+            path = self.out / f"profile-{scenario}-{name}.{suffix}"
+            command = ["record", "--pid", str(pid), "--duration", str(max(1, int(seconds))), "-o", str(path)]
+            command += ["--format", self.form]
             process = await asyncio.create_subprocess_exec(
                 spy, *command, "--nonblocking", stdout=asyncio.subprocess.DEVNULL
             )
@@ -126,7 +135,7 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
     logs = out / "logs"
     clock = time.monotonic()
     pool = Pool(args.workers)
-    profiler = _Profiler(out) if args.profile else None
+    profiler = _Profiler(out, args.profile) if args.profile else None
     results: list[ScenarioResult] = []
     stack: stack_module.Stack | None = None
     try:

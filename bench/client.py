@@ -40,6 +40,7 @@ class Tally:
     duplicate_acks: int = 0
     pings: int = 0
     pongs: int = 0
+    last_frame_ns: int = 0  # when any frame last arrived, to see the connect storm settle
 
     def error(self, what: str) -> None:
         """Count an error, keeping the first few descriptions."""
@@ -71,7 +72,9 @@ class Client:
         self.heartbeat_s = 20.0
         self.closing = False
         self.duplicates = 0
+        self.pongs = 0
         self._reader: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._counter = 0
 
     # -- connection ---------------------------------------------------------------------------------
@@ -97,6 +100,8 @@ class Client:
                     self.tally.error(f"while signing in: {frame.get('code')}: {frame.get('message')}")
         self.ws = ws
         self._reader = asyncio.create_task(self._read_loop())
+        if self._heartbeat is None:  # from the start: a long connect phase must not idle sockets out
+            self._heartbeat = asyncio.create_task(self._heartbeats())
 
     async def _reconnect(self) -> None:
         """Resume after an unexpected close: cursors at the last seq, then resend unacked frames."""
@@ -129,6 +134,8 @@ class Client:
     async def close(self) -> None:
         """Close the socket normally."""
         self.closing = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
         if self.ws is not None:
             await self.ws.close()
         if self._reader is not None:
@@ -140,11 +147,14 @@ class Client:
     def _on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         now = time.monotonic_ns()
+        if kind != "pong":  # our own heartbeats must not look like the connect storm going on
+            self.tally.last_frame_ns = now
         if kind == "message":
             self._on_message(frame, now)
         elif kind == "ack":
             self._on_ack(frame, now)
         elif kind == "pong":
+            self.pongs += 1
             self.tally.pongs += 1
         elif kind == "error":
             ref = frame.get("ref")
@@ -206,7 +216,7 @@ class Client:
         """Send until end_ns as the spec says (open loop at a rate, or closed loop with a window)."""
         spec = self.spec
         if spec.idle:
-            await self._heartbeats(end_ns)
+            await asyncio.sleep(max(0.0, (end_ns - time.monotonic_ns()) / 1e9))  # heartbeats only
         elif spec.send_room and spec.rate > 0:
             interval = int(1e9 / spec.rate)
             due = start_ns + int(random.random() * interval)  # spread senders over the interval
@@ -222,13 +232,13 @@ class Client:
                 await self.window.acquire()
                 await self._send(time.monotonic_ns())
 
-    async def _heartbeats(self, end_ns: int) -> None:
-        """Ping at the heartbeat interval (random phase) until end_ns."""
+    async def _heartbeats(self) -> None:
+        """Ping at the heartbeat interval (random phase) while open, as docs/protocol.md asks."""
         interval = self.spec.ping_interval_s or self.heartbeat_s
         await asyncio.sleep(random.random() * interval)
-        while time.monotonic_ns() < end_ns:
+        while not self.closing:
             await self.ping()
-            await asyncio.sleep(min(interval, max(0.0, (end_ns - time.monotonic_ns()) / 1e9)))
+            await asyncio.sleep(interval)
 
     async def ping(self) -> None:
         """Send a ping frame; its pong is counted."""

@@ -29,6 +29,7 @@ class Plan:
     clients: list[ClientSpec]
     connect_concurrency: int = 200
     bucket_ms: int = 100
+    settle_s: float = 60.0  # longest wait for the frames caused by connecting to stop
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Connected:
     failed: int
     seconds: float
     errors: list[str] = field(default_factory=list)
+    reconnects: int = 0  # already during the connect phase
 
 
 @dataclass

@@ -178,7 +178,8 @@ async def _drive(
     a.sockets = sum(c.connected for c in connected)
     a.connect_failures = sum(c.failed for c in connected)
     a.error_samples.extend(e for c in connected for e in c.errors)
-    result.figures["connect_s"] = max(c.seconds for c in connected)
+    result.figures["connect_s"] = max(c.seconds for c in connected)  # includes settling
+    result.figures["connect_reconnects"] = float(sum(c.reconnects for c in connected))
     rss_connected = rss_kib(gateway) if gateway else 0
 
     processes = {**target.pids, **{f"loadgen-{i}": pid for i, pid in enumerate(pool.pids)}}

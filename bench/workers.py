@@ -47,10 +47,16 @@ class _Run:
                 return True
 
         done = await asyncio.gather(*(one(c) for c in self.clients))
+        # Connecting makes frames of its own (presence to every online member of a room): measure
+        # from when they stop, at most settle_s later, so that the window sees the steady state.
+        settle_by = time.monotonic() + self.plan.settle_s
+        quiet_ns = 300_000_000
+        while time.monotonic() < settle_by and time.monotonic_ns() - self.tally.last_frame_ns < quiet_ns:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
         self.clients = [c for c, ok in zip(self.clients, done, strict=True) if ok]
         failed = len(done) - len(self.clients)
         self.tally.error_samples.extend(errors)  # counted as connect failures, not errors
-        return Connected(len(self.clients), failed, time.monotonic() - started, errors)
+        return Connected(len(self.clients), failed, time.monotonic() - started, errors, self.tally.reconnects)
 
     async def go(self, go: Go) -> Sent:
         self.tally.start_ns = go.start_ns
@@ -77,12 +83,15 @@ class _Run:
         drained = time.monotonic() - started
         idle = [c for c in self.clients if c.spec.idle]
         if idle:  # one last ping each proves the idle sockets are still alive
-            pongs = self.tally.pongs + len(idle)
+            before = {id(c): c.pongs for c in idle}
             await asyncio.gather(*(c.ping() for c in idle))
-            while self.tally.pongs < pongs and time.monotonic() < deadline + 10:  # noqa: ASYNC110 - polls a counter
+            silent = idle
+            while silent and time.monotonic() < deadline + 10:
                 await asyncio.sleep(0.05)
-            if self.tally.pongs < pongs:
-                self.tally.error(f"{pongs - self.tally.pongs} idle sockets did not answer the last ping")
+                silent = [c for c in silent if c.pongs == before[id(c)]]
+            if silent:
+                self.tally.error(f"{len(silent)} idle sockets did not answer the last ping")
+                self.tally.errors += len(silent) - 1
         lost = unexpected = 0
         for client in self.clients:
             for room in client.spec.rooms:
