@@ -1,0 +1,221 @@
+"""What the bench drives, and how it gets users and rooms there.
+
+- ParleyStack: the stack bench.stack started. Users are written straight into its auth_db (one argon2
+  hash shared by all, made once) and their access tokens are signed with the stack's own key, the
+  same claims auth_svc signs: argon2 costs ~0.12 s of CPU per registration here and its cost is not
+  configurable, so 2,000 registrations would take minutes. A few real registrations are still timed.
+  Rooms and memberships go through the public REST API.
+- ParleyRemote (--target-url): a gateway someone else runs; users register through the REST API.
+- Baseline: the bare broadcast server; a token is the user id, and rooms are what the auth frame's
+  cursors name (it keeps no membership of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, insert, select, text
+
+from bench.stack import Stack
+
+PASSWORD = "bench password 0123"
+
+
+@dataclass(frozen=True)
+class User:
+    """A user the bench signs in as."""
+
+    id: int
+    token: str
+
+
+@dataclass
+class Target:
+    """A server to drive: where its WebSocket is and which processes serve it."""
+
+    name: str
+    url: str  # http://host:port
+    pids: dict[str, int] = field(default_factory=dict)  # service -> pid, for CPU and memory figures
+    gateway_pid: int | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket endpoint."""
+        return self.url.replace("http", "ws", 1) + "/api/v1/ws"
+
+    async def users(self, count: int) -> list[User]:
+        """count new users, signed in."""
+        raise NotImplementedError
+
+    async def room(self, members: list[User], name: str) -> int:
+        """A new room whose members are exactly these users; its id."""
+        raise NotImplementedError
+
+    def stored(self, rooms: list[int]) -> set[tuple[int, int, str]] | None:
+        """(room, seq, client_msg_id) of every stored message in these rooms; None when unknowable."""
+        return None
+
+    async def close(self) -> None:
+        """Release clients."""
+
+
+class _RestTarget(Target):
+    """Rooms through the REST API, as a browser would make them."""
+
+    _http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            limits = httpx.Limits(max_connections=32)
+            self._http = httpx.AsyncClient(base_url=f"{self.url}/api/v1", timeout=60, limits=limits)
+        return self._http
+
+    async def _post(self, path: str, token: str | None, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.post(path, json=body, headers=headers)
+        if response.status_code >= 300:
+            raise RuntimeError(f"POST {path}: {response.status_code} {response.text[:300]}")
+        return response.json()
+
+    async def room(self, members: list[User], name: str) -> int:
+        owner, others = members[0], [m.id for m in members[1:]]
+        if len(others) <= 100:  # chat_svc adds at most 100 members when creating a room
+            room = await self._post("/rooms", owner.token, {"kind": "private", "name": name, "member_ids": others})
+            return int(room["id"])
+        room = await self._post("/rooms", owner.token, {"kind": "public", "name": name})
+        room_id = int(room["id"])
+        gate = asyncio.Semaphore(16)
+
+        async def join(member: User) -> None:
+            async with gate:
+                await self._post(f"/rooms/{room_id}/join", member.token)
+
+        await asyncio.gather(*(join(m) for m in members[1:]))
+        return room_id
+
+    async def register(self, count: int, concurrency: int = 4) -> list[User]:
+        """Sign up count users through POST /auth/register."""
+        gate = asyncio.Semaphore(concurrency)
+        tag = uuid.uuid4().hex[:8]
+
+        async def one(index: int) -> User:
+            async with gate:
+                body = await self._post("/auth/register", None, {"username": f"b{tag}_{index}", "password": PASSWORD})
+            return User(int(body["user"]["id"]), body["session"]["access_token"])
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+
+class ParleyRemote(_RestTarget):
+    """A gateway started by someone else."""
+
+    async def users(self, count: int) -> list[User]:
+        return await self.register(count)
+
+
+class ParleyStack(_RestTarget):
+    """The stack this run started: seeded users, checked against chat_db."""
+
+    def __init__(self, stack: Stack) -> None:
+        super().__init__("parley", stack.gateway_url, stack.pids, stack.gateway.process.pid)
+        self.stack = stack
+        self._hash = ""
+        self._batches = itertools.count()
+
+    async def users(self, count: int) -> list[User]:
+        if "register_ms_per_user" not in self.notes:
+            started = time.perf_counter()
+            await self.register(4, concurrency=2)
+            self.notes["register_ms_per_user"] = round((time.perf_counter() - started) * 1000 / 4, 1)
+        return await asyncio.to_thread(self._seed, count)
+
+    def _seed(self, count: int) -> list[User]:
+        from auth_svc.keys import Keyring
+        from auth_svc.models import Session
+        from auth_svc.models import User as UserRow
+        from auth_svc.passwords import hasher
+
+        self._hash = self._hash or hasher.hash(PASSWORD)
+        prefix = f"s{next(self._batches)}_"
+        now = datetime.now(UTC).replace(tzinfo=None)
+        engine = create_engine(self.stack.auth_db_url)
+        try:
+            with engine.begin() as conn:
+                rows = [
+                    {"username": f"{prefix}{i}", "display_name": f"{prefix}{i}", "password_hash": self._hash}
+                    for i in range(count)
+                ]
+                conn.execute(insert(UserRow), [{**row, "created_at": now} for row in rows])
+                ids = conn.execute(
+                    select(UserRow.id, UserRow.username).where(UserRow.username.like(f"{prefix}%"))
+                ).all()
+                sessions = {int(uid): secrets.token_hex(16) for uid, _ in ids}
+                conn.execute(
+                    insert(Session),
+                    [{"id": sid, "user_id": uid, "created_at": now} for uid, sid in sessions.items()],
+                )
+        finally:
+            engine.dispose()
+        keyring = Keyring.load(Path(self.stack.keys_dir))
+        settings = self.stack.env
+        issued = int(time.time())
+        users = []
+        for uid, name in sorted(ids, key=lambda row: int(row[1].removeprefix(prefix))):
+            claims = {
+                "iss": "parley-auth",
+                "aud": "parley",
+                "sub": str(uid),
+                "sid": sessions[int(uid)],
+                "name": name,
+                "iat": issued,
+                "exp": issued + int(settings["AUTH_ACCESS_TOKEN_TTL_SECONDS"]),
+                "jti": secrets.token_hex(8),
+            }
+            users.append(User(int(uid), keyring.sign(claims)))
+        return users
+
+    def stored(self, rooms: list[int]) -> set[tuple[int, int, str]] | None:
+        if not rooms:
+            return set()
+        engine = create_engine(self.stack.chat_db_url)
+        try:
+            with engine.connect() as conn:
+                query = f"SELECT room_id, seq, client_msg_id FROM messages WHERE room_id IN ({_ids(rooms)})"
+                rows = conn.execute(text(query))
+                return {(int(r), int(s), str(c)) for r, s, c in rows}
+        finally:
+            engine.dispose()
+
+
+def _ids(values: list[int]) -> str:
+    """A comma list of integers for an IN clause (ints only, so nothing to escape)."""
+    return ",".join(str(int(v)) for v in values)
+
+
+class Baseline(Target):
+    """The bare FastAPI broadcast server: any token is a user id; rooms come from the auth cursors."""
+
+    def __init__(self, url: str, pid: int) -> None:
+        super().__init__("baseline", url, {"baseline": pid}, pid)
+        self._ids = itertools.count(1)
+
+    async def users(self, count: int) -> list[User]:
+        return [User(uid, str(uid)) for uid in itertools.islice(self._ids, count)]
+
+    async def room(self, members: list[User], name: str) -> int:
+        return next(self._ids)

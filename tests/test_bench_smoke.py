@@ -1,0 +1,54 @@
+"""`python -m bench --quick` (what scripts/bench --quick runs) works end to end: a smoke test, no speed asserted.
+
+It starts its own stack on fresh parley_bench_* databases, runs every scenario against it and against
+the baseline server, and must account for every message: nothing lost, duplicated or failed.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.scenarios import SCENARIOS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.mysql
+@pytest.mark.timeout(240)
+def test_quick_bench_runs_every_scenario_with_nothing_lost(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=200)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)  # lets the bench stop its services and drop its databases
+        stdout, stderr = process.communicate(timeout=30)
+        pytest.fail(f"scripts/bench --quick took over 200 s\n{stderr[-5000:]}")
+    assert process.returncode == 0, f"exit {process.returncode}\n{stdout[-3000:]}\n{stderr[-5000:]}"
+    for name in ("report.json", "report.md", "latency.png", "throughput.png"):
+        assert (out / name).stat().st_size > 0, name
+    report = json.loads((out / "report.json").read_text())
+    ran = {(r["scenario"], r["target"]) for r in report["results"]}
+    assert ran == {(s, t) for s in SCENARIOS for t in ("parley", "baseline")}
+    for result in report["results"]:
+        counts = result["accounting"]
+        where = f"{result['scenario']}/{result['target']}: {counts}"
+        assert counts["sockets"] > 0, where
+        assert counts["lost"] == counts["duplicates"] == counts["errors"] == 0, where
+        assert counts["unacked"] == counts["connect_failures"] == 0, where
+        if result["target"] == "parley" and result["scenario"] != "idle":
+            assert counts["db_checked"], where  # compared with the messages table in chat_db
+            assert result["figures"]["messages_acked"] > 0, where
+    assert "| scenario | figure | parley | baseline | ratio | target | met |" in (out / "report.md").read_text()
