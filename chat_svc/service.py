@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -403,17 +403,28 @@ class Chat:
                 fresh.setdefault(send.room_id, []).append(i)
         rows: list[dict[str, object]] = []
         read: dict[tuple[int, int], int] = {}
-        for room_id in sorted(fresh):  # the UPDATE takes the room's row lock, in id order
-            indexes = fresh[room_id]
-            count = len(indexes)
+        if fresh:
+            # One UPDATE numbers every room of the batch (it takes their row locks in primary-key
+            # order, as every writer does), one SELECT reads the new counters back: a batch costs
+            # the same few round trips whether it holds one room or a hundred.
+            counts = {room_id: len(indexes) for room_id, indexes in fresh.items()}
+            by = case(counts, value=Room.id)
             s.execute(
                 update(Room)
-                .where(Room.id == room_id)
-                .values(last_seq=Room.last_seq + count, last_change=Room.last_change + count, last_message_at=now)
+                .where(Room.id.in_(sorted(counts)))
+                .values(last_seq=Room.last_seq + by, last_change=Room.last_change + by, last_message_at=now)
+                .execution_options(synchronize_session=False)
             )
-            last_seq, last_change = s.execute(
-                select(Room.last_seq, Room.last_change).where(Room.id == room_id).with_for_update()
-            ).one()
+            tops = {
+                room_id: (last_seq, last_change)
+                for room_id, last_seq, last_change in s.execute(
+                    select(Room.id, Room.last_seq, Room.last_change).where(Room.id.in_(sorted(counts)))
+                )
+            }
+        for room_id in sorted(fresh):
+            indexes = fresh[room_id]
+            count = len(indexes)
+            last_seq, last_change = tops[room_id]
             for n, i in enumerate(indexes):
                 send = sends[i]
                 seq, change = last_seq - count + 1 + n, last_change - count + 1 + n
@@ -430,11 +441,20 @@ class Chat:
                 read[(room_id, send.user_id)] = seq
         if rows:
             s.execute(insert(Message), rows)
-        for (room_id, user_id), seq in read.items():  # your own message is read by you
+        if read:  # your own message is read by you: one UPDATE moves every sender's marker
             s.execute(
                 update(Member)
-                .where(Member.room_id == room_id, Member.user_id == user_id, Member.last_read_seq < seq)
-                .values(last_read_seq=seq)
+                .where(tuple_(Member.room_id, Member.user_id).in_(sorted(read)))
+                .values(
+                    last_read_seq=case(
+                        *(
+                            (and_(Member.room_id == r, Member.user_id == u, Member.last_read_seq < seq), seq)
+                            for (r, u), seq in read.items()
+                        ),
+                        else_=Member.last_read_seq,
+                    )
+                )
+                .execution_options(synchronize_session=False)
             )
         for i, send in enumerate(sends):
             if results[i] is None:  # the same key twice in this batch: the first one's message

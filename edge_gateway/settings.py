@@ -40,6 +40,9 @@ class GatewaySettings(BaseSettings):
     instance_id: str = Field("", max_length=100)
     # How long a gateway that stopped answering keeps its users online elsewhere.
     presence_ttl_seconds: float = Field(45.0, gt=1)
+    # Presence frames go to rooms with at most this many sockets on a gateway; bigger rooms ask
+    # GET /rooms/{id}/presence (each arrival telling everyone grows with the square of the room).
+    presence_room_limit: int = Field(200, ge=0)
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"])
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     log_level: str = "INFO"

@@ -20,6 +20,7 @@ def _connection(user_id: int, limit: int = 100) -> Connection:
 
 def _outbox(connection: Connection) -> list[str | None]:
     queue = connection._outbox
+    assert queue is not None
     return [queue.get_nowait() for _ in range(queue.qsize())]
 
 
@@ -139,6 +140,7 @@ async def test_closed_connection_ends_its_writer() -> None:
     """close() lets the writer finish instead of waiting forever."""
     a = _connection(1)
     a.close(1000, "bye")
+    assert a._outbox is not None
     assert await asyncio.wait_for(a._outbox.get(), 1) is None
 
 

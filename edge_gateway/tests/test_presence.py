@@ -20,6 +20,7 @@ def _connection(user_id: int) -> Connection:
 
 def _presence(connection: Connection) -> list[tuple[int, int, bool]]:
     queue = connection._outbox
+    assert queue is not None
     frames = [orjson.loads(text) for text in (queue.get_nowait() for _ in range(queue.qsize())) if text]
     return [(f["room_id"], f["user_id"], f["online"]) for f in frames if f["type"] == "presence"]
 
@@ -126,3 +127,15 @@ async def test_joining_a_room_while_online_elsewhere_is_announced_and_shared(fan
 async def test_sign_out_reaches_the_other_gateways(fanout: Fanout) -> None:
     fanout.end_session("s-1")
     assert ("end_session", "s-1") in cast(Peers, fanout.peers).calls
+
+
+async def test_big_rooms_get_no_presence_frames(fanout: Fanout) -> None:
+    fanout.presence_room_limit = 2
+    crowd = [_connection(uid) for uid in (1, 2, 3)]
+    for connection in crowd:
+        fanout.register(connection, {10})
+    for connection in crowd:
+        _presence(connection)
+    fanout.register(_connection(4), {10})  # room 10 now has 4 sockets here: over the limit
+    assert [_presence(c) for c in crowd] == [[], [], []]
+    assert fanout.online(10) == [1, 2, 3, 4]  # /presence still knows

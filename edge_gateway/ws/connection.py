@@ -39,7 +39,7 @@ class Connection:
         self.websocket = websocket
         self._wire = wire
         self._buffer_limit = buffer_limit
-        self._closing = asyncio.Event()
+        self._closer: asyncio.Task[None] | None = None  # with a Wire: the close, once started
         self.user_id = user_id
         self.session_id = session_id
         self.token = token
@@ -47,7 +47,8 @@ class Connection:
         self.rooms: set[int] = set()
         self.last_seq: dict[int, int] = {}  # newest message seq sent, per room
         self.last_change: dict[int, int] = {}  # newest change number sent, per room
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=outbox_limit)
+        # Without a Wire only: with one, a socket needs no queue and no task of its own (memory).
+        self._outbox: asyncio.Queue[str | None] | None = None if wire else asyncio.Queue(maxsize=outbox_limit)
         self._outbox_limit = outbox_limit
         self._held: list[tuple[int, int, int, str]] | None = None  # events held during a catch-up
         self.close_code: int | None = None
@@ -73,6 +74,7 @@ class Connection:
             else:
                 wire.write(frame_bytes(text))
             return
+        assert self._outbox is not None
         try:
             self._outbox.put_nowait(text)
         except asyncio.QueueFull:
@@ -113,8 +115,8 @@ class Connection:
         if self.close_code is not None:
             return
         self.close_code, self.close_reason = code, reason
-        self._closing.set()
-        if self._wire is not None:
+        if self._outbox is None:
+            self._closer = asyncio.get_running_loop().create_task(self._close_socket())
             return
         if self._outbox.full():
             with contextlib.suppress(asyncio.QueueEmpty):
@@ -122,17 +124,28 @@ class Connection:
                     self._outbox.get_nowait()
         self._outbox.put_nowait(None)
 
-    async def write_loop(self) -> None:
-        """Write queued frames (without a Wire) until close() is called, then close the socket."""
-        if self._wire is not None:
-            await self._closing.wait()  # frames went out as they came
-        else:
-            try:
-                while (text := await self._outbox.get()) is not None:
-                    await self.websocket.send_text(text)
-            except Exception:
-                log.debug("write to user %s failed", self.user_id, exc_info=True)
-                return
-        if self.websocket.application_state == WebSocketState.CONNECTED:
+    def start(self) -> asyncio.Task[None] | None:
+        """The writer task, when frames go through the outbox (without a Wire)."""
+        return None if self._outbox is None else asyncio.create_task(self._write_loop())
+
+    async def finished(self) -> None:
+        """Wait (briefly) until the socket's close went out."""
+        if self._closer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._closer, 5)
+
+    async def _write_loop(self) -> None:
+        """Write queued frames until close() is called, then close the socket."""
+        assert self._outbox is not None
+        try:
+            while (text := await self._outbox.get()) is not None:
+                await self.websocket.send_text(text)
+        except Exception:
+            log.debug("write to user %s failed", self.user_id, exc_info=True)
+            return
+        await self._close_socket()
+
+    async def _close_socket(self) -> None:
+        if getattr(self.websocket, "application_state", None) == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await self.websocket.close(self.close_code or 1000, self.close_reason[:120])

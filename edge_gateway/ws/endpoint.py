@@ -197,7 +197,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         wire_of(websocket.scope),
         settings.ws_send_buffer_bytes,
     )
-    writer = asyncio.create_task(connection.write_loop())
+    writer = connection.start()
     session = _Session(backends, connection)
     try:
         # 2. The user's rooms, and where the client is in each of them.
@@ -266,5 +266,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         session.stop()
         fanout.unregister(connection)
         connection.close(1000, "bye")
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(writer, 5)
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, 5)
+        await connection.finished()

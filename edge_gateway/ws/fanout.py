@@ -64,6 +64,8 @@ class Fanout:
         self._resyncs: set[asyncio.Task[None]] = set()
         self._resync_slots = asyncio.Semaphore(RESYNC_CONCURRENCY)
         self.remote = RemotePresence()
+        settings = getattr(backends, "settings", None)
+        self.presence_room_limit: int = settings.presence_room_limit if settings else 200
         self.peers: Peers | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -213,8 +215,13 @@ class Fanout:
 
     def _announce(self, user_id: int, rooms: set[int], online: bool) -> None:
         for room_id in rooms:
+            here = self._by_room.get(room_id, ())
+            if len(here) > self.presence_room_limit:
+                # Every arrival telling every member is quadratic in the room's size: in big rooms
+                # clients ask GET /rooms/{id}/presence instead.
+                continue
             text = encode(presence_frame(room_id, user_id, online))
-            for connection in self._by_room.get(room_id, ()):
+            for connection in here:
                 if connection.user_id != user_id:
                     connection.send(text)
 
@@ -255,10 +262,7 @@ class Fanout:
         if local and self.peers is not None:
             self.peers.user_online(user_id, set().union(*(c.rooms for c in self._by_user[user_id])))
         if local or self.remote.is_online(user_id):  # tell the room's other sockets that a newcomer is online
-            text = encode(presence_frame(room_id, user_id, True))
-            for connection in self._by_room.get(room_id, ()):
-                if connection.user_id != user_id:
-                    connection.send(text)
+            self._announce(user_id, {room_id}, online=True)
 
     def _left(self, room_id: int, user_id: int) -> None:
         self.remote.left(user_id, room_id)
