@@ -32,16 +32,23 @@ class SendBatcher:
 
     async def send(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> tuple[pb.Message, bool]:
         """Store a message (or find the original of a repeated client_msg_id); as Chat.send()."""
+        result = await self.submit(user_id, room_id, client_msg_id, body)
+        if isinstance(result, ServiceError):
+            raise result
+        return result
+
+    def submit(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> asyncio.Future[SendResult]:
+        """Queue a send now (sends are stored in the order they are submitted); its future result.
+
+        Invalid input raises at once (InvalidArgument) and queues nothing.
+        """
         key, text = rules.client_msg_id(client_msg_id), rules.message_body(body, self._max_chars)
         item = Send(user_id, rules.room_id(room_id), key, text)
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         if self._drainer is None:
             self._drainer = asyncio.create_task(self._drain(), name="send-batcher")
-        result = await future
-        if isinstance(result, ServiceError):
-            raise result
-        return result
+        return future
 
     async def _drain(self) -> None:
         try:

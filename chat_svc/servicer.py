@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -12,9 +13,10 @@ from chat_svc.directory import UserDirectory
 from chat_svc.events import EventHub, EventSink
 from chat_svc.limits import SendLimiter
 from chat_svc.sends import SendBatcher
-from chat_svc.service import Chat
+from chat_svc.service import Chat, SendResult
 from chat_svc.settings import ChatSettings
-from common.errors import InvalidArgument, PermissionDenied
+from common.errors import InvalidArgument, PermissionDenied, ServiceError, Unavailable
+from common.grpc_errors import status_for
 from common.server import remaining
 from common.timestamps import to_timestamp, utcnow
 from common.tokens import Principal, TokenVerifier, bearer_token
@@ -24,6 +26,16 @@ from parley.chat.v1 import chat_pb2_grpc
 log = logging.getLogger(__name__)
 
 ONWARD_TIMEOUT = 5.0
+
+
+def _outcome(ref: int, result: SendResult) -> pb.SendOutcome:
+    if isinstance(result, ServiceError):
+        code = status_for(result).value[0]
+        return pb.SendOutcome(ref=ref, error_code=code, error_message=result.message)
+    message, duplicate = result
+    return pb.SendOutcome(ref=ref, sent=pb.SendMessageResponse(message=message, duplicate=duplicate))
+
+
 MAX_CURSORS = 10_000
 
 
@@ -121,6 +133,59 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         self._limiter.take(user_id)
         message, duplicate = await self._sends.send(user_id, request.room_id, request.client_msg_id, request.body)
         return pb.SendMessageResponse(message=message, duplicate=duplicate)
+
+    async def SendMessages(
+        self, requests: AsyncIterator[pb.SendMessagesRequest], context: Any
+    ) -> AsyncIterator[pb.SendMessagesResponse]:
+        principal, _ = await self._caller(context)
+        if not principal.is_service:
+            raise PermissionDenied("SendMessages needs a service token; users call SendMessage")
+        outcomes: asyncio.Queue[pb.SendOutcome | None] = asyncio.Queue()
+        waiting: set[asyncio.Task[None]] = set()
+
+        async def finish(ref: int, future: asyncio.Future[SendResult]) -> None:
+            try:
+                result = await future
+            except Exception:  # the database failed: tell the sender to retry
+                log.exception("a send of SendMessages failed")
+                result = Unavailable("could not store the message; retry it")
+            outcomes.put_nowait(_outcome(ref, result))
+
+        async def read() -> None:
+            async for request in requests:
+                for item in request.items:
+                    # Checked and queued here, in arrival order, so each user's sends keep their order.
+                    try:
+                        user = await self._verifier.verify(item.access_token)
+                        self._limiter.take(user.user_id)
+                        send = item.send
+                        future = self._sends.submit(user.user_id, send.room_id, send.client_msg_id, send.body)
+                    except ServiceError as error:
+                        outcomes.put_nowait(_outcome(item.ref, error))
+                        continue
+                    task = asyncio.create_task(finish(item.ref, future))
+                    waiting.add(task)
+                    task.add_done_callback(waiting.discard)
+            while waiting:  # the client closed its side: answer what is in flight, then end
+                await asyncio.gather(*waiting)
+            outcomes.put_nowait(None)
+
+        reader = asyncio.create_task(read())
+        try:
+            while (first := await outcomes.get()) is not None:
+                batch = [first]
+                while not outcomes.empty():
+                    following = outcomes.get_nowait()
+                    if following is None:
+                        outcomes.put_nowait(None)
+                        break
+                    batch.append(following)
+                yield pb.SendMessagesResponse(outcomes=batch)
+            await reader  # raises what the reader met
+        finally:
+            reader.cancel()
+            for task in waiting:
+                task.cancel()
 
     async def EditMessage(self, request: pb.EditMessageRequest, context: Any) -> pb.EditMessageResponse:
         user_id = await self._user(context)

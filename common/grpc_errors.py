@@ -82,7 +82,7 @@ def guard_stream(
 
 
 class ErrorInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Applies guard_unary / guard_stream to every unary-unary and unary-stream method."""
+    """Applies guard_unary / guard_stream to every unary-unary, unary-stream and stream-stream method."""
 
     async def intercept_service(
         self,
@@ -90,9 +90,17 @@ class ErrorInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.request_streaming:
+        if handler is None:
             return handler
         method = handler_call_details.method
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                guard_stream(cast(Callable[[Any, Any], AsyncIterator[Any]], handler.stream_stream), method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.request_streaming:
+            return handler
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 guard_unary(handler.unary_unary, method),

@@ -18,6 +18,7 @@ from edge_gateway.settings import GatewaySettings, get_settings
 from edge_gateway.ws import endpoint
 from edge_gateway.ws.endpoint import catch_up, resync_cursors
 from edge_gateway.ws.fanout import Fanout
+from edge_gateway.ws.sends import SendPipe
 
 API_PREFIX = "/api/v1"
 
@@ -30,17 +31,21 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         backends = Backends.connect(config)
         fanout = Fanout(backends)
+        sends = SendPipe(backends)
         app.state.backends = backends
         app.state.fanout = fanout
+        app.state.sends = sends
         cluster = None
         if config.broker_url:
             instance = config.instance_id or f"{socket.gethostname()}-{os.getpid()}"
             cluster = Cluster(config.broker_url, instance, config.presence_ttl_seconds, fanout)
             await cluster.start()
         await fanout.start(lambda connection: catch_up(backends, connection, resync_cursors(connection)))
+        await sends.start()
         try:
             yield
         finally:
+            await sends.stop()
             if cluster is not None:
                 await cluster.stop()
             await fanout.stop()

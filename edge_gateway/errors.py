@@ -66,15 +66,24 @@ class ApiError(Exception):
 
 def from_rpc_error(exc: grpc.aio.AioRpcError) -> ApiError:
     """The ApiError for a failed gRPC call."""
-    code = exc.code()
+    return from_status(exc.code(), exc.details() or "")
+
+
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def from_status(code: grpc.StatusCode | int, details: str) -> ApiError:
+    """The ApiError for a status code (or its number) and the backend's message."""
+    if isinstance(code, int):
+        code = _CODES.get(code, grpc.StatusCode.UNKNOWN)
     if code in _OPAQUE:
-        log.error("backend call failed with %s: %s", code.name, exc.details())
+        log.error("backend call failed with %s: %s", code.name, details)
         return ApiError(code, "internal error")
     if code == grpc.StatusCode.UNAVAILABLE:
         return ApiError(code, "a backend service is unavailable; retry shortly")
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return ApiError(code, "the backend did not answer in time; retry")
-    return ApiError(code, exc.details() or code.name.lower())
+    return ApiError(code, details or code.name.lower())
 
 
 def install(app: FastAPI) -> None:

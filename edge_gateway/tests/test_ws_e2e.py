@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 import httpx
 import jwt
 import orjson
@@ -18,7 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
 from auth_svc.keys import Keyring
+from edge_gateway.tests.conftest import GATEWAY_SECRET
 from edge_gateway.tests.conftest import GatewayStack as Stack
+from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+from parley.chat.v1 import chat_pb2 as pb
+from parley.chat.v1 import chat_pb2_grpc
 
 pytestmark = pytest.mark.mysql
 
@@ -369,3 +374,60 @@ async def test_logout_closes_the_sessions_sockets_with_4004(api: httpx.AsyncClie
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await client.expect("never-sent", wait_s=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4004
+
+
+async def test_pipelined_sends_are_stored_in_frame_order_and_each_acked(
+    ws_stack: Stack, api: httpx.AsyncClient, connect: Any
+) -> None:
+    """50 sends written without waiting (one of them invalid): all answered by ref, stored in order."""
+    alice = await register(api, "pipe")
+    room_id = await private_room(api, alice)
+    client = await signed_in(connect, alice)
+    for n in range(50):
+        body = "" if n == 25 else f"p{n}"  # an empty body is refused; the others go on
+        await client.send(type="send", ref=f"r{n}", room_id=room_id, client_msg_id=f"pipe-{n}", body=body)
+    answers: dict[str, dict[str, Any]] = {}
+    while len(answers) < 50:
+        frame = await client.next()
+        if frame["type"] in ("ack", "error") and str(frame.get("ref", "")).startswith("r"):
+            answers[frame["ref"]] = frame
+    assert answers["r25"]["type"] == "error" and answers["r25"]["code"] == "invalid_argument"
+    acked = [answers[f"r{n}"]["message"]["seq"] for n in range(50) if n != 25]
+    assert acked == list(range(1, 50))  # frame order is seq order
+    assert [body for _, body in stored_messages(ws_stack, room_id)] == [f"p{n}" for n in range(50) if n != 25]
+
+
+async def test_send_stream_needs_a_service_token_and_checks_each_users_token(
+    ws_stack: Stack, api: httpx.AsyncClient
+) -> None:
+    """SendMessages: a user may not open it; each item is authenticated as its own user."""
+    alice = await register(api, "strm")
+    room_id = await private_room(api, alice)
+    async with grpc.aio.insecure_channel(ws_stack.auth_address) as auth_channel:
+        service = await auth_pb2_grpc.AuthServiceStub(auth_channel).IssueServiceToken(
+            auth_pb2.IssueServiceTokenRequest(client_id="edge_gateway", client_secret=GATEWAY_SECRET)
+        )
+    item = pb.SendItem(
+        ref=1,
+        access_token=alice.token,
+        send=pb.SendMessageRequest(room_id=room_id, client_msg_id="s-1", body="over the stream"),
+    )
+    forged = pb.SendItem(ref=2, access_token=alice.token[:-4] + "AAAA", send=item.send)
+    async with grpc.aio.insecure_channel(ws_stack.chat_address) as channel:
+        chat = chat_pb2_grpc.ChatServiceStub(channel)
+
+        async def one_request(token: str) -> list[pb.SendOutcome]:
+            async def requests() -> AsyncIterator[pb.SendMessagesRequest]:
+                yield pb.SendMessagesRequest(items=[item, forged])
+
+            call = chat.SendMessages(requests(), metadata=(("authorization", f"Bearer {token}"),))
+            return [outcome async for response in call for outcome in response.outcomes]
+
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await one_request(alice.token)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        outcomes = {o.ref: o for o in await one_request(service.access_token)}
+    assert outcomes[1].error_code == 0 and outcomes[1].sent.message.seq == 1
+    assert outcomes[1].sent.message.sender_id == alice.id
+    assert outcomes[2].error_code == grpc.StatusCode.UNAUTHENTICATED.value[0]
+    assert [body for _, body in stored_messages(ws_stack, room_id)] == ["over the stream"]

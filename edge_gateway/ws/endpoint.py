@@ -18,12 +18,15 @@ from edge_gateway.errors import ApiError, from_rpc_error
 from edge_gateway.ws import protocol as p
 from edge_gateway.ws.connection import Connection
 from edge_gateway.ws.fanout import Fanout
+from edge_gateway.ws.sends import SendPipe
 from edge_gateway.ws.wire import wire_of
 from parley.chat.v1 import chat_pb2 as pb
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["websocket"])
+
+MAX_SENDS_IN_FLIGHT = 64
 
 
 async def _receive(websocket: WebSocket, wait_s: float) -> str | bytes | None:
@@ -85,11 +88,30 @@ def resync_cursors(connection: Connection) -> list[pb.RoomCursor]:
 class _Session:
     """The command side of one signed-in socket."""
 
-    def __init__(self, backends: Backends, connection: Connection) -> None:
+    def __init__(self, backends: Backends, connection: Connection, sends: SendPipe) -> None:
         self.backends = backends
         self.connection = connection
+        self._sends = sends
         self._expiry: asyncio.TimerHandle | None = None
         self._schedule_expiry()
+        # Sends are pipelined: the next frame is read while earlier sends are being stored (they
+        # are stored in frame order; acks come as they complete). At most this many at once.
+        self._send_slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    async def submit(self, frame: Any) -> None:
+        """Act on a frame: sends in the background (bounded), everything else before the next frame."""
+        if not isinstance(frame, p.SendFrame):
+            await self.handle(frame)
+            return
+        await self._send_slots.acquire()
+        task = asyncio.create_task(self.handle(frame))
+        self._in_flight.add(task)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._send_slots.release()
 
     def _schedule_expiry(self) -> None:
         if self._expiry is not None:
@@ -115,7 +137,7 @@ class _Session:
                 request = pb.SendMessageRequest(
                     room_id=frame.room_id, client_msg_id=frame.client_msg_id, body=frame.body
                 )
-                sent = await chat.SendMessage(request, metadata=md, timeout=timeout)
+                sent = await self._sends.send(self.connection.token, request, timeout)
                 self._reply(
                     {"type": "ack", "ref": ref, "message": message_json(sent.message), "duplicate": sent.duplicate}
                 )
@@ -198,7 +220,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         settings.ws_send_buffer_bytes,
     )
     writer = connection.start()
-    session = _Session(backends, connection)
+    session = _Session(backends, connection, websocket.app.state.sends)
     try:
         # 2. The user's rooms, and where the client is in each of them.
         try:
@@ -258,7 +280,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             except p.ProtocolError as exc:
                 connection.send(p.encode(p.error_frame("invalid_argument", exc.message, exc.ref)))
                 continue
-            await session.handle(command)
+            await session.submit(command)
     except Exception:
         log.exception("websocket of user %s failed", connection.user_id)
         connection.close(p.CLOSE_INTERNAL, "internal error; reconnect and resume")

@@ -66,6 +66,7 @@ async def settle(cluster: Cluster, clients: list[ChatClient], room: int, within:
 
 LOGGED = {
     "gateway_stream_breaks": "event stream from chat_svc broke",
+    "gateway_send_stream_breaks": "send stream to chat_svc broke",
     "chat_broker_losses": "lost the broker",
     "chat_gap_fills": "from the database",
     "chat_dropped_publishes": "dropped",

@@ -773,6 +773,122 @@ class SendMessageRequest(_message.Message):
 Global___SendMessageRequest: _TypeAlias = SendMessageRequest  # noqa: Y015
 
 @_typing.final
+class SendItem(_message.Message):
+    """One user's send inside SendMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REF_FIELD_NUMBER: _builtins.int
+    ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
+    SEND_FIELD_NUMBER: _builtins.int
+    ref: _builtins.int
+    """Chosen by the stream's client, echoed in the outcome."""
+    access_token: _builtins.str
+    """The sending user's access token."""
+    @_builtins.property
+    def send(self) -> Global___SendMessageRequest:
+        """What SendMessage would take."""
+
+    def __init__(
+        self,
+        *,
+        ref: _builtins.int = ...,
+        access_token: _builtins.str = ...,
+        send: Global___SendMessageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["send", b"send"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_token", b"access_token", "ref", b"ref", "send", b"send"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendItem: _TypeAlias = SendItem  # noqa: Y015
+
+@_typing.final
+class SendMessagesRequest(_message.Message):
+    """SendMessages input: sends collected by the client."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEMS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SendItem]:
+        """The sends, in the order they were made."""
+
+    def __init__(
+        self,
+        *,
+        items: _abc.Iterable[Global___SendItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendMessagesRequest: _TypeAlias = SendMessagesRequest  # noqa: Y015
+
+@_typing.final
+class SendOutcome(_message.Message):
+    """How one send of SendMessages ended."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REF_FIELD_NUMBER: _builtins.int
+    SENT_FIELD_NUMBER: _builtins.int
+    ERROR_CODE_FIELD_NUMBER: _builtins.int
+    ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    ref: _builtins.int
+    """The item's ref."""
+    error_code: _builtins.int
+    """...or refused: a google.rpc.Code number (0 when sent) and a message for the user."""
+    error_message: _builtins.str
+    """Why it was refused."""
+    @_builtins.property
+    def sent(self) -> Global___SendMessageResponse:
+        """Stored (or the original, for a repeated client_msg_id)..."""
+
+    def __init__(
+        self,
+        *,
+        ref: _builtins.int = ...,
+        sent: Global___SendMessageResponse | None = ...,
+        error_code: _builtins.int = ...,
+        error_message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sent", b"sent"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_code", b"error_code", "error_message", b"error_message", "ref", b"ref", "sent", b"sent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendOutcome: _TypeAlias = SendOutcome  # noqa: Y015
+
+@_typing.final
+class SendMessagesResponse(_message.Message):
+    """SendMessages output: outcomes as they complete."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOMES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def outcomes(self) -> _containers.RepeatedCompositeFieldContainer[Global___SendOutcome]:
+        """Outcomes, any order."""
+
+    def __init__(
+        self,
+        *,
+        outcomes: _abc.Iterable[Global___SendOutcome] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcomes", b"outcomes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendMessagesResponse: _TypeAlias = SendMessagesResponse  # noqa: Y015
+
+@_typing.final
 class SendMessageResponse(_message.Message):
     """SendMessage output."""
 

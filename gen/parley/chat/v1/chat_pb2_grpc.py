@@ -115,6 +115,11 @@ class ChatServiceStub:
                 request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.StreamEventsRequest.SerializeToString,
                 response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.StreamEventsResponse.FromString,
                 _registered_method=True)
+        self.SendMessages = channel.stream_stream(
+                '/parley.chat.v1.ChatService/SendMessages',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServiceServicer:
@@ -238,6 +243,17 @@ class ChatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendMessages(self, request_iterator, context):
+        """SendMessage for many users over one long-lived stream: what a gateway uses, so that a message
+        costs a share of a stream message instead of a whole call. Each item carries the sending
+        user's own access token, verified as on SendMessage; the stream itself needs a service token.
+        Outcomes come back as their sends complete, matched by ref; items of one user in one room are
+        stored in the order they were sent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -320,6 +336,11 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.StreamEvents,
                     request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.StreamEventsRequest.FromString,
                     response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.StreamEventsResponse.SerializeToString,
+            ),
+            'SendMessages': grpc.stream_stream_rpc_method_handler(
+                    servicer.SendMessages,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -755,6 +776,33 @@ class ChatService:
             '/parley.chat.v1.ChatService/StreamEvents',
             parley_dot_chat_dot_v1_dot_chat__pb2.StreamEventsRequest.SerializeToString,
             parley_dot_chat_dot_v1_dot_chat__pb2.StreamEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendMessages(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/parley.chat.v1.ChatService/SendMessages',
+            parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -83,6 +83,13 @@ class ChatServiceStub:
     Delivery is at-least-once: drop duplicates by (room_id, seq) or (room_id, change).
     Ends with ABORTED when the reader falls too far behind: reconnect with your cursors.
     """
+    SendMessages: _grpc.StreamStreamMultiCallable[_chat_pb2.SendMessagesRequest, _chat_pb2.SendMessagesResponse]
+    """SendMessage for many users over one long-lived stream: what a gateway uses, so that a message
+    costs a share of a stream message instead of a whole call. Each item carries the sending
+    user's own access token, verified as on SendMessage; the stream itself needs a service token.
+    Outcomes come back as their sends complete, matched by ref; items of one user in one room are
+    stored in the order they were sent.
+    """
 
 @_typing.type_check_only
 class ChatServiceAsyncStub(ChatServiceStub):
@@ -128,6 +135,13 @@ class ChatServiceAsyncStub(ChatServiceStub):
     cursor (and edits after its change number), then sends caught_up = true, then live events.
     Delivery is at-least-once: drop duplicates by (room_id, seq) or (room_id, change).
     Ends with ABORTED when the reader falls too far behind: reconnect with your cursors.
+    """
+    SendMessages: _aio.StreamStreamMultiCallable[_chat_pb2.SendMessagesRequest, _chat_pb2.SendMessagesResponse]  # type: ignore[assignment]
+    """SendMessage for many users over one long-lived stream: what a gateway uses, so that a message
+    costs a share of a stream message instead of a whole call. Each item carries the sending
+    user's own access token, verified as on SendMessage; the stream itself needs a service token.
+    Outcomes come back as their sends complete, matched by ref; items of one user in one room are
+    stored in the order they were sent.
     """
 
 class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -267,6 +281,19 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         cursor (and edits after its change number), then sends caught_up = true, then live events.
         Delivery is at-least-once: drop duplicates by (room_id, seq) or (room_id, change).
         Ends with ABORTED when the reader falls too far behind: reconnect with your cursors.
+        """
+
+    @_abc_1.abstractmethod
+    def SendMessages(
+        self,
+        request_iterator: _MaybeAsyncIterator[_chat_pb2.SendMessagesRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_chat_pb2.SendMessagesResponse], _abc.AsyncIterator[_chat_pb2.SendMessagesResponse]]:
+        """SendMessage for many users over one long-lived stream: what a gateway uses, so that a message
+        costs a share of a stream message instead of a whole call. Each item carries the sending
+        user's own access token, verified as on SendMessage; the stream itself needs a service token.
+        Outcomes come back as their sends complete, matched by ref; items of one user in one room are
+        stored in the order they were sent.
         """
 
 def add_ChatServiceServicer_to_server(servicer: ChatServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
