@@ -17,16 +17,23 @@ from chat_svc.service import Chat, Send, SendResult
 from common.errors import ServiceError
 from parley.chat.v1 import chat_pb2 as pb
 
+Queued = tuple[Send, asyncio.Future[SendResult]]
+
 
 class SendBatcher:
-    """Queues validated sends and stores them in batches, one transaction at a time."""
+    """Queues validated sends and stores them in batches.
 
-    def __init__(self, chat: Chat, max_chars: int, max_batch: int = 256) -> None:
+    Rooms are split over `lanes` queues (room id modulo lanes), each storing one transaction at a
+    time: a room's sends always take the same lane, so they keep their order, while other rooms'
+    batches commit meanwhile (a commit mostly waits for the disk).
+    """
+
+    def __init__(self, chat: Chat, max_chars: int, max_batch: int = 256, lanes: int = 2) -> None:
         self._chat = chat
         self._max_chars = max_chars
         self._max_batch = max_batch
-        self._queue: deque[tuple[Send, asyncio.Future[SendResult]]] = deque()
-        self._drainer: asyncio.Task[None] | None = None
+        self._lanes: list[deque[Queued]] = [deque() for _ in range(lanes)]
+        self._drainers: list[asyncio.Task[None] | None] = [None] * lanes
         self.batches = 0
         self.sends = 0
 
@@ -45,16 +52,18 @@ class SendBatcher:
         key, text = rules.client_msg_id(client_msg_id), rules.message_body(body, self._max_chars)
         item = Send(user_id, rules.room_id(room_id), key, text)
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if self._drainer is None:
-            self._drainer = asyncio.create_task(self._drain(), name="send-batcher")
+        lane = item.room_id % len(self._lanes)
+        self._lanes[lane].append((item, future))
+        if self._drainers[lane] is None:
+            self._drainers[lane] = asyncio.create_task(self._drain(lane), name=f"send-batcher-{lane}")
         return future
 
-    async def _drain(self) -> None:
+    async def _drain(self, lane: int) -> None:
+        queue = self._lanes[lane]
         try:
-            while self._queue:
-                count = min(self._max_batch, len(self._queue))
-                batch = [self._queue.popleft() for _ in range(count)]
+            while queue:
+                count = min(self._max_batch, len(queue))
+                batch = [queue.popleft() for _ in range(count)]
                 self.batches += 1
                 self.sends += count
                 try:
@@ -68,4 +77,4 @@ class SendBatcher:
                     if not future.done():  # the caller may have gone (cancelled call)
                         future.set_result(result)
         finally:
-            self._drainer = None
+            self._drainers[lane] = None

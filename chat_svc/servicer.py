@@ -59,7 +59,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         self._directory = directory
         self._settings = settings
         self._limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst)
-        self._sends = SendBatcher(chat, settings.max_message_chars, settings.send_batch_max)
+        self._sends = SendBatcher(chat, settings.max_message_chars, settings.send_batch_max, settings.send_lanes)
 
     async def _caller(self, context: Any) -> tuple[Principal, str]:
         token = bearer_token(context.invocation_metadata())

@@ -25,6 +25,8 @@ class ChatSettings(BaseSettings):
     send_burst: int = Field(40, ge=1)
     # Group commit: most sends stored in one transaction (sends queued while one commits share the next).
     send_batch_max: int = Field(256, ge=1, le=5000)
+    # Group commit lanes: rooms split over this many queues, each committing one batch at a time.
+    send_lanes: int = Field(2, ge=1, le=16)
     typing_ttl_seconds: float = Field(6.0, gt=0)
     stream_queue_events: int = Field(10_000, ge=10)
     stream_batch_events: int = Field(256, ge=1)

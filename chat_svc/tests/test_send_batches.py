@@ -107,3 +107,14 @@ async def test_the_batcher_raises_each_senders_own_error(chat: Chat) -> None:
     )
     assert isinstance(ok, tuple) and ok[0].seq == 1
     assert isinstance(refused, PermissionDenied)
+
+
+async def test_each_rooms_sends_keep_their_order_across_lanes(chat: Chat, published: Published) -> None:
+    rooms = [room(chat, ALICE, BOB) for _ in range(4)]
+    batcher = SendBatcher(chat, max_chars=4000, max_batch=8, lanes=2)
+    futures = [batcher.submit(ALICE, r, f"{r}-{n}", f"{n}") for n in range(40) for r in rooms]
+    results = await asyncio.gather(*futures)
+    for r in rooms:
+        stored, _ = chat.list_messages(ALICE, r, 0, pb.DIRECTION_FORWARD, 100)
+        assert [m.body for m in stored] == [str(n) for n in range(40)]  # submission order is seq order
+    assert all(isinstance(result, tuple) for result in results)
