@@ -25,6 +25,26 @@ log = logging.getLogger(__name__)
 class Connection:
     """A signed-in WebSocket and the per-room positions of what it was sent."""
 
+    # Slots: one of these per socket, and 10,000 sockets per gateway are the norm.
+    __slots__ = (
+        "_buffer_limit",
+        "_closer",
+        "_held",
+        "_outbox",
+        "_outbox_limit",
+        "_wire",
+        "close_code",
+        "close_reason",
+        "expires_at",
+        "last_change",
+        "last_seq",
+        "rooms",
+        "session_id",
+        "token",
+        "user_id",
+        "websocket",
+    )  # fmt: skip
+
     def __init__(
         self,
         websocket: WebSocket,

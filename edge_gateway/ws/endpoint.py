@@ -88,6 +88,8 @@ def resync_cursors(connection: Connection) -> list[pb.RoomCursor]:
 class _Session:
     """The command side of one signed-in socket."""
 
+    __slots__ = ("_expiry", "_in_flight", "_send_slots", "_sends", "backends", "connection")
+
     def __init__(self, backends: Backends, connection: Connection, sends: SendPipe) -> None:
         self.backends = backends
         self.connection = connection
@@ -96,20 +98,24 @@ class _Session:
         self._schedule_expiry()
         # Sends are pipelined: the next frame is read while earlier sends are being stored (they
         # are stored in frame order; acks come as they complete). At most this many at once.
-        self._send_slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
-        self._in_flight: set[asyncio.Task[None]] = set()
+        # Made on the first send: most sockets of a big deployment only listen.
+        self._send_slots: asyncio.Semaphore | None = None
+        self._in_flight: set[asyncio.Task[None]] | None = None
 
     async def submit(self, frame: Any) -> None:
         """Act on a frame: sends in the background (bounded), everything else before the next frame."""
         if not isinstance(frame, p.SendFrame):
             await self.handle(frame)
             return
+        if self._send_slots is None or self._in_flight is None:
+            self._send_slots, self._in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT), set()
         await self._send_slots.acquire()
         task = asyncio.create_task(self.handle(frame))
         self._in_flight.add(task)
         task.add_done_callback(self._sent)
 
     def _sent(self, task: asyncio.Task[None]) -> None:
+        assert self._in_flight is not None and self._send_slots is not None
         self._in_flight.discard(task)
         self._send_slots.release()
 
