@@ -7,7 +7,6 @@ does that and gives a client signed in as them.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support import mysql
-from tests.support.processes import ServiceProcess, run_command, start_service
+from tests.support.processes import ServiceProcess, run_command, start_service, wait_until_serving
 
 GATEWAY_SECRET = "gw-rest-test-secret-0123456789"
 PASSWORD = "correct horse battery"
@@ -69,19 +68,6 @@ class GatewayStack:
             engine.dispose()
 
 
-def _wait_until_serving(url: str, timeout: float = 20.0) -> None:
-    """The gateway logs its port before uvicorn listens: poll /healthz until it answers."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the gateway never answered /healthz"
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
     """auth_svc, chat_svc and edge_gateway as processes on fresh parley_test_gw_* MySQL databases.
@@ -126,7 +112,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
         gateway = start_service("edge_gateway", gateway_env)
         processes.append(gateway)
         url = f"http://{gateway.address}"
-        _wait_until_serving(url)
+        wait_until_serving(url)
         yield GatewayStack(url, auth.address, chat.address, chat_db, keys_dir, processes)
     finally:
         for process in reversed(processes):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,24 +12,11 @@ import orjson
 from sqlalchemy import create_engine, text
 
 from tests.support import mysql
-from tests.support.processes import ServiceProcess, run_command, start_service
+from tests.support.processes import ServiceProcess, run_command, start_service, wait_until_serving
 from tests.support.redis import RedisServer
 
 GATEWAY_SECRET = "gw-scale-test-secret-0123456789"
 PASSWORD = "correct horse battery"
-
-
-def wait_until_serving(url: str, timeout: float = 20.0) -> None:
-    """The gateway logs its port before uvicorn answers: poll /healthz."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"the gateway at {url} never answered /healthz"
-        time.sleep(0.05)
 
 
 @dataclass

@@ -104,3 +104,18 @@ def start_service(module: str, env: Mapping[str, str], timeout: float = 20.0) ->
         process.wait()
         raise RuntimeError(f"{module} did not start:\n" + "\n".join(lines[-40:]))
     return ServiceProcess(module, process, port[0], lines, reader)
+
+
+def wait_until_serving(url: str, timeout: float = 20.0) -> None:
+    """The gateway logs its port before uvicorn answers: poll its /healthz until it does."""
+    import httpx  # only the gateway's tests need it
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"the gateway at {url} never answered /healthz"
+        time.sleep(0.05)
