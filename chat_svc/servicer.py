@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -141,15 +142,19 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         if not principal.is_service:
             raise PermissionDenied("SendMessages needs a service token; users call SendMessage")
         outcomes: asyncio.Queue[pb.SendOutcome | None] = asyncio.Queue()
-        waiting: set[asyncio.Task[None]] = set()
+        waiting: set[asyncio.Future[SendResult]] = set()
 
-        async def finish(ref: int, future: asyncio.Future[SendResult]) -> None:
-            try:
-                result = await future
-            except Exception:  # the database failed: tell the sender to retry
-                log.exception("a send of SendMessages failed")
-                result = Unavailable("could not store the message; retry it")
-            outcomes.put_nowait(_outcome(ref, result))
+        def finish(ref: int, future: asyncio.Future[SendResult]) -> None:
+            # A callback, not a task per send: this runs once per message.
+            waiting.discard(future)
+            if future.cancelled():
+                return
+            error = future.exception()
+            if error is not None:  # the database failed: tell the sender to retry
+                log.error("a send of SendMessages failed", exc_info=error)
+                outcomes.put_nowait(_outcome(ref, Unavailable("could not store the message; retry it")))
+            else:
+                outcomes.put_nowait(_outcome(ref, future.result()))
 
         async def read() -> None:
             async for request in requests:
@@ -163,11 +168,10 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
                     except ServiceError as error:
                         outcomes.put_nowait(_outcome(item.ref, error))
                         continue
-                    task = asyncio.create_task(finish(item.ref, future))
-                    waiting.add(task)
-                    task.add_done_callback(waiting.discard)
-            while waiting:  # the client closed its side: answer what is in flight, then end
-                await asyncio.gather(*waiting)
+                    waiting.add(future)
+                    future.add_done_callback(functools.partial(finish, item.ref))
+            if waiting:  # the client closed its side: answer what is in flight, then end
+                await asyncio.wait(set(waiting))
             outcomes.put_nowait(None)
 
         reader = asyncio.create_task(read())
@@ -184,8 +188,6 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
             await reader  # raises what the reader met
         finally:
             reader.cancel()
-            for task in waiting:
-                task.cancel()
 
     async def EditMessage(self, request: pb.EditMessageRequest, context: Any) -> pb.EditMessageResponse:
         user_id = await self._user(context)

@@ -118,14 +118,15 @@ class Cluster:
         await client.pexpire(_users(self.id), ttl_ms * 2)
         members: Any = await client.smembers(GATEWAYS)
         others = sorted({m.decode() for m in members} - {self.id})
-        if not others and not self._fanout.remote.gateways():
+        known = self._fanout.remote.gateways()
+        if not others and not known:
             return
         async with client.pipeline(transaction=False) as pipe:
             for gateway in others:
                 pipe.exists(_alive(gateway))
             alive = await pipe.execute()
         dead = [gateway for gateway, up in zip(others, alive, strict=True) if not up]
-        dead += sorted(self._fanout.remote.gateways() - set(others) - set(dead))
+        dead += sorted(known - set(others) - set(dead))
         for gateway in dead:
             log.info("gateway %s stopped answering; its users are offline", gateway)
             self._fanout.remote_replace(gateway, {})

@@ -21,6 +21,8 @@ from edge_gateway.ws.wire import Wire, frame_bytes
 
 log = logging.getLogger(__name__)
 
+TOO_SLOW = "client too slow to read; reconnect and resume from your last seq"
+
 
 class Connection:
     """A signed-in WebSocket and the per-room positions of what it was sent."""
@@ -90,7 +92,7 @@ class Connection:
             if not wire.open:
                 return  # the client is gone; the endpoint's read loop sees it and cleans up
             if wire.buffered() > self._buffer_limit:
-                self.close(CLOSE_TOO_SLOW, "client too slow to read; reconnect and resume from your last seq")
+                self.close(CLOSE_TOO_SLOW, TOO_SLOW)
             else:
                 wire.write(frame_bytes(text))
             return
@@ -98,7 +100,7 @@ class Connection:
         try:
             self._outbox.put_nowait(text)
         except asyncio.QueueFull:
-            self.close(CLOSE_TOO_SLOW, "client too slow to read; reconnect and resume from your last seq")
+            self.close(CLOSE_TOO_SLOW, TOO_SLOW)
 
     def deliver(self, room_id: int, seq: int, change: int, text: str, replay: bool = False) -> None:
         """Send a room event once: message events at or below what was sent are duplicates.

@@ -183,30 +183,37 @@ class Fanout:
 
     def local_users(self) -> dict[int, set[int]]:
         """Users with sockets on this gateway, and their rooms (for the other gateways)."""
-        return {user: set().union(*(c.rooms for c in conns)) for user, conns in self._by_user.items()}
+        return {user: self._rooms_here(user) for user in self._by_user}
+
+    def _rooms_here(self, user_id: int) -> set[int]:
+        """The rooms of a user's sockets on this gateway."""
+        return set().union(*(c.rooms for c in self._by_user.get(user_id, ())))
 
     # -- the other gateways' users ------------------------------------------------------------------
 
     def remote_online(self, gateway: str, user_id: int, rooms: set[int]) -> None:
         """A user has sockets on another gateway."""
-        if self.remote.online(gateway, user_id, rooms) and user_id not in self._by_user:
-            self._announce(user_id, rooms, online=True)
+        if self.remote.online(gateway, user_id, rooms):
+            self._announce_remote(user_id, rooms, online=True)
 
     def remote_offline(self, gateway: str, user_id: int) -> None:
         """A user's last socket on another gateway closed."""
         rooms = self.remote.offline(gateway, user_id)
-        if rooms is not None and user_id not in self._by_user:
-            self._announce(user_id, rooms, online=False)
+        if rooms is not None:
+            self._announce_remote(user_id, rooms, online=False)
 
     def remote_replace(self, gateway: str, users: dict[int, set[int]]) -> None:
         """Everything another gateway has online (after a reconnect); announces the differences."""
         came, gone = self.remote.replace(gateway, users)
         for user_id, rooms in came:
-            if user_id not in self._by_user:
-                self._announce(user_id, rooms, online=True)
+            self._announce_remote(user_id, rooms, online=True)
         for user_id, rooms in gone:
-            if user_id not in self._by_user:
-                self._announce(user_id, rooms, online=False)
+            self._announce_remote(user_id, rooms, online=False)
+
+    def _announce_remote(self, user_id: int, rooms: set[int], online: bool) -> None:
+        # A user with sockets here stays online whatever the other gateways say.
+        if user_id not in self._by_user:
+            self._announce(user_id, rooms, online)
 
     @property
     def connection_count(self) -> int:
@@ -260,7 +267,7 @@ class Fanout:
         self.remote.joined(user_id, room_id)
         local = user_id in self._by_user
         if local and self.peers is not None:
-            self.peers.user_online(user_id, set().union(*(c.rooms for c in self._by_user[user_id])))
+            self.peers.user_online(user_id, self._rooms_here(user_id))
         if local or self.remote.is_online(user_id):  # tell the room's other sockets that a newcomer is online
             self._announce(user_id, {room_id}, online=True)
 
