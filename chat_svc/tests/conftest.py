@@ -11,7 +11,6 @@ session by `stack` and stopped at the end.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -150,38 +149,11 @@ def chat_env(database_url: str, auth_address: str) -> dict[str, str]:
     }
 
 
-_PUMPS: dict[int, threading.Thread] = {}
-
-
-def launch(module: str, env: dict[str, str]) -> ServiceProcess:
-    """start_service, remembering the thread that pumps the process's output."""
-    before = set(threading.enumerate())
-    process = start_service(module, env)
-    pumps = [t for t in set(threading.enumerate()) - before if t.name.endswith("(pump)")]
-    if len(pumps) == 1:
-        _PUMPS[process.process.pid] = pumps[0]
-    return process
-
-
-def halt(process: ServiceProcess) -> int:
-    """ServiceProcess.stop, then close the output pipe once its pump has read to the end.
-
-    stop() leaves process.stdout open, which filterwarnings=error turns into a ResourceWarning error.
-    """
-    code = process.stop()
-    pump = _PUMPS.pop(process.process.pid, None)
-    if pump is not None:
-        pump.join(5)
-    if process.process.stdout is not None and (pump is None or not pump.is_alive()):
-        process.process.stdout.close()
-    return code
-
-
 def stop_all(*processes: ServiceProcess | None) -> None:
     """Stop the processes that were started, newest first."""
     for process in reversed(processes):
         if process is not None:
-            halt(process)
+            process.stop()
 
 
 @pytest.fixture(scope="session")
@@ -200,10 +172,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         with ThreadPoolExecutor(2) as pool:
             chat_migrated = pool.submit(run_command, "chat_svc", "migrate", chat_env(chat_url, ""))
             run_command("auth_svc", "migrate", a_env)
-            auth = launch("auth_svc", a_env)
+            auth = start_service("auth_svc", a_env)
             chat_migrated.result()
         c_env = chat_env(chat_url, auth.address)
-        chat = launch("chat_svc", c_env)
+        chat = start_service("chat_svc", c_env)
         yield Stack(auth, chat, a_env, c_env)
     finally:
         stop_all(auth, chat)

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from chat_svc.tests.conftest import Stack, halt, launch
+from chat_svc.tests.conftest import Stack
 from chat_svc.tests.netclient import clients, read_to_the_end, read_until_caught_up, status_of
 from parley.chat.v1 import chat_pb2 as pb
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, start_service
 
 pytestmark = pytest.mark.mysql
 
@@ -25,25 +25,25 @@ Code = grpc.StatusCode
 @pytest.fixture
 def spare_chat(stack: Stack) -> Iterator[ServiceProcess]:
     """A second chat_svc process on the session's chat_db and auth_svc, for a test to stop."""
-    process = launch("chat_svc", stack.chat_env)
+    process = start_service("chat_svc", stack.chat_env)
     try:
         yield process
     finally:
-        halt(process)
+        process.stop()
 
 
 @pytest.fixture
 def doomed_auth(stack: Stack) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     """A second auth_svc (same database and keys as the session's) and a chat_svc that uses only it."""
-    auth = launch("auth_svc", stack.auth_env)
+    auth = start_service("auth_svc", stack.auth_env)
     chat: ServiceProcess | None = None
     try:
-        chat = launch("chat_svc", {**stack.chat_env, "CHAT_AUTH_ADDRESS": auth.address})
+        chat = start_service("chat_svc", {**stack.chat_env, "CHAT_AUTH_ADDRESS": auth.address})
         yield auth, chat
     finally:
         if chat is not None:
-            halt(chat)
-        halt(auth)
+            chat.stop()
+        auth.stop()
 
 
 async def test_sigterm_ends_open_streams_unavailable_and_exits_zero(stack: Stack, spare_chat: ServiceProcess) -> None:
@@ -55,7 +55,7 @@ async def test_sigterm_ends_open_streams_unavailable_and_exits_zero(stack: Stack
             pb.StreamEventsRequest(cursors=[pb.RoomCursor(room_id=room.id)]), metadata=alice.md
         )
         await read_until_caught_up(call)
-        exit_code = asyncio.create_task(asyncio.to_thread(halt, spare_chat))
+        exit_code = asyncio.create_task(asyncio.to_thread(spare_chat.stop))
         with pytest.raises(grpc.aio.AioRpcError) as ended:
             await read_to_the_end(call)
         assert ended.value.code() == Code.UNAVAILABLE
@@ -69,7 +69,7 @@ async def test_stopped_server_refuses_new_calls(stack: Stack, spare_chat: Servic
     async with clients(stack.auth.address, spare_chat.address) as net:
         alice = await net.register("gone")
         await net.chat.ListMyRooms(pb.ListMyRoomsRequest(), metadata=alice.md)
-        assert await asyncio.to_thread(halt, spare_chat) == 0
+        assert await asyncio.to_thread(spare_chat.stop) == 0
         code = await status_of(net.chat.ListMyRooms(pb.ListMyRoomsRequest(), metadata=alice.md, timeout=5))
         assert code == Code.UNAVAILABLE
     async with clients(stack.auth.address, stack.chat.address) as net:
@@ -84,7 +84,7 @@ async def test_auth_down_makes_invite_unavailable(
     async with clients(auth.address, chat.address) as net:
         alice, bob = await net.users(2, "authdown")
         room = await net.room(alice, pb.ROOM_KIND_PRIVATE, [], "no directory")  # fetches and caches keys
-        assert await asyncio.to_thread(halt, auth) == 0
+        assert await asyncio.to_thread(auth.stop) == 0
 
         invite = net.chat.InviteMember(pb.InviteMemberRequest(room_id=room.id, user_id=bob.id), metadata=alice.md)
         with pytest.raises(grpc.aio.AioRpcError) as refused:

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Iterator
 import grpc
 import pytest
 
-from chat_svc.tests.conftest import Stack, halt, launch
+from chat_svc.tests.conftest import Stack
 from chat_svc.tests.netclient import Clients, User, clients, engine_for
 from parley.chat.v1 import chat_pb2 as pb
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, start_service
 
 pytestmark = pytest.mark.mysql
 
@@ -21,11 +21,11 @@ Code = grpc.StatusCode
 @pytest.fixture(scope="module")
 def replica(stack: Stack) -> Iterator[ServiceProcess]:
     """A second chat_svc process on the session's chat_db and auth_svc."""
-    process = launch("chat_svc", stack.chat_env)
+    process = start_service("chat_svc", stack.chat_env)
     try:
         yield process
     finally:
-        halt(process)
+        process.stop()
 
 
 @pytest.fixture
