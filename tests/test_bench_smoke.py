@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.mysql
 @pytest.mark.timeout(240)
 def test_quick_bench_runs_every_scenario_with_nothing_lost(tmp_path: Path) -> None:
+    """The quick bench runs every scenario on both targets, accounts for every message and writes its report."""
     out = tmp_path / "bench"
     process = subprocess.Popen(
         [sys.executable, "-m", "bench", "--quick", "--out", str(out)],

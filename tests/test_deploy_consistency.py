@@ -574,7 +574,7 @@ def test_k8s_deployment_image_command_ports(overlay: str, component: Component) 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.name)
 def test_k8s_probes(overlay: str, component: Component) -> None:
-    """gRPC probes check the server's service on its port; the gateway is ready at /readyz, live at /healthz."""
+    """The gRPC probes check the server's service on its port; the gateway is ready at /readyz, live at /healthz."""
     spec = container(overlay, "Deployment", component.name)
     ready, live = spec["readinessProbe"], spec["livenessProbe"]
     if component.grpc_service:
@@ -682,7 +682,7 @@ def test_k8s_pods_are_locked_down(overlay: str) -> None:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("component", PYTHON, ids=lambda c: c.name)
 def test_k8s_grace_period_covers_the_drain(overlay: str, component: Component) -> None:
-    """terminationGracePeriodSeconds exceeds preStop plus the server's own shutdown grace."""
+    """The terminationGracePeriodSeconds exceeds preStop plus the server's own shutdown grace."""
     assert component.settings is not None
     pod = resource(overlay, "Deployment", component.name)["spec"]["template"]["spec"]
     pre_stop = container(overlay, "Deployment", component.name)["lifecycle"]["preStop"]["sleep"]["seconds"]

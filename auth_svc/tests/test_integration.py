@@ -210,7 +210,7 @@ async def test_grpcurl_lists_the_service(service: ServiceProcess) -> None:
 
 
 async def test_grpcurl_get_user_with_a_token(service: ServiceProcess, stub: AuthServiceAsyncStub) -> None:
-    """grpcurl GetUser with `-H authorization: Bearer ...` prints the user as JSON."""
+    """Through grpcurl, GetUser with `-H authorization: Bearer ...` prints the user as JSON."""
     registered = await _register(stub, "it_curl", display_name="Curl User")
     code, output = await grpcurl(
         "-plaintext",
@@ -229,7 +229,7 @@ async def test_grpcurl_get_user_with_a_token(service: ServiceProcess, stub: Auth
 
 
 async def test_grpcurl_get_user_without_a_token(service: ServiceProcess) -> None:
-    """grpcurl GetUser without a token fails and shows the Unauthenticated status."""
+    """Through grpcurl, GetUser without a token fails and shows the Unauthenticated status."""
     code, output = await grpcurl(
         "-plaintext", "-d", '{"username": "it_curl"}', service.address, "parley.auth.v1.AuthService/GetUser"
     )

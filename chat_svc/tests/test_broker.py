@@ -14,6 +14,7 @@ from tests.support.redis import RedisServer, require
 
 @pytest.fixture
 def server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, stopped afterwards (skips when redis-server is missing)."""
     require()
     started = RedisServer().start()
     try:
@@ -39,12 +40,14 @@ class Replica:
         self.ready.clear()
 
     async def start(self) -> None:
+        """Subscribe and wait until the bus reports it is ready."""
         await self.bus.start(self._deliver, self._lost, self.ready.set)
         await asyncio.wait_for(self.ready.wait(), 5)
 
 
 @pytest.fixture
 async def replicas(server: RedisServer) -> AsyncIterator[tuple[Replica, Replica]]:
+    """Two replicas on one Redis, each with its own bus."""
     one, two = Replica(server.url), Replica(server.url)
     await one.start()
     await two.start()
@@ -54,16 +57,19 @@ async def replicas(server: RedisServer) -> AsyncIterator[tuple[Replica, Replica]
 
 
 def message(seq: int) -> pb.Event:
+    """A message_created event for room 1 carrying `seq`."""
     return pb.Event(room_id=1, message_created=pb.Message(room_id=1, seq=seq))
 
 
 async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until `condition` holds, failing after `within` seconds."""
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - polls state that other tasks change
             await asyncio.sleep(0.02)
 
 
 async def test_every_replica_gets_every_event_in_publish_order(replicas: tuple[Replica, Replica]) -> None:
+    """Every replica, the publisher too, receives every published event once, in publish order."""
     one, two = replicas
     for seq in range(1, 301):
         one.bus.publish([message(seq)])
@@ -73,6 +79,7 @@ async def test_every_replica_gets_every_event_in_publish_order(replicas: tuple[R
 
 
 async def test_publishing_from_a_worker_thread_keeps_order(replicas: tuple[Replica, Replica]) -> None:
+    """Events published from a worker thread arrive in the order the thread published them."""
     one, two = replicas
 
     def worker() -> None:
@@ -87,6 +94,7 @@ async def test_publishing_from_a_worker_thread_keeps_order(replicas: tuple[Repli
 async def test_a_broker_restart_is_reported_lost_then_ready(
     server: RedisServer, replicas: tuple[Replica, Replica]
 ) -> None:
+    """Losing Redis is reported to every replica, a send meanwhile is dropped (never late), and delivery resumes."""
     one, two = replicas
     server.kill()
     await until(lambda: one.lost == 1 and two.lost == 1)

@@ -371,7 +371,7 @@ def test_exact_last_page_has_no_more(alice: Caller, busy_room: pb.Room) -> None:
 
 
 def test_limit_zero_means_fifty(alice: Caller, room: pb.Room) -> None:
-    """limit 0 returns the default page of 50."""
+    """A limit of 0 returns the default page of 50."""
     for _ in range(51):
         alice.send(room.id)
     page = alice.history(room.id, 0, BACKWARD, limit=0)

@@ -296,7 +296,7 @@ async def test_grpcurl_can_call_list_my_rooms(stack: Stack, net: Clients) -> Non
 
 
 async def test_grpcurl_without_token_is_unauthenticated(stack: Stack) -> None:
-    """grpcurl without the authorization header gets Unauthenticated."""
+    """A grpcurl call without the authorization header gets Unauthenticated."""
     code, out = await grpcurl("-plaintext", "-d", "{}", stack.chat.address, f"{SERVICE_NAME}/ListMyRooms")
     assert code != 0
     assert "Unauthenticated" in out

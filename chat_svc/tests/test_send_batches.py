@@ -23,19 +23,23 @@ class Published:
         self.events: list[pb.Event] = []
 
     def __call__(self, events: Sequence[pb.Event]) -> None:
+        """Record the published events."""
         self.events.extend(events)
 
     def seqs(self, room: int) -> list[int]:
+        """The seqs of the messages published in `room`, in publish order."""
         return [e.message_created.seq for e in self.events if e.room_id == room and e.HasField("message_created")]
 
 
 @pytest.fixture
 def published() -> Published:
+    """A recorder of what the service publishes."""
     return Published()
 
 
 @pytest.fixture
 def chat(tmp_path: Path, migrated_sqlite: Path, published: Published) -> Iterator[Chat]:
+    """A Chat on a fresh copy of the migrated SQLite database, publishing into `published`."""
     path = tmp_path / "chat.db"
     shutil.copyfile(migrated_sqlite, path)
     db = Database(f"sqlite:///{path}", threads=4)
@@ -44,10 +48,12 @@ def chat(tmp_path: Path, migrated_sqlite: Path, published: Published) -> Iterato
 
 
 def room(chat: Chat, owner: int, *members: int, kind: int = pb.ROOM_KIND_PRIVATE) -> int:
+    """Create a room owned by `owner` with `members` and return its id."""
     return chat.create_room(owner, kind, "batch", "", list(members)).id
 
 
 def test_a_batch_numbers_each_room_gap_free_and_answers_each_send(chat: Chat, published: Published) -> None:
+    """One batch numbers each room gap-free and answers each send alone: stored, refused or replayed."""
     one, two = room(chat, ALICE, BOB), room(chat, BOB)
     chat.send(ALICE, one, "old", "already here")
     published.events.clear()
@@ -79,6 +85,7 @@ def test_a_batch_numbers_each_room_gap_free_and_answers_each_send(chat: Chat, pu
 
 
 def test_a_batch_of_nothing_valid_changes_nothing(chat: Chat, published: Published) -> None:
+    """A batch whose every send is refused stores and publishes nothing."""
     one = room(chat, ALICE)
     published.events.clear()
     results = chat.send_many([Send(BOB, one, "b", "x"), Send(BOB, 12345, "b", "x")])
@@ -88,6 +95,7 @@ def test_a_batch_of_nothing_valid_changes_nothing(chat: Chat, published: Publish
 
 
 async def test_concurrent_sends_share_commits_and_stay_gap_free(chat: Chat, published: Published) -> None:
+    """Concurrent sends through the batcher share transactions, get gap-free seqs and are published in seq order."""
     one = room(chat, ALICE, BOB, CAROL)
     batcher = SendBatcher(chat, max_chars=4000, max_batch=64)
     sends = [batcher.send(user, one, f"{user}-{n}", f"m{n}") for n in range(100) for user in (ALICE, BOB, CAROL)]
@@ -98,6 +106,7 @@ async def test_concurrent_sends_share_commits_and_stay_gap_free(chat: Chat, publ
 
 
 async def test_the_batcher_raises_each_senders_own_error(chat: Chat) -> None:
+    """The batcher raises each refused send's own error to its sender and still stores the others in the batch."""
     one = room(chat, ALICE)
     batcher = SendBatcher(chat, max_chars=10)
     with pytest.raises(InvalidArgument):
@@ -110,6 +119,7 @@ async def test_the_batcher_raises_each_senders_own_error(chat: Chat) -> None:
 
 
 async def test_each_rooms_sends_keep_their_order_across_lanes(chat: Chat, published: Published) -> None:
+    """With several lanes, each room's messages are still stored in the order they were submitted."""
     rooms = [room(chat, ALICE, BOB) for _ in range(4)]
     batcher = SendBatcher(chat, max_chars=4000, max_batch=8, lanes=2)
     futures = [batcher.submit(ALICE, r, f"{r}-{n}", f"{n}") for n in range(40) for r in rooms]

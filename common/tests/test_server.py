@@ -109,6 +109,7 @@ class FakeContext:
         self._left = left
 
     def time_remaining(self) -> float | None:
+        """The time left as given to the constructor."""
         return self._left
 
 

@@ -114,6 +114,7 @@ class FakeKeyService:
         self.fail = False
 
     async def fetch(self) -> list[tuple[str, str]]:
+        """The current keys, counting the call; raises ConnectionError while `fail` is set."""
         self.calls += 1
         await asyncio.sleep(0)
         if self.fail:

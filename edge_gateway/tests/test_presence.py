@@ -32,23 +32,28 @@ class Peers:
         self.calls: list[tuple[str, Any]] = []
 
     def user_online(self, user_id: int, rooms: set[int]) -> None:
+        """Record that `user_id` came online here in `rooms`."""
         self.calls.append(("online", (user_id, sorted(rooms))))
 
     def user_offline(self, user_id: int) -> None:
+        """Record that `user_id` went offline here."""
         self.calls.append(("offline", user_id))
 
     def session_ended(self, session_id: str) -> None:
+        """Record that session `session_id` was signed out."""
         self.calls.append(("end_session", session_id))
 
 
 @pytest.fixture
 def fanout() -> Fanout:
+    """A fan-out without backends whose peers are recorded."""
     fanout = Fanout(cast(Backends, None))
     fanout.peers = Peers()
     return fanout
 
 
 def test_remote_view_reports_only_first_and_last_gateway() -> None:
+    """The remote view reports a user online on their first gateway and offline after their last."""
     view = RemotePresence()
     assert view.online("g1", 7, {1}) is True
     assert view.online("g2", 7, {1, 2}) is False  # already online elsewhere
@@ -59,6 +64,7 @@ def test_remote_view_reports_only_first_and_last_gateway() -> None:
 
 
 def test_a_gone_gateway_takes_only_its_own_users_offline() -> None:
+    """A gateway that goes away takes offline only the users who were online nowhere else."""
     view = RemotePresence()
     view.online("g1", 7, {1})
     view.online("g1", 8, {1})
@@ -68,6 +74,7 @@ def test_a_gone_gateway_takes_only_its_own_users_offline() -> None:
 
 
 def test_replace_reports_both_directions_and_room_changes_follow() -> None:
+    """Replacing a gateway's users reports who came and who went; later joins and leaves update the rooms."""
     view = RemotePresence()
     view.online("g1", 7, {1})
     came, gone = view.replace("g1", {8: {2}})
@@ -79,6 +86,7 @@ def test_replace_reports_both_directions_and_room_changes_follow() -> None:
 
 
 async def test_remote_user_online_is_announced_to_local_members(fanout: Fanout) -> None:
+    """A user online on other gateways is announced once to local members, and offline after their last."""
     alice = _connection(1)
     fanout.register(alice, {10})
     fanout.remote_online("g2", 2, {10, 11})
@@ -93,6 +101,7 @@ async def test_remote_user_online_is_announced_to_local_members(fanout: Fanout) 
 
 
 async def test_local_sockets_of_a_user_online_elsewhere_announce_nothing(fanout: Fanout) -> None:
+    """A socket here of a user online elsewhere sends no local presence frames; the peers are told."""
     alice, bob_here = _connection(1), _connection(2)
     fanout.register(alice, {10})
     fanout.remote_online("g2", 2, {10})
@@ -105,6 +114,7 @@ async def test_local_sockets_of_a_user_online_elsewhere_announce_nothing(fanout:
 
 
 async def test_a_dead_gateways_users_go_offline_here(fanout: Fanout) -> None:
+    """When a gateway's list of users comes back empty, its users are announced offline to local members."""
     alice = _connection(1)
     fanout.register(alice, {10})
     fanout.remote_online("g2", 2, {10})
@@ -115,6 +125,7 @@ async def test_a_dead_gateways_users_go_offline_here(fanout: Fanout) -> None:
 
 
 async def test_joining_a_room_while_online_elsewhere_is_announced_and_shared(fanout: Fanout) -> None:
+    """A user online elsewhere who joins a room here is announced online in it and listed among its online users."""
     alice = _connection(1)
     fanout.register(alice, {10})
     fanout.remote_online("g2", 2, {11})
@@ -125,11 +136,13 @@ async def test_joining_a_room_while_online_elsewhere_is_announced_and_shared(fan
 
 
 async def test_sign_out_reaches_the_other_gateways(fanout: Fanout) -> None:
+    """Ending a session is passed on to the other gateways."""
     fanout.end_session("s-1")
     assert ("end_session", "s-1") in cast(Peers, fanout.peers).calls
 
 
 async def test_big_rooms_get_no_presence_frames(fanout: Fanout) -> None:
+    """Rooms with more local sockets than the limit get no presence frames; their online list stays whole."""
     fanout.presence_room_limit = 2
     crowd = [_connection(uid) for uid in (1, 2, 3)]
     for connection in crowd:

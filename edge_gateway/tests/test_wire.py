@@ -20,12 +20,15 @@ class Transport:
         self.closing = False
 
     def write(self, data: bytes) -> None:
+        """Keep the written bytes (nothing ever drains them)."""
         self.written.append(data)
 
     def get_write_buffer_size(self) -> int:
+        """Everything written so far, as nothing is read."""
         return sum(map(len, self.written))
 
     def is_closing(self) -> bool:
+        """Whether the test marked the transport closing."""
         return self.closing
 
 
@@ -34,10 +37,12 @@ class Protocol:
 
 
 def connection(transport: Transport, limit: int = 1000) -> Connection:
+    """A connection writing straight to `transport`, cut off past `limit` buffered bytes."""
     return Connection(cast(Any, None), 1, "t", 0.0, 10, wire=Wire(transport, Protocol()), buffer_limit=limit)
 
 
 def test_frames_are_built_once_and_are_plain_text_frames() -> None:
+    """The same text is framed once (cached) as an unmasked text frame."""
     text = '{"type":"message"}'
     first, again = frame_bytes(text), frame_bytes(text)
     assert first is again
@@ -45,6 +50,7 @@ def test_frames_are_built_once_and_are_plain_text_frames() -> None:
 
 
 async def test_a_reader_that_stops_reading_is_closed_as_too_slow() -> None:
+    """A client that stops reading is closed as too slow just after its buffered bytes pass the limit."""
     transport = Transport()
     conn = connection(transport, limit=1000)
     for _ in range(200):
@@ -54,6 +60,7 @@ async def test_a_reader_that_stops_reading_is_closed_as_too_slow() -> None:
 
 
 async def test_nothing_is_written_to_a_closing_transport() -> None:
+    """Sending on a closing transport writes nothing and does not close the connection."""
     transport = Transport()
     conn = connection(transport)
     transport.closing = True
@@ -62,6 +69,8 @@ async def test_nothing_is_written_to_a_closing_transport() -> None:
 
 
 async def test_the_middleware_finds_uvicorns_transport_behind_send() -> None:
+    """The middleware finds uvicorn's transport behind the ASGI send, and finds none behind another server's send."""
+
     class Server:  # stands in for uvicorn's websockets-sansio protocol
         def __init__(self) -> None:
             self.transport, self.conn = Transport(), Protocol()

@@ -26,6 +26,7 @@ async def backend(name: bytes) -> asyncio.Server:
 
 @pytest.fixture
 async def servers() -> AsyncIterator[list[asyncio.Server]]:
+    """Two backends answering 'a' and 'b', closed afterwards."""
     started = [await backend(b"a"), await backend(b"b")]
     yield started
     for server in started:
@@ -33,6 +34,7 @@ async def servers() -> AsyncIterator[list[asyncio.Server]]:
 
 
 async def ask(port: int) -> bytes:
+    """Send one request through the balancer on `port` and return the answer."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"hi")
     await writer.drain()
@@ -42,6 +44,7 @@ async def ask(port: int) -> bytes:
 
 
 async def test_connections_alternate_and_skip_a_dead_backend(servers: list[asyncio.Server]) -> None:
+    """The balancer alternates connections between backends and sends all to the live one when one dies."""
     ports = [s.sockets[0].getsockname()[1] for s in servers]
     listen = free_port()
     command = [sys.executable, str(ROOT / "scripts" / "balancer.py"), str(listen), *map(str, ports)]

@@ -102,6 +102,7 @@ def check(
 
 
 async def stop_all(clients: list[ChatClient]) -> None:
+    """Stop every client at once."""
     await asyncio.gather(*(client.stop() for client in clients))
 
 
