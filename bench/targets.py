@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, insert, select
 
 from bench.stack import Stack
 
@@ -190,21 +190,17 @@ class ParleyStack(_RestTarget):
         return users
 
     def stored(self, rooms: list[int]) -> set[tuple[int, int, str]] | None:
+        from chat_svc.models import Message
+
         if not rooms:
             return set()
         engine = create_engine(self.stack.chat_db_url)
         try:
             with engine.connect() as conn:
-                query = f"SELECT room_id, seq, client_msg_id FROM messages WHERE room_id IN ({_ids(rooms)})"
-                rows = conn.execute(text(query))
-                return {(int(r), int(s), str(c)) for r, s, c in rows}
+                query = select(Message.room_id, Message.seq, Message.client_msg_id).where(Message.room_id.in_(rooms))
+                return {(int(r), int(s), str(c)) for r, s, c in conn.execute(query)}
         finally:
             engine.dispose()
-
-
-def _ids(values: list[int]) -> str:
-    """A comma list of integers for an IN clause (ints only, so nothing to escape)."""
-    return ",".join(str(int(v)) for v in values)
 
 
 class Baseline(Target):
