@@ -756,6 +756,7 @@ def test_k8s_ingress_routes_and_public_origin(overlay: str) -> None:
 # tests below can run it on the real files and on copies with one mistake in them.
 
 Resources = list[dict[str, Any]]
+Env = dict[str, dict[str, Any]]  # a container's env entries, by name
 CHAT_TARGET = re.compile(r"dns:///(?P<host>[a-z0-9]([a-z0-9.-]*[a-z0-9])?):(?P<port>\d+)")
 
 
@@ -778,7 +779,7 @@ def max_replicas(resources: Resources, deployment: str) -> int:
     return max(limits) if limits else int(found["spec"].get("replicas", 1))
 
 
-def _env_items(resources: Resources, deployment: str) -> dict[str, dict[str, Any]]:
+def _env_items(resources: Resources, deployment: str) -> Env:
     """The env entries of a Deployment's single container, by name."""
     found = _find(resources, "Deployment", deployment)
     assert found is not None, f"no Deployment/{deployment}"
@@ -788,8 +789,16 @@ def _env_items(resources: Resources, deployment: str) -> dict[str, dict[str, Any
 
 def k8s_scale_out_problems(resources: Resources) -> list[str]:
     """What breaks once chat-svc or the gateway runs several replicas, in one kustomize rendering."""
-    problems: list[str] = []
     chat_env, gateway_env = _env_items(resources, CHAT.name), _env_items(resources, GATEWAY.name)
+    return [
+        *_k8s_replica_env_problems(resources, chat_env, gateway_env),
+        *_k8s_chat_target_problems(resources, gateway_env),
+    ]
+
+
+def _k8s_replica_env_problems(resources: Resources, chat_env: Env, gateway_env: Env) -> list[str]:
+    """Replicas need a broker URL (from a Secret) and gateways an id of their own (the pod name)."""
+    problems: list[str] = []
     for component, env, variable in ((CHAT, chat_env, "CHAT_BROKER_URL"), (GATEWAY, gateway_env, "GATEWAY_BROKER_URL")):
         replicas = max_replicas(resources, component.name)
         if variable not in env:
@@ -801,12 +810,16 @@ def k8s_scale_out_problems(resources: Resources) -> list[str]:
     pod_name = instance is None or instance.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name"
     if not pod_name and max_replicas(resources, GATEWAY.name) > 1:
         problems.append("GATEWAY_INSTANCE_ID must be the pod name (downward API): the gateways would share one id")
+    return problems
 
-    # The gateways' chat target: dns:/// on a headless Service in front of every chat-svc pod.
+
+def _k8s_chat_target_problems(resources: Resources, gateway_env: Env) -> list[str]:
+    """The gateways' chat target: dns:/// on a headless Service in front of every chat-svc pod."""
+    problems: list[str] = []
     target = str(gateway_env.get("GATEWAY_CHAT_ADDRESS", {}).get("value", ""))
     match = CHAT_TARGET.fullmatch(target)
     if match is None:
-        return [*problems, f"GATEWAY_CHAT_ADDRESS {target!r} is not dns:///<headless Service>:<port>"]
+        return [f"GATEWAY_CHAT_ADDRESS {target!r} is not dns:///<headless Service>:<port>"]
     name, *domain = match.group("host").split(".")
     chat = _find(resources, "Deployment", CHAT.name)
     assert chat is not None
@@ -816,7 +829,13 @@ def k8s_scale_out_problems(resources: Resources) -> list[str]:
     headless = _find(resources, "Service", name)
     if headless is None:
         return [*problems, f"GATEWAY_CHAT_ADDRESS names no Service: {name}"]
-    spec = headless["spec"]
+    return [*problems, *_k8s_headless_service_problems(headless, chat, int(match.group("port")))]
+
+
+def _k8s_headless_service_problems(service: dict[str, Any], chat: dict[str, Any], port: int) -> list[str]:
+    """The chat target's Service is headless, lists ready pods only and reaches chat-svc's gRPC port."""
+    problems: list[str] = []
+    name, spec = service["metadata"]["name"], service["spec"]
     if spec.get("clusterIP") != "None":
         problems.append(f"Service/{name} is not headless (clusterIP: None): each gateway would talk to one pod")
     if spec.get("publishNotReadyAddresses"):
@@ -824,12 +843,12 @@ def k8s_scale_out_problems(resources: Resources) -> list[str]:
     if spec.get("selector") != chat["spec"]["selector"]["matchLabels"]:
         problems.append(f"Service/{name}'s selector {spec.get('selector')} does not select the chat-svc pods")
     (container_port,) = chat["spec"]["template"]["spec"]["containers"][0]["ports"]
-    ports = [p for p in spec.get("ports", []) if p["port"] == int(match.group("port"))]
+    ports = [p for p in spec.get("ports", []) if p["port"] == port]
     if not ports or ports[0].get("targetPort", ports[0]["port"]) not in (
         container_port["name"],
         container_port["containerPort"],
     ):
-        problems.append(f"Service/{name} has no port {match.group('port')} to chat-svc's gRPC port {CHAT.port}")
+        problems.append(f"Service/{name} has no port {port} to chat-svc's gRPC port {CHAT.port}")
     return problems
 
 
