@@ -70,6 +70,13 @@ def invitees(member_ids: Iterable[int], owner_id: int) -> list[int]:
     return others
 
 
+def direct_peer(other_id: int, user_id: int) -> int:
+    """The other user of a direct conversation: a user id that is not the caller's."""
+    if other_id <= 0 or other_id == user_id:
+        raise InvalidArgument("user_id must be another user's id")
+    return other_id
+
+
 def room_id(value: int) -> int:
     """A positive room id."""
     if value <= 0:
