@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable
 from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chat_svc import rules
 from chat_svc.domain import Cursor, Member, Message, MyRoom, Room, SendResult
 from common.errors import ServiceError
 from common.grpc_errors import status_for
@@ -87,8 +89,8 @@ def outcome_pb(ref: int, result: SendResult) -> pb.SendOutcome:
 
 
 def cursors(requested: Iterable[pb.RoomCursor]) -> list[Cursor]:
-    """A StreamEvents request's cursors."""
-    return [Cursor(c.room_id, c.after_seq, c.after_change) for c in requested]
+    """A StreamEvents request's cursors: one more than allowed at most, enough for streams.py to refuse."""
+    return [Cursor(c.room_id, c.after_seq, c.after_change) for c in itertools.islice(requested, rules.MAX_CURSORS + 1)]
 
 
 # -- events (the hub and the broker carry pb.Event) ------------------------------------------------

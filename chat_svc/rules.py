@@ -13,6 +13,7 @@ CLIENT_MSG_ID_MAX = 64
 PAGE_DEFAULT, PAGE_MAX = 50, 200
 MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX = 200, 1000
 INVITES_MAX = 100
+MAX_CURSORS = 10_000  # per StreamEvents call
 
 
 def _has_control(text: str, allow_newlines: bool = False) -> bool:

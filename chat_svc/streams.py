@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
-from chat_svc import convert
+from chat_svc import convert, rules
 from chat_svc.domain import Cursor
 from chat_svc.events import EventHub, Subscription
 from chat_svc.history import History
@@ -20,8 +20,6 @@ from common.tokens import Principal
 from parley.chat.v1 import chat_pb2 as pb
 
 log = logging.getLogger(__name__)
-
-MAX_CURSORS = 10_000
 
 
 class EventStreams:
@@ -57,8 +55,8 @@ class EventStreams:
             self._hub.unsubscribe(subscription)
 
     async def _subscribe(self, principal: Principal, all_rooms: bool, cursors: Sequence[Cursor]) -> Subscription:
-        if len(cursors) > MAX_CURSORS:
-            raise InvalidArgument(f"send at most {MAX_CURSORS} cursors")
+        if len(cursors) > rules.MAX_CURSORS:
+            raise InvalidArgument(f"send at most {rules.MAX_CURSORS} cursors")
         if all_rooms:
             if not principal.is_service:
                 raise PermissionDenied("all_rooms needs a service token")
