@@ -1,1 +1,35 @@
-"""chat_svc: rooms, membership, messages, read markers, typing and the event stream, over gRPC."""
+"""chat_svc: rooms, membership, messages, read markers, typing and the event stream, over gRPC.
+
+Layers, top down (each module holds one concept):
+
+    servicer.py     protos in, protos out (convert.py); authenticates the caller, no rules
+    service.py      Chat: the servicer's one collaborator; runs the concepts on the database's
+                    worker threads, orders the checks that ask auth_svc (directory.py)
+    rooms.py  membership.py  messages.py  history.py  reads.py  activity.py  streams.py
+                    the rules, in domain values (domain.py); access.py: who may see a room
+    repository.py   the hand-written SQL and shared queries; rows to domain values (models.py)
+
+One write path for messages: SendMessage and each item of SendMessages are queued by sends.py
+(SendBatcher: group commit, in lanes by room) and stored by messages.Messages.store(), a batch in
+one transaction; a single send is a batch of one. A batch that meets a concurrent writer is
+rolled back and each of its sends retried alone through the same store().
+
+Events, from a commit to a stream (five nouns, one flow):
+
+    rules ──Publisher (publisher.py, builds each pb.Event once)──► sink
+    sink = the hub itself (no broker)        or  the bus (CHAT_BROKER_URL set)
+                                                 bus ──XADD──► Redis stream ──XREAD──► every replica's bus
+                                                 └─► feed: sequencer ──► hub
+    hub ──► each StreamEvents subscription (streams.py adds the replay from chat_db before it)
+
+- sink: where writers publish (events.EventSink): the hub, or the bus. Writers publish after
+  their commit, under the room's lock (locks.py), so a room's events leave in commit order.
+- hub (events.EventHub): this process's fan-out to its live subscriptions, each with a bounded
+  buffer; a subscriber that falls too far behind is cut off and resumes from the database.
+- bus (broker.RedisEventBus): every replica appends its events to one Redis stream and reads
+  all of them back, its own included, so every replica's hub sees the same events.
+- feed (feed.BrokerFeed): with a broker, what feeds the hub: the bus's reader, then the
+  sequencer, plus a periodic sweep for messages that never came through.
+- sequencer (sequencer.Sequencer): puts each room's messages back in seq order after the
+  broker and fills gaps from MySQL, the source of truth.
+"""

@@ -1,49 +1,131 @@
-"""Storage rows to protobuf messages: the one place that knows both shapes."""
+"""Domain values to protobuf messages and events, and requests' cursors back: the one place that knows both."""
 
 from __future__ import annotations
 
-from chat_svc.models import Member, Message, Room
+import functools
+import itertools
+from collections.abc import Iterable
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from chat_svc import rules
+from chat_svc.domain import Cursor, Member, Message, MyRoom, Room, SendResult
+from common.errors import ServiceError
+from common.grpc_errors import status_for
 from common.timestamps import to_timestamp
 from parley.chat.v1 import chat_pb2 as pb
 
 
+@functools.lru_cache(maxsize=4096)
+def _stamp(value: datetime) -> Timestamp:
+    # The messages of a batch share one created_at, and each is converted twice (its event and
+    # its sender's answer): convert the time once; it cost more than the rest of the message. The
+    # cached Timestamp is never changed: a message field set from it takes a copy.
+    return to_timestamp(value)  # type: ignore[return-value]  # never None for a datetime
+
+
+def _timestamp(value: datetime | None) -> Timestamp | None:
+    return None if value is None else _stamp(value)
+
+
 def room_pb(room: Room) -> pb.Room:
-    """A room row as a Room message."""
-    direct = [int(part) for part in room.direct_key.split(":")] if room.direct_key else []
+    """A Room message."""
     return pb.Room(
         id=room.id,
-        kind=room.kind,  # type: ignore[arg-type]  # stored as the enum's number
+        kind=room.kind,  # type: ignore[arg-type]  # the enum's number
         name=room.name,
         topic=room.topic,
         created_by=room.created_by,
-        created_at=to_timestamp(room.created_at),
+        created_at=_timestamp(room.created_at),
         last_seq=room.last_seq,
         last_change=room.last_change,
         member_count=room.member_count,
-        direct_user_ids=direct,
+        direct_user_ids=room.direct_user_ids,
     )
 
 
 def member_pb(member: Member) -> pb.Member:
-    """A membership row as a Member message."""
+    """A Member message."""
     return pb.Member(
         user_id=member.user_id,
         role=member.role,  # type: ignore[arg-type]
-        joined_at=to_timestamp(member.joined_at),
+        joined_at=_timestamp(member.joined_at),
+    )
+
+
+def my_room_pb(mine: MyRoom) -> pb.MyRoom:
+    """A MyRoom message."""
+    return pb.MyRoom(
+        room=room_pb(mine.room),
+        last_read_seq=mine.last_read_seq,
+        unread_count=mine.unread_count,
+        role=mine.role,  # type: ignore[arg-type]
     )
 
 
 def message_pb(message: Message) -> pb.Message:
-    """A message row as a Message; a deleted one is a tombstone without its body."""
-    deleted = message.deleted_at is not None
+    """A Message message."""
     return pb.Message(
         room_id=message.room_id,
         seq=message.seq,
         change=message.change,
         sender_id=message.sender_id,
         client_msg_id=message.client_msg_id,
-        body="" if deleted else message.body,
-        created_at=to_timestamp(message.created_at),
-        edited_at=to_timestamp(message.edited_at),
-        deleted=deleted,
+        body=message.body,
+        created_at=_timestamp(message.created_at),
+        edited_at=_timestamp(message.edited_at),
+        deleted=message.deleted,
     )
+
+
+def outcome_pb(ref: int, result: SendResult) -> pb.SendOutcome:
+    """The answer to one send of a SendMessages stream: its message, or its error's code and text."""
+    if isinstance(result, ServiceError):
+        return pb.SendOutcome(ref=ref, error_code=status_for(result).value[0], error_message=result.message)
+    return pb.SendOutcome(
+        ref=ref, sent=pb.SendMessageResponse(message=message_pb(result.message), duplicate=result.duplicate)
+    )
+
+
+def cursors(requested: Iterable[pb.RoomCursor]) -> list[Cursor]:
+    """A StreamEvents request's cursors: one more than allowed at most, enough for streams.py to refuse."""
+    return [Cursor(c.room_id, c.after_seq, c.after_change) for c in itertools.islice(requested, rules.MAX_CURSORS + 1)]
+
+
+# -- events (the hub and the broker carry pb.Event) ------------------------------------------------
+
+
+def created_event(message: Message) -> pb.Event:
+    """A new message (or one sent again: downstream drops repeats by seq)."""
+    return pb.Event(room_id=message.room_id, message_created=message_pb(message))
+
+
+def changed_event(message: Message) -> pb.Event:
+    """An edited message, or a deleted one's tombstone."""
+    if message.deleted:
+        return pb.Event(room_id=message.room_id, message_deleted=message_pb(message))
+    return pb.Event(room_id=message.room_id, message_edited=message_pb(message))
+
+
+def member_event(room_id: int, user_id: int, role: int, joined: bool) -> pb.Event:
+    """A user joined (or was added to) a room, or left it."""
+    membership = pb.Membership(user_id=user_id, role=role)  # type: ignore[arg-type]
+    if joined:
+        return pb.Event(room_id=room_id, member_joined=membership)
+    return pb.Event(room_id=room_id, member_left=membership)
+
+
+def room_event(room: Room) -> pb.Event:
+    """A room's new state."""
+    return pb.Event(room_id=room.id, room_updated=room_pb(room))
+
+
+def read_event(room_id: int, user_id: int, last_read_seq: int) -> pb.Event:
+    """A member's read marker moved (only that member's streams get it)."""
+    return pb.Event(room_id=room_id, read_marker=pb.ReadMarker(user_id=user_id, last_read_seq=last_read_seq))
+
+
+def typing_event(room_id: int, user_id: int, expires_at: datetime) -> pb.Event:
+    """A member is typing, until expires_at."""
+    return pb.Event(room_id=room_id, typing=pb.Typing(user_id=user_id, expires_at=_timestamp(expires_at)))

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 
+from chat_svc import convert
 from chat_svc.broker import RedisEventBus
 from chat_svc.events import EventHub
 from chat_svc.sequencer import Sequencer
@@ -36,10 +37,11 @@ class BrokerFeed:
         self._sweeper: asyncio.Task[None] | None = None
 
     async def _fill(self, room_id: int, after: int, up_to: int) -> list[pb.Message]:
-        return await self._chat.db.run(self._chat.messages_after, room_id, after, min(up_to - after, FILL_PAGE))
+        messages = await self._chat.messages_after(room_id, after, min(up_to - after, FILL_PAGE))
+        return [convert.message_pb(m) for m in messages]
 
     async def _last_seqs(self, room_ids: list[int]) -> dict[int, int]:
-        return await self._chat.db.run(self._chat.last_seqs, room_ids)
+        return await self._chat.last_seqs(room_ids)
 
     def _lost(self) -> None:
         self.sequencer.reset()

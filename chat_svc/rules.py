@@ -13,6 +13,7 @@ CLIENT_MSG_ID_MAX = 64
 PAGE_DEFAULT, PAGE_MAX = 50, 200
 MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX = 200, 1000
 INVITES_MAX = 100
+MAX_CURSORS = 10_000  # per StreamEvents call
 
 
 def _has_control(text: str, allow_newlines: bool = False) -> bool:
@@ -68,6 +69,13 @@ def invitees(member_ids: Iterable[int], owner_id: int) -> list[int]:
     if len(others) > INVITES_MAX:
         raise InvalidArgument(f"add at most {INVITES_MAX} members when creating a room")
     return others
+
+
+def direct_peer(other_id: int, user_id: int) -> int:
+    """The other user of a direct conversation: a user id that is not the caller's."""
+    if other_id <= 0 or other_id == user_id:
+        raise InvalidArgument("user_id must be another user's id")
+    return other_id
 
 
 def room_id(value: int) -> int:

@@ -1,10 +1,10 @@
-"""Group commit for SendMessage: sends that arrive while a transaction is in flight share the next.
+"""Group commit for sends: sends that arrive while a transaction is in flight share the next.
 
 A durable commit costs a disk flush (~0.5 ms here), so one commit per message caps a replica at a
 couple of thousand messages per second. Here one task takes every send queued so far (up to
-`max_batch`) and stores them with Chat.send_many() in one transaction; meanwhile the next sends
-queue up. Under light load a batch holds one send and nothing waits; under heavy load the batches
-grow and the commits per message fall.
+`max_batch`) and stores them with Messages.store() in one transaction, the one write path;
+meanwhile the next sends queue up. Under light load a batch holds one send and nothing waits;
+under heavy load the batches grow and the commits per message fall.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-from chat_svc import rules
-from chat_svc.service import Chat, Send, SendResult
+from chat_svc.domain import Send, SendResult, Sent
+from chat_svc.messages import Messages
+from common.db import Database
 from common.errors import ServiceError
-from parley.chat.v1 import chat_pb2 as pb
 
 Queued = tuple[Send, asyncio.Future[SendResult]]
 
@@ -28,17 +28,17 @@ class SendBatcher:
     batches commit meanwhile (a commit mostly waits for the disk).
     """
 
-    def __init__(self, chat: Chat, max_chars: int, max_batch: int = 256, lanes: int = 2) -> None:
-        self._chat = chat
-        self._max_chars = max_chars
+    def __init__(self, messages: Messages, db: Database, max_batch: int = 256, lanes: int = 2) -> None:
+        self._messages = messages
+        self._db = db
         self._max_batch = max_batch
         self._lanes: list[deque[Queued]] = [deque() for _ in range(lanes)]
         self._drainers: list[asyncio.Task[None] | None] = [None] * lanes
         self.batches = 0
         self.sends = 0
 
-    async def send(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> tuple[pb.Message, bool]:
-        """Store a message (or find the original of a repeated client_msg_id); as Chat.send()."""
+    async def send(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> Sent:
+        """Store a message (or find the original of a repeated client_msg_id); its error raised."""
         result = await self.submit(user_id, room_id, client_msg_id, body)
         if isinstance(result, ServiceError):
             raise result
@@ -49,8 +49,7 @@ class SendBatcher:
 
         Invalid input raises at once (InvalidArgument) and queues nothing.
         """
-        key, text = rules.client_msg_id(client_msg_id), rules.message_body(body, self._max_chars)
-        item = Send(user_id, rules.room_id(room_id), key, text)
+        item = self._messages.checked(user_id, room_id, client_msg_id, body)
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         lane = item.room_id % len(self._lanes)
         self._lanes[lane].append((item, future))
@@ -67,7 +66,7 @@ class SendBatcher:
                 self.batches += 1
                 self.sends += count
                 try:
-                    results = await self._chat.db.run(self._chat.send_many, [item for item, _ in batch])
+                    results = await self._db.run(self._messages.store, [item for item, _ in batch])
                 except Exception as exc:  # noqa: BLE001 - the database failed: every caller hears it
                     for _, future in batch:
                         if not future.done():

@@ -51,9 +51,9 @@ def build_servicer(
     Events are published to `sink` (the broker) when given, else straight into the hub.
     """
     sink = sink or hub
-    chat = Chat(db, sink.publish_threadsafe, settings.max_message_chars)
+    chat = Chat(db, hub, sink.publish_threadsafe, directory, settings)
     verifier = TokenVerifier(keys, settings.token_issuer, settings.token_audience)
-    return ChatServicer(chat, hub, sink, verifier, directory, settings)
+    return ChatServicer(chat, verifier)
 
 
 async def create_server(settings: ChatSettings, db: Database) -> tuple[RunningServer, EventHub, BrokerFeed | None]:

@@ -289,7 +289,7 @@ def _membership_changes_while_reading_rooms(
     chat: ChatHarness, monkeypatch: pytest.MonkeyPatch, change: Callable[[], object]
 ) -> None:
     """Make StreamEvents' read of the caller's rooms be followed at once by a committed membership change."""
-    core = chat.servicer._chat
+    core = chat.servicer.chat.membership
     real = core.member_room_ids
 
     def racing(user_id: int) -> set[int]:
@@ -305,7 +305,7 @@ def test_invite_while_the_stream_starts_is_followed(
 ) -> None:
     """An invite committed just after StreamEvents read the caller's rooms still makes the stream follow the room."""
     private = alice.create_room("race", pb.ROOM_KIND_PRIVATE)
-    core = chat.servicer._chat
+    core = chat.servicer.chat.membership
     _membership_changes_while_reading_rooms(chat, monkeypatch, lambda: core.invite(ALICE, private.id, CAROL))
     rpc = chat.open_stream(carol, pb.StreamEventsRequest(), timeout=2)
     read_until_caught_up(rpc)
@@ -321,7 +321,7 @@ def test_leave_while_the_stream_starts_is_honoured(
     chat: ChatHarness, alice: Caller, bob: Caller, room: pb.Room, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A leave committed just after StreamEvents read the caller's rooms stops that room's events."""
-    core = chat.servicer._chat
+    core = chat.servicer.chat.membership
     _membership_changes_while_reading_rooms(chat, monkeypatch, lambda: core.leave(BOB, room.id))
     other = bob.create_room("still mine")
     rpc = chat.open_stream(bob, pb.StreamEventsRequest(), timeout=2)

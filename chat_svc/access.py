@@ -1,0 +1,51 @@
+"""Who may see and touch a room: lookups inside a caller's transaction, with one error per refusal."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from chat_svc import rules
+from chat_svc.domain import RoomKind
+from chat_svc.models import Member, Room
+from common.errors import NotFound, PermissionDenied
+
+
+def room(s: Session, room_id: int, lock: bool = False) -> Room:
+    """The room's row, or NotFound.
+
+    lock=True takes the row's write lock first (SELECT ... FOR UPDATE), as sends do with their
+    UPDATE: membership writes then see the latest rows, and every writer locks in the same order,
+    so replicas cannot deadlock on a shared lock taken through a foreign key.
+    """
+    found = s.get(Room, rules.room_id(room_id), with_for_update=lock or None)
+    if found is None:
+        raise NotFound(f"room {room_id} does not exist")
+    return found
+
+
+def not_member(room_id: int, kind: int) -> PermissionDenied:
+    """The refusal of a non-member, saying how to get in."""
+    hint = "join it first" if kind == RoomKind.PUBLIC else "ask a member to invite you"
+    return PermissionDenied(f"you are not a member of room {room_id}; {hint}")
+
+
+def membership(s: Session, found: Room, user_id: int) -> Member:
+    """The user's membership row of the room, or PermissionDenied."""
+    member = s.get(Member, (found.id, user_id))
+    if member is None:
+        raise not_member(found.id, found.kind)
+    return member
+
+
+def member_room(s: Session, room_id: int, user_id: int) -> tuple[Room, Member]:
+    """A room the user belongs to, and the membership."""
+    found = room(s, room_id)
+    return found, membership(s, found, user_id)
+
+
+def visible_room(s: Session, room_id: int, user_id: int) -> Room:
+    """A room the user belongs to, or any public channel."""
+    found = room(s, room_id)
+    if found.kind != RoomKind.PUBLIC:
+        membership(s, found, user_id)
+    return found

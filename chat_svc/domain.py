@@ -1,0 +1,122 @@
+"""What chat_svc's service layer takes and returns: plain frozen values, no ORM rows, no protobuf.
+
+convert.py turns them into protobuf messages and events; repository.py makes them from rows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+from typing import NamedTuple
+
+from common.errors import ServiceError
+
+
+class RoomKind(IntEnum):
+    """parley.chat.v1.RoomKind by number (rooms.kind stores the number)."""
+
+    PUBLIC = 1
+    PRIVATE = 2
+    DIRECT = 3
+
+
+class MemberRole(IntEnum):
+    """parley.chat.v1.MemberRole by number (members.role stores the number)."""
+
+    OWNER = 1
+    MEMBER = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A room as its members see it."""
+
+    id: int
+    kind: int
+    name: str
+    topic: str
+    created_by: int
+    created_at: datetime
+    last_seq: int
+    last_change: int
+    member_count: int
+    direct_user_ids: tuple[int, ...] = ()  # the two users of a direct room, ascending
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A user's membership of a room."""
+
+    user_id: int
+    role: int
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MyRoom:
+    """One of the caller's rooms, with where the caller has read up to."""
+
+    room: Room
+    last_read_seq: int
+    unread_count: int
+    role: int
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A stored message; a deleted one is a tombstone with an empty body."""
+
+    room_id: int
+    seq: int
+    change: int
+    sender_id: int
+    client_msg_id: str
+    body: str
+    created_at: datetime
+    edited_at: datetime | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One validated send (messages.Messages.checked makes them), waiting to be stored."""
+
+    user_id: int
+    room_id: int
+    client_msg_id: str
+    body: str
+
+
+class Sent(NamedTuple):
+    """A stored message, or the original one found again for a repeated client_msg_id."""
+
+    message: Message
+    duplicate: bool
+
+
+# What one send of a batch comes to: its message, or why this one send failed.
+SendResult = Sent | ServiceError
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a stream resumes in one room: after this seq, and after this change for edits/deletes."""
+
+    room_id: int
+    after_seq: int = 0
+    after_change: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks, for the checks that ask auth_svc on their behalf (with their own token)."""
+
+    user_id: int
+    token: str
+    deadline: float  # time.monotonic() by which calls to other services must be answered
+
+    def timeout(self) -> float:
+        """Seconds left for a call to another service."""
+        return max(0.0, self.deadline - time.monotonic())

@@ -1,0 +1,72 @@
+"""History: pages of a room's messages, and what a stream replays or a gap fill reads.
+
+Blocking: runs on the Database's worker threads. Every read walks the (room_id, seq) primary key
+or the (room_id, change) index: keyset pages, never OFFSET.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
+
+from chat_svc import access, repository, rules
+from chat_svc.domain import Message
+from chat_svc.models import Message as Row
+from common.db import Database
+from common.errors import InvalidArgument
+
+
+class History:
+    """Reads of stored messages over one chat_db."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def page(
+        self, user_id: int, room_id: int, anchor_seq: int, forward: bool, limit: int
+    ) -> tuple[list[Message], bool]:
+        """A member's page of history after (forward) or before anchor_seq, ascending; and whether more follow.
+
+        Backward from anchor 0 reads the newest messages.
+        """
+        size = rules.page_size(limit)
+        if anchor_seq < 0:
+            raise InvalidArgument("anchor_seq must not be negative")
+        with self._db.sessions() as s:
+            room, _ = access.member_room(s, room_id, user_id)
+            statement = select(Row).where(Row.room_id == room.id)
+            if forward:
+                statement = statement.where(Row.seq > anchor_seq).order_by(Row.seq)
+            else:
+                if anchor_seq:
+                    statement = statement.where(Row.seq < anchor_seq)
+                statement = statement.order_by(Row.seq.desc())
+            rows = list(s.scalars(statement.limit(size + 1)))
+        has_more = len(rows) > size
+        return [repository.message_of(m) for m in sorted(rows[:size], key=lambda m: m.seq)], has_more
+
+    def after(self, room_id: int, after_seq: int, limit: int) -> list[Message]:
+        """Up to limit messages with seq > after_seq, ascending: a stream's replay, a gap's fill."""
+        with self._db.sessions() as s:
+            rows = s.scalars(
+                select(Row).where(Row.room_id == room_id, Row.seq > after_seq).order_by(Row.seq).limit(limit)
+            )
+            return [repository.message_of(m) for m in rows]
+
+    def changes_after(self, room_id: int, up_to_seq: int, after_change: int, limit: int) -> list[Message]:
+        """Messages up to seq up_to_seq edited or deleted after change after_change, by change."""
+        with self._db.sessions() as s:
+            rows = s.scalars(
+                select(Row)
+                .where(Row.room_id == room_id, Row.change > after_change, Row.seq <= up_to_seq)
+                .where(or_(Row.edited_at.is_not(None), Row.deleted_at.is_not(None)))
+                .order_by(Row.change)
+                .limit(limit)
+            )
+            return [repository.message_of(m) for m in rows]
+
+    def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]:
+        """The newest seq of each of these rooms."""
+        with self._db.sessions() as s:
+            return repository.last_seqs(s, room_ids)

@@ -1,0 +1,214 @@
+"""Messages: the one write path that stores them (a batch of sends, one send being a batch of one),
+and edits and deletes of one's own messages.
+
+Blocking: runs on the Database's worker threads. sends.py feeds store() with batches (group commit).
+
+Ordering: every write to a room's messages takes the room's row lock in the database (the UPDATE of
+rooms.last_seq / last_change), which makes seq and change gap-free and unique across replicas.
+Inside one process, the room's striped lock (locks.py) also covers the publish that follows the
+commit, so that events of a room leave this process in seq order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from chat_svc import access, models, repository, rules
+from chat_svc.domain import Message, Send, SendResult, Sent
+from chat_svc.locks import RoomLocks
+from chat_svc.publisher import Publisher
+from common.db import Database
+from common.errors import FailedPrecondition, NotFound, PermissionDenied, ServiceError
+from common.timestamps import utcnow
+
+log = logging.getLogger(__name__)
+
+ALONE_ATTEMPTS = 3  # tries of one send retried alone, when concurrent writers keep getting in the way
+_LOCK_CONFLICTS = {1205, 1213}  # MySQL/MariaDB: lock wait timeout, deadlock (the transaction was rolled back)
+
+
+def _concurrent(exc: IntegrityError | OperationalError) -> bool:
+    """True when the transaction failed because another writer got there first, not for a broken database."""
+    if isinstance(exc, IntegrityError):  # the unique client_msg_id key: stored by another replica meanwhile
+        return True
+    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    return code in _LOCK_CONFLICTS or "database is locked" in str(exc.orig)
+
+
+class _Batch:
+    """The rules of one transaction's sends, applied to what chat_db holds: each send's answer.
+
+    Idempotency: a key (room, sender, client_msg_id) already stored answers its original message,
+    duplicate=True; the same key twice in one batch stores it once. Numbering: each room's new
+    messages take its next seqs and changes in arrival order. Your own message is read by you.
+    """
+
+    def __init__(self, sends: Sequence[Send], known: repository.Known) -> None:
+        self.sends = sends
+        self.results: list[SendResult | None] = [None] * len(sends)
+        self.published: list[Message] = []  # new messages, and the originals of repeats: sent again
+        self._first: dict[repository.Key, int] = {}  # a key sent twice in this batch: its first send
+        self.fresh: dict[int, list[int]] = {}  # room -> indexes of its new messages, in arrival order
+        for i, send in enumerate(sends):
+            self._check(i, send, known)
+
+    def _check(self, i: int, send: Send, known: repository.Known) -> None:
+        key = (send.room_id, send.user_id, send.client_msg_id)
+        kind = known.kinds.get(send.room_id)
+        if kind is None:
+            self.results[i] = NotFound(f"room {send.room_id} does not exist")
+        elif (send.room_id, send.user_id) not in known.members:
+            self.results[i] = access.not_member(send.room_id, kind)
+        elif key in known.existing:
+            # Published again: when the replica that stored it died before publishing, the sender's
+            # retry is what brings it to everyone (downstream drops repeats by seq).
+            original = known.existing[key]
+            self.results[i] = Sent(original, True)
+            self.published.append(original)
+        elif key not in self._first:
+            self._first[key] = i
+            self.fresh.setdefault(send.room_id, []).append(i)
+
+    def counts(self) -> dict[int, int]:
+        """How many new messages each room takes."""
+        return {room_id: len(indexes) for room_id, indexes in self.fresh.items()}
+
+    def number(self, tops: dict[int, tuple[int, int]], now: datetime) -> list[Message]:
+        """The new messages, numbered below each room's new counters (last_seq, last_change)."""
+        created: list[Message] = []
+        for room_id in sorted(self.fresh):
+            indexes = self.fresh[room_id]
+            last_seq, last_change = tops[room_id]
+            seq, change = last_seq - len(indexes), last_change - len(indexes)
+            for n, i in enumerate(indexes, 1):
+                send = self.sends[i]
+                message = Message(room_id, seq + n, change + n, send.user_id, send.client_msg_id, send.body, now)
+                self.results[i] = Sent(message, False)
+                created.append(message)
+        self.published.extend(created)
+        return created
+
+    def answers(self) -> list[SendResult]:
+        """Every send's result; a key repeated in this batch gets its first send's message, as a duplicate."""
+        answers: list[SendResult] = []
+        for send, result in zip(self.sends, self.results, strict=True):
+            if result is None:
+                first = self.results[self._first[(send.room_id, send.user_id, send.client_msg_id)]]
+                assert isinstance(first, Sent)
+                result = Sent(first.message, True)
+            answers.append(result)
+        return answers
+
+
+class Messages:
+    """Stores, edits and deletes messages over one chat_db."""
+
+    def __init__(self, db: Database, publisher: Publisher, locks: RoomLocks, max_message_chars: int = 4000) -> None:
+        self._db = db
+        self._publisher = publisher
+        self._locks = locks
+        self._max_chars = max_message_chars
+
+    def checked(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> Send:
+        """A send whose input follows the rules (InvalidArgument otherwise), ready for store()."""
+        key, text = rules.client_msg_id(client_msg_id), rules.message_body(body, self._max_chars)
+        return Send(user_id, rules.room_id(room_id), key, text)
+
+    def send(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> Sent:
+        """Store one message (a batch of one); a repeated client_msg_id returns the original."""
+        (result,) = self.store([self.checked(user_id, room_id, client_msg_id, body)])
+        if isinstance(result, ServiceError):
+            raise result
+        return result
+
+    def store(self, sends: Sequence[Send]) -> list[SendResult]:
+        """Store several sends in one transaction (group commit: one durable commit for all).
+
+        Each send succeeds or fails on its own. When the batch meets a concurrent writer (another
+        replica stored one of its keys between our read and our insert, or a deadlock), the whole
+        transaction is rolled back and every send is retried alone, through the same path: its fresh
+        read finds a key stored meanwhile (duplicate=True), and one send's trouble stays its own.
+        """
+        try:
+            return self._commit(sends)
+        except (IntegrityError, OperationalError) as exc:
+            if not _concurrent(exc):
+                raise
+            log.info("a batch of %d sends met a concurrent writer (%s); storing each alone", len(sends), exc)
+        return [self._alone(send) for send in sends]
+
+    def _alone(self, send: Send) -> SendResult:
+        for attempt in range(1, ALONE_ATTEMPTS + 1):
+            try:
+                return self._commit([send])[0]
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == ALONE_ATTEMPTS or not _concurrent(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _commit(self, sends: Sequence[Send]) -> list[SendResult]:
+        with self._locks.holding(send.room_id for send in sends):
+            with self._db.sessions.begin() as s:
+                batch = self._write(s, sends)
+            self._publisher.created(batch.published)
+        return batch.answers()
+
+    @staticmethod
+    def _write(s: Session, sends: Sequence[Send]) -> _Batch:
+        batch = _Batch(sends, repository.known_for(s, sends))
+        if batch.fresh:
+            now = utcnow()
+            created = batch.number(repository.number_messages(s, batch.counts(), now), now)
+            repository.insert_messages(s, created)
+            # Your own message is read by you: the newest of each sender in each room.
+            repository.move_own_markers(s, {(m.room_id, m.sender_id): m.seq for m in created})
+        return batch
+
+    # -- edits and deletes ------------------------------------------------------------------------
+
+    def edit(self, user_id: int, room_id: int, seq: int, body: str) -> Message:
+        """Replace the body of the caller's own message."""
+        text = rules.message_body(body, self._max_chars)
+        with self._locks.of(room_id):
+            with self._db.sessions.begin() as s:
+                row = _own_message(s, user_id, room_id, seq)
+                if row.deleted_at is not None:
+                    raise FailedPrecondition("a deleted message cannot be edited")
+                if row.body == text:
+                    return repository.message_of(row)
+                row.change, now = repository.next_change(s, row.room_id)
+                row.body, row.edited_at = text, now
+                s.flush()
+                message = repository.message_of(row)
+            self._publisher.changed(message)
+        return message
+
+    def delete(self, user_id: int, room_id: int, seq: int) -> Message:
+        """Turn the caller's own message into a tombstone; deleting twice is fine."""
+        with self._locks.of(room_id):
+            with self._db.sessions.begin() as s:
+                row = _own_message(s, user_id, room_id, seq)
+                if row.deleted_at is not None:
+                    return repository.message_of(row)
+                row.change, now = repository.next_change(s, row.room_id)
+                row.body, row.deleted_at = "", now
+                s.flush()
+                message = repository.message_of(row)
+            self._publisher.changed(message)
+        return message
+
+
+def _own_message(s: Session, user_id: int, room_id: int, seq: int) -> models.Message:
+    """The caller's own message of a room they belong to, locked for the change."""
+    found, _ = access.member_room(s, room_id, user_id)
+    row = s.get(models.Message, (found.id, seq), with_for_update=True)
+    if row is None:
+        raise NotFound(f"room {found.id} has no message {seq}")
+    if row.sender_id != user_id:
+        raise PermissionDenied("only the author can edit or delete a message")
+    return row

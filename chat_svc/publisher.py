@@ -1,0 +1,54 @@
+"""What the rules tell the event stream, said in domain values; convert.py makes the pb.Event of each.
+
+Called on the database's worker threads, after the commit, under the room's lock (locks.py), so
+a room's events leave in commit order. `publish` is the sink's publish_threadsafe: the hub's, or
+the broker's (chat_svc/__init__.py draws the flow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from chat_svc import convert
+from chat_svc.domain import Member, Message, Room
+from parley.chat.v1 import chat_pb2 as pb
+
+Publish = Callable[[Sequence[pb.Event]], None]
+
+
+class Publisher:
+    """Builds the events of what happened and hands them to `publish`, in call order."""
+
+    def __init__(self, publish: Publish) -> None:
+        self._publish = publish
+
+    def created(self, messages: Sequence[Message]) -> None:
+        """New messages, and repeated sends' originals (published again: see messages.py)."""
+        if messages:
+            self._publish([convert.created_event(m) for m in messages])
+
+    def changed(self, message: Message) -> None:
+        """A message was edited or deleted."""
+        self._publish([convert.changed_event(message)])
+
+    def room_created(self, room: Room, members: Sequence[Member]) -> None:
+        """A new room with its first members."""
+        joined = [convert.member_event(room.id, m.user_id, m.role, True) for m in members]
+        self._publish([*joined, convert.room_event(room)])
+
+    def joined(self, room_id: int, members: Sequence[Member]) -> None:
+        """Users joined a room, or were added to it."""
+        self._publish([convert.member_event(room_id, m.user_id, m.role, True) for m in members])
+
+    def left(self, room_id: int, member: Member) -> None:
+        """A user left a room."""
+        self._publish([convert.member_event(room_id, member.user_id, member.role, False)])
+
+    def read(self, room_id: int, user_id: int, last_read_seq: int) -> None:
+        """A member's read marker moved forward."""
+        self._publish([convert.read_event(room_id, user_id, last_read_seq)])
+
+    def typing(self, room_id: int, user_id: int, expires_at: datetime) -> None:
+        """A member is typing."""
+        self._publish([convert.typing_event(room_id, user_id, expires_at)])

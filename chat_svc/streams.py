@@ -1,0 +1,116 @@
+"""StreamEvents' rules: who may follow which rooms, the replay from chat_db, then live events without repeats.
+
+Events are pb.Event here, the hub's and the broker's wire format; the replayed ones are built from
+domain values by convert.py like every other event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+
+from chat_svc import convert, rules
+from chat_svc.domain import Cursor
+from chat_svc.events import EventHub, Subscription
+from chat_svc.history import History
+from chat_svc.membership import Membership
+from common.db import Database
+from common.errors import InvalidArgument, PermissionDenied
+from common.tokens import Principal
+from parley.chat.v1 import chat_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+
+class EventStreams:
+    """Opens event streams: one user's rooms, or every room for a service."""
+
+    def __init__(
+        self, hub: EventHub, membership: Membership, history: History, db: Database, page: int, batch_events: int
+    ) -> None:
+        self._hub = hub
+        self._membership = membership
+        self._history = history
+        self._db = db
+        self._page = page
+        self._batch_events = batch_events
+
+    async def open(
+        self, principal: Principal, all_rooms: bool, cursors: Sequence[Cursor]
+    ) -> AsyncGenerator[list[pb.Event] | None, None]:
+        """Replayed events after each cursor, then None (caught up), then live events, until cancelled."""
+        subscription = await self._subscribe(principal, all_rooms, cursors)
+        try:
+            replayed: dict[int, int] = {}  # room -> the last seq the replay sent
+            async for events in self._replay(cursors, replayed):
+                yield events
+            yield None
+            while True:
+                events = await subscription.next_batch(self._batch_events)
+                # A message the replay already sent may come again live (stored during the replay).
+                fresh = [e for e in events if not _created(e) or e.message_created.seq > replayed.get(e.room_id, 0)]
+                if fresh:
+                    yield fresh
+        finally:
+            self._hub.unsubscribe(subscription)
+
+    async def _subscribe(self, principal: Principal, all_rooms: bool, cursors: Sequence[Cursor]) -> Subscription:
+        if len(cursors) > rules.MAX_CURSORS:
+            raise InvalidArgument(f"send at most {rules.MAX_CURSORS} cursors")
+        if all_rooms:
+            if not principal.is_service:
+                raise PermissionDenied("all_rooms needs a service token")
+            log.info("all-rooms event stream opened for %s", principal.subject)  # one per gateway
+            return self._hub.subscribe(None, None)
+        user_id = principal.user_id
+        # Subscribe before reading the database, so that nothing falls between replay and live:
+        # a room joined meanwhile is added by its membership event.
+        subscription = self._hub.subscribe(user_id, ())
+        try:
+            rooms = await self._db.run(self._membership.member_room_ids, user_id)
+            strangers = sorted({c.room_id for c in cursors} - rooms)
+            if strangers:
+                raise PermissionDenied(f"you are not a member of room {strangers[0]}")
+        except BaseException:
+            self._hub.unsubscribe(subscription)
+            raise
+        subscription.follow(rooms)
+        return subscription
+
+    async def _replay(self, cursors: Sequence[Cursor], replayed: dict[int, int]) -> AsyncIterator[list[pb.Event]]:
+        """Missed messages after each cursor, then missed edits and deletes, page by page."""
+        unique = {c.room_id: c for c in reversed(cursors)}  # a room named twice: its first cursor
+        for cursor in unique.values():
+            async for events in self._missed(cursor, replayed):
+                yield events
+            async for events in self._changed(cursor):
+                yield events
+
+    async def _missed(self, cursor: Cursor, replayed: dict[int, int]) -> AsyncIterator[list[pb.Event]]:
+        after = max(cursor.after_seq, 0)
+        # Only what is really replayed counts as sent: a cursor past the room's last seq must not
+        # hide the live messages that follow.
+        replayed[cursor.room_id] = 0
+        while True:
+            messages = await self._db.run(self._history.after, cursor.room_id, after, self._page)
+            if messages:
+                after = replayed[cursor.room_id] = messages[-1].seq
+                yield [convert.created_event(m) for m in messages]
+            if len(messages) < self._page:
+                return
+
+    async def _changed(self, cursor: Cursor) -> AsyncIterator[list[pb.Event]]:
+        change = cursor.after_change
+        while change > 0:
+            changed = await self._db.run(
+                self._history.changes_after, cursor.room_id, cursor.after_seq, change, self._page
+            )
+            if changed:
+                change = changed[-1].change
+                yield [convert.changed_event(m) for m in changed]
+            if len(changed) < self._page:
+                return
+
+
+def _created(event: pb.Event) -> bool:
+    return event.HasField("message_created")
