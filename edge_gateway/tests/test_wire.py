@@ -88,6 +88,7 @@ async def test_nothing_is_written_to_a_closing_transport() -> None:
 
 async def test_the_middleware_finds_uvicorns_transport_behind_send() -> None:
     """The middleware finds uvicorn's transport behind the ASGI send, and finds none behind another server's send."""
+
     class Server:  # stands in for uvicorn's websockets-sansio protocol
         def __init__(self) -> None:
             self.transport, self.conn = Transport(), Protocol()
