@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from edge_gateway import errors
+from edge_gateway import errors, schemas
 from edge_gateway.backends import Backends
 from edge_gateway.cluster import Cluster
 from edge_gateway.routes import auth, health, messages, rooms, users
@@ -70,4 +70,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
     for router in (auth.router, users.router, rooms.router, messages.router, endpoint.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.openapi = schemas.with_exact_bounds(app.openapi)  # type: ignore[method-assign]  # FastAPI's way to extend it
     return app
