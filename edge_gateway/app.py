@@ -10,9 +10,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from edge_gateway import errors, schemas
+from edge_gateway import errors
 from edge_gateway.backends import Backends
 from edge_gateway.cluster import Cluster
+from edge_gateway.exact_bounds import with_exact_bounds
 from edge_gateway.routes import auth, health, messages, rooms, users
 from edge_gateway.settings import GatewaySettings, get_settings
 from edge_gateway.ws import endpoint
@@ -70,5 +71,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
     for router in (auth.router, users.router, rooms.router, messages.router, endpoint.router):
         app.include_router(router, prefix=API_PREFIX)
-    app.openapi = schemas.with_exact_bounds(app.openapi)  # type: ignore[method-assign]  # FastAPI's way to extend it
+    app.openapi = with_exact_bounds(app.openapi)  # type: ignore[method-assign]  # FastAPI's way to extend it
     return app
