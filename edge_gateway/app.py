@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from edge_gateway import errors
 from edge_gateway.backends import Backends
 from edge_gateway.cluster import Cluster, ClusterPeers
+from edge_gateway.exact_bounds import restore_integers
 from edge_gateway.routes import auth, health, messages, rooms, users
 from edge_gateway.settings import GatewaySettings, get_settings
 from edge_gateway.ws import endpoint, frames
@@ -65,7 +66,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    _document_ws_frames(app)
+    _extend_document(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=config.cors_origins,
@@ -78,13 +79,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     return app
 
 
-def _document_ws_frames(app: FastAPI) -> None:
-    """Add the WebSocket frames' schemas (ClientFrame, ServerFrame) to the OpenAPI document when it is built."""
+def _extend_document(app: FastAPI) -> None:
+    """Finish the OpenAPI document once, when it is first built: the WebSocket frames' schemas (ClientFrame,
+    ServerFrame) join its components, and its integer bounds are made exact again."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            frames.add_to_openapi(build())
+            document = build()  # FastAPI keeps it in app.openapi_schema
+            frames.add_to_openapi(document)
+            restore_integers(document)
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document

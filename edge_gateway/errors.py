@@ -8,6 +8,7 @@ WebSocket error frame carries the same code and message.
 from __future__ import annotations
 
 import logging
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -134,6 +135,16 @@ def close_code(error: ApiError) -> int:
     return CLOSE_CODE[error.reason if error.reason is not None else error.code]
 
 
+def allowed_methods(request: Request) -> str:
+    """The `Allow` header for the request's path: every method the OpenAPI document lists for it."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations if method != "parameters"}
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the same JSON shape."""
 
@@ -156,12 +167,15 @@ def install(app: FastAPI) -> None:
         body = ApiError(grpc.StatusCode.INVALID_ARGUMENT, message).body()
         return JSONResponse(body, status_code=422)
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         code = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
         name = code.get(exc.status_code, "invalid_argument" if exc.status_code < 500 else "internal")
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette names the methods of one route; a path can have several
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
         return JSONResponse(
-            {"error": {"code": name, "message": str(exc.detail)}}, status_code=exc.status_code, headers=exc.headers
+            {"error": {"code": name, "message": str(exc.detail)}}, status_code=exc.status_code, headers=headers
         )
 
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:

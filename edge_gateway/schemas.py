@@ -1,9 +1,11 @@
 """Pydantic models of the REST bodies: what the routes accept and answer, for validation and OpenAPI.
 
 Response models mirror the dicts built by edge_gateway.convert field for field; the routes return
-those dicts and FastAPI validates them against these models. Request models check shape only
-(types, generous length caps, ranges that fit the protobuf integer types): the services own the
-rules and write the messages people see.
+those dicts and FastAPI validates them against these models. Request models check the shape
+(types, 64-bit ids, numeric ranges, list sizes, generous caps on text: a 422) and state the
+services' rules on text (edge_gateway.rules), which the services enforce with the messages people
+see (a 400). Together they are every constraint the server enforces, so that generated clients and
+fuzzers agree with it.
 """
 
 from __future__ import annotations
@@ -11,15 +13,30 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
-INT64_MAX = 2**63 - 1
-INT32_MAX = 2**31 - 1
+from edge_gateway import rules
 
-Id = Annotated[int, Field(gt=0, le=INT64_MAX, description="A positive id")]
-Seq = Annotated[int, Field(ge=0, le=INT64_MAX, description="A message seq (0 = none)")]
+INT64_MAX = 2**63 - 1  # ids and seqs are int64 in the protos
+INT64_FORMAT: JsonDict = {"format": "int64"}
+
+Id = Annotated[int, Field(gt=0, le=INT64_MAX, description="A positive id", json_schema_extra=INT64_FORMAT)]
+Seq = Annotated[int, Field(ge=0, le=INT64_MAX, description="A message seq (0 = none)", json_schema_extra=INT64_FORMAT)]
 Time = Annotated[str, Field(description="ISO 8601 UTC time", json_schema_extra={"format": "date-time"})]
 RoomKind = Literal["public", "private", "direct"]
 Role = Literal["owner", "member"]
+
+MessageBody = Annotated[
+    str,
+    Field(
+        max_length=100_000,
+        description=(
+            "Not blank; newline and tab are the only control characters allowed; at most CHAT_MAX_MESSAGE_CHARS "
+            f"characters ({rules.MESSAGE_CHARS_DEFAULT} unless the deployment sets another limit)"
+        ),
+        json_schema_extra=rules.MESSAGE_BODY,
+    ),
+]
 
 
 class _Request(BaseModel):
@@ -101,22 +118,41 @@ class Users(BaseModel):
 class RegisterBody(_Request):
     """A new account."""
 
-    username: str = Field(max_length=256)
-    password: str = Field(max_length=1024)
-    display_name: str = Field("", max_length=1024, description="Defaults to the username")
+    username: str = Field(
+        max_length=256,
+        description=(
+            f"{rules.USERNAME_MIN}-{rules.USERNAME_MAX} characters of a-z, 0-9, '_', '.' or '-', not starting with"
+            " '.' or '-', after trimming; stored in lower case"
+        ),
+        json_schema_extra=rules.USERNAME,
+    )
+    password: str = Field(
+        max_length=1024,
+        description="Not only whitespace, and not the username",
+        json_schema_extra=rules.PASSWORD,
+    )
+    display_name: str = Field(
+        "",
+        max_length=1024,
+        description=(
+            f"At most {rules.DISPLAY_NAME_MAX} characters after trimming, no control or format characters;"
+            " empty: the username"
+        ),
+        json_schema_extra=rules.DISPLAY_NAME,
+    )
 
 
 class LoginBody(_Request):
     """Credentials."""
 
-    username: str = Field(max_length=256)
+    username: str = Field(max_length=256, description="Any case; a wrong one answers 401 like a wrong password")
     password: str = Field(max_length=1024)
 
 
 class RefreshTokenBody(_Request):
     """A refresh token."""
 
-    refresh_token: str = Field(max_length=4096)
+    refresh_token: str = Field(max_length=4096, json_schema_extra=rules.REFRESH_TOKEN)
 
 
 # -- rooms -----------------------------------------------------------------------------------------
@@ -192,9 +228,22 @@ class CreateRoomBody(_Request):
     """A new public channel or private room."""
 
     kind: Literal["public", "private"]
-    name: str = Field(max_length=1024)
-    topic: str = Field("", max_length=4096)
-    member_ids: list[Id] = Field(default_factory=list, max_length=10_000, description="Users to add at once")
+    name: str = Field(
+        max_length=1024,
+        description=f"1-{rules.ROOM_NAME_MAX} characters after trimming, no control characters",
+        json_schema_extra=rules.ROOM_NAME,
+    )
+    topic: str = Field(
+        "",
+        max_length=4096,
+        description=f"At most {rules.TOPIC_MAX} characters after trimming, no control characters",
+        json_schema_extra=rules.TOPIC,
+    )
+    member_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=rules.INVITES_MAX,
+        description="Users to add at once; each must exist (else 404)",
+    )
 
 
 class UserRef(_Request):
@@ -256,14 +305,18 @@ class TypingNotice(BaseModel):
 class SendMessageBody(_Request):
     """A message to post."""
 
-    client_msg_id: str = Field(max_length=1024, description="Unique per message; reuse it when retrying")
-    body: str = Field(max_length=100_000)
+    client_msg_id: str = Field(
+        max_length=1024,
+        description=f"1-{rules.CLIENT_MSG_ID_MAX} printable ASCII characters, unique per message; reuse it on retry",
+        json_schema_extra=rules.CLIENT_MSG_ID,
+    )
+    body: MessageBody
 
 
 class EditMessageBody(_Request):
     """New text for a message."""
 
-    body: str = Field(max_length=100_000)
+    body: MessageBody
 
 
 class MarkReadBody(_Request):

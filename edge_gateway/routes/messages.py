@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from edge_gateway import convert
+from edge_gateway import convert, rules
 from edge_gateway.deps import BackendsDep, CallerDep
 from edge_gateway.schemas import (
-    INT32_MAX,
+    INT64_FORMAT,
     INT64_MAX,
     EditMessageBody,
     MarkReadBody,
@@ -19,6 +19,7 @@ from edge_gateway.schemas import (
     ReadMarker,
     SendMessageBody,
     SentMessage,
+    Seq,
     TypingNotice,
     error_responses,
 )
@@ -28,9 +29,9 @@ router = APIRouter(
     prefix="/rooms/{room_id}", tags=["messages"], responses=error_responses(400, 401, 403, 404, 422, 500, 503, 504)
 )
 
-RoomId = Annotated[int, Path(gt=0, le=INT64_MAX, description="A room id")]
-MessageSeq = Annotated[int, Path(gt=0, le=INT64_MAX, description="The message's seq")]
-Cursor = Annotated[int | None, Query(ge=0, le=INT64_MAX)]
+RoomId = Annotated[int, Path(gt=0, le=INT64_MAX, description="A room id", json_schema_extra=INT64_FORMAT)]
+MessageSeq = Annotated[int, Path(gt=0, le=INT64_MAX, description="The message's seq", json_schema_extra=INT64_FORMAT)]
+Cursor = Seq | None
 
 
 @router.get("/messages", response_model=MessagePage, summary="A page of history")
@@ -38,9 +39,9 @@ async def history(
     room_id: RoomId,
     backends: BackendsDep,
     caller: CallerDep,
-    before: Annotated[Cursor, Query(description="Messages older than this seq (scrolling up)")] = None,
-    after: Annotated[Cursor, Query(description="Messages newer than this seq (catching up)")] = None,
-    limit: Annotated[int, Query(ge=0, le=INT32_MAX, description="Page size (0 = the service's default)")] = 0,
+    before: Annotated[Cursor, Query(description="Messages older than this seq (scrolling up); not with after")] = None,
+    after: Annotated[Cursor, Query(description="Messages newer than this seq (catching up); not with before")] = None,
+    limit: Annotated[int, Query(ge=0, le=rules.PAGE_MAX, description="Page size (0 = the default, 50)")] = 0,
 ) -> dict[str, Any]:
     """Ascending seq, tombstones included. No cursor: the newest page. `before` and `after` exclude each other."""
     if before is not None and after is not None:

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from edge_gateway import convert
+from edge_gateway import convert, rules
 from edge_gateway.deps import BackendsDep, CallerDep
 from edge_gateway.schemas import (
-    INT32_MAX,
+    INT64_FORMAT,
     INT64_MAX,
     CreateRoomBody,
     DirectRoom,
@@ -26,9 +26,11 @@ from parley.chat.v1 import chat_pb2 as pb
 
 router = APIRouter(tags=["rooms"], responses=error_responses(400, 401, 403, 404, 422, 500, 503, 504))
 
-RoomId = Annotated[int, Path(gt=0, le=INT64_MAX, description="A room id")]
-After = Annotated[int, Query(ge=0, le=INT64_MAX, description="Start after this id (0 = from the start)")]
-Limit = Annotated[int, Query(ge=0, le=INT32_MAX, description="Page size (0 = the service's default)")]
+RoomId = Annotated[int, Path(gt=0, le=INT64_MAX, description="A room id", json_schema_extra=INT64_FORMAT)]
+After = Annotated[
+    int,
+    Query(ge=0, le=INT64_MAX, description="Start after this id (0 = from the start)", json_schema_extra=INT64_FORMAT),
+]
 
 
 @router.get("/rooms", response_model=MyRooms, summary="The caller's rooms")
@@ -42,9 +44,9 @@ async def my_rooms(backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
 async def public_rooms(
     backends: BackendsDep,
     caller: CallerDep,
-    query: Annotated[str, Query(max_length=1024, description="Case-insensitive part of the name")] = "",
+    query: Annotated[str, Query(max_length=rules.ROOM_NAME_MAX, description="Case-insensitive part of the name")] = "",
     after: After = 0,
-    limit: Limit = 0,
+    limit: Annotated[int, Query(ge=0, le=rules.PAGE_MAX, description="Page size (0 = the default, 50)")] = 0,
 ) -> dict[str, Any]:
     """Ascending id; pass the last id as `after` for the next page."""
     reply = await backends.chat.ListPublicRooms(
@@ -110,7 +112,11 @@ async def invite(room_id: RoomId, body: UserRef, backends: BackendsDep, caller: 
 
 @router.get("/rooms/{room_id}/members", response_model=MemberPage, summary="A room's members")
 async def members(
-    room_id: RoomId, backends: BackendsDep, caller: CallerDep, after: After = 0, limit: Limit = 0
+    room_id: RoomId,
+    backends: BackendsDep,
+    caller: CallerDep,
+    after: After = 0,
+    limit: Annotated[int, Query(ge=0, le=rules.MEMBERS_PAGE_MAX, description="Page size (0 = the default, 200)")] = 0,
 ) -> dict[str, Any]:
     """Ascending user id; pass the last user id as `after` for the next page."""
     reply = await backends.chat.ListMembers(
@@ -137,7 +143,7 @@ async def presence(room_id: RoomId, backends: BackendsDep, caller: CallerDep, re
     responses={status.HTTP_200_OK: {"model": DirectRoom, "description": "It existed already"}},
 )
 async def direct(body: UserRef, backends: BackendsDep, caller: CallerDep, response: Response) -> dict[str, Any]:
-    """201 when this call created it, 200 when it existed; 404 when the other user does not exist."""
+    """201 when this call created it, 200 when it existed; 404 when the other user does not exist, 400 for oneself."""
     reply = await backends.chat.OpenDirectRoom(
         pb.OpenDirectRoomRequest(user_id=body.user_id), metadata=caller.metadata, timeout=backends.timeout
     )

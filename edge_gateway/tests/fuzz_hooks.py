@@ -1,0 +1,84 @@
+"""Schemathesis hooks for the contract fuzz run (test_contract_fuzz.py); `schemathesis run` loads this file.
+
+- Real objects: every other schema-valid case addresses the fuzz user's room, its message and another
+  user, so that path parameters reach the handlers' work instead of stopping at a 404.
+- Rules that no OpenAPI schema can state, because they tie a field to another field or to the caller:
+  cases that break them are not generated, or not held against the server. Their own tests check them.
+- State refusals: 400 failed_precondition (leave a direct room, invite into one, edit a deleted message)
+  answers a well-formed request that the room's present state refuses; it is not a schema-valid request
+  rejected as malformed, which is what positive_data_acceptance looks for, so only that one is let pass.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import count
+from typing import Any
+
+import schemathesis
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.openapi.checks import RejectedPositiveData
+
+ROOM_ID = int(os.environ["PARLEY_FUZZ_ROOM_ID"])
+SEQ = int(os.environ["PARLEY_FUZZ_SEQ"])
+USER_ID = int(os.environ["PARLEY_FUZZ_USER_ID"])
+REAL_PATH = {
+    "room_id": ROOM_ID,
+    "seq": SEQ,
+    "user_id": int(os.environ["PARLEY_FUZZ_OTHER_ID"]),
+    "username": os.environ["PARLEY_FUZZ_OTHER_NAME"],
+}
+
+_offers = count()
+
+
+@schemathesis.hook
+def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) -> schemathesis.Case[Any]:
+    """Every other case whose path parameters are schema-valid gets the real objects' ids instead."""
+    path_info = case.meta.components.get(ParameterLocation.PATH) if case.meta is not None else None
+    if not case.path_parameters or path_info is None or not path_info.mode.is_positive:
+        return case
+    if next(_offers) % 2 == 0:
+        case.path_parameters = {name: REAL_PATH.get(name, value) for name, value in case.path_parameters.items()}
+    return case
+
+
+def breaks_unstated_rule(case: schemathesis.Case[Any]) -> bool:
+    """Whether the case breaks a rule that ties two fields together, or a field to the caller."""
+    query = case.query or {}
+    body: Any = case.body if isinstance(case.body, dict) else {}
+    path = case.operation.path
+    if path.endswith("/messages") and "before" in query and "after" in query:
+        return True  # `before` and `after` exclude each other: 422
+    if path.endswith("/direct") and body.get("user_id") == USER_ID:
+        return True  # a direct conversation is with another user: 400
+    password, username = body.get("password"), body.get("username")
+    if path.endswith("/auth/register") and isinstance(password, str) and isinstance(username, str):
+        return password.strip().lower() == username.strip().lower()  # the password must not be the username: 400
+    return False
+
+
+@schemathesis.hook
+def filter_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) -> bool:
+    """Generate no case that breaks such a rule."""
+    return not breaks_unstated_rule(case)
+
+
+@schemathesis.hook
+def filter_failure(
+    context: schemathesis.HookContext, failure: Any, case: schemathesis.Case[Any], response: schemathesis.Response
+) -> bool:
+    """Keep every failure but a valid-request rejection that is a state refusal or an unstated rule's answer.
+
+    The stateful phase builds requests from earlier answers (its own id from /users/me into /direct),
+    past filter_case, so its cases are judged here too.
+    """
+    if not isinstance(failure, RejectedPositiveData):
+        return True
+    if breaks_unstated_rule(case):
+        return False
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return True
+    return not (response.status_code == 400 and code == "failed_precondition")
