@@ -207,6 +207,10 @@ class Supervisor:
             if self.stopping.is_set():
                 return
             restarted = await self._start(component)
+            if self.stopping.is_set():  # Ctrl-C came while it was starting: _stop_all may not have seen it
+                with contextlib.suppress(ProcessLookupError):
+                    restarted.terminate()
+                return
             self._spawn(self._announce_back(component, restarted))
 
     async def _announce_back(self, component: Component, process: asyncio.subprocess.Process) -> None:
