@@ -65,7 +65,7 @@ class Client:
         self.tally = tally
         self.prefix = f"c{spec.key}-"
         self.seen: dict[int, set[int]] = {room: set() for room in spec.rooms}
-        self.last_seq: dict[int, int] = dict.fromkeys(spec.rooms, 0)
+        self.last_seq: dict[int, int] = dict.fromkeys(spec.rooms, spec.after_seq)
         self.pending: dict[str, tuple[int, str, str, int]] = {}  # ref -> (room, client_msg_id, body, sent ns)
         self.window = asyncio.Semaphore(max(1, spec.window))
         self.ws: ClientConnection | None = None

@@ -12,6 +12,7 @@ class ClientSpec:
     key: int  # unique in the scenario; prefixes its client_msg_ids ("c<key>-")
     token: str
     rooms: tuple[int, ...] = ()
+    after_seq: int = 0  # the cursor it signs in with in each of its rooms (0: from the start)
     send_room: int = 0  # 0: receives only
     rate: float = 0.0  # open loop: messages per second on a fixed schedule
     window: int = 0  # closed loop (rate 0): sends outstanding at once

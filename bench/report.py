@@ -35,7 +35,10 @@ HEADLINES = (
     Headline("latency", "end-to-end latency max (ms)", "latency_max_ms", None, False),
     Headline("latency", "acked messages/s (offered rate)", "acked_per_s", None, True),
     Headline("throughput", "durable messages/s, each to every member", "acked_per_s", 5000.0, True),
-    Headline("fanout", "frames/s delivered by one gateway", "frames_per_s", 100_000.0, True),
+    Headline(
+        "fanout", "frames/s delivered by one gateway, at the highest rate it sustained", "frames_per_s", 100_000.0, True
+    ),
+    Headline("fanout", "messages/s sustained into the room (bench/ramp.py)", "sustained_per_s", None, True),
     Headline("fanout", "fan-out latency p99 (ms)", "latency_p99_ms", None, False),
     Headline("idle", "idle connections held", "connections_held", 10_000.0, True),
     Headline("idle", "gateway memory per connection (KiB)", "kib_per_connection", 30.0, False),
@@ -105,6 +108,23 @@ def _rows(results: list[ScenarioResult], full: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def _steps_table(results: list[ScenarioResult]) -> list[str]:
+    """The fan-out search's steps (bench/ramp.py): each rate offered and whether it was sustained."""
+    searched = [r for r in results if r.params.get("steps")]
+    if not searched:
+        return []
+    lines = ["", "| fan-out step | target | msg/s offered | frames/s | latency p99 (ms) | sustained |"]
+    lines.append("| ---: | --- | ---: | ---: | ---: | --- |")
+    for res in searched:
+        for index, step in enumerate(res.params["steps"], 1):
+            verdict = "yes" if step["sustained"] else f"no: {step['shortfall']}"
+            lines.append(
+                f"| {index} | {res.target} | {step['offered_per_s']:g} | {step['frames_per_s']:,} | "
+                f"{step['latency_p99_ms']:,.0f} | {verdict} |"
+            )
+    return lines
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
@@ -142,6 +162,7 @@ def _markdown(run: dict[str, Any], rows: list[dict[str, Any]], results: list[Sce
             f"{a.errors + a.connect_failures} | {a.unacked} | {a.reconnects} | {'yes' if a.db_checked else 'no'} | "
             f"{res.seconds:.1f} |"
         )
+    lines += _steps_table(results)
     samples = [f"- {res.scenario}/{res.target}: {e}" for res in results for e in res.accounting.error_samples[:3]]
     if samples:
         lines += ["", "First errors:", "", *samples]

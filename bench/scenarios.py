@@ -3,13 +3,15 @@
 - latency: rooms of N members, a fixed offered rate (open loop), end-to-end latency to every other member;
 - throughput: rooms of N members, closed-loop senders as fast as acks come back; acked (durable)
   messages per second, each checked delivered to every member;
-- fanout: one big room, a fixed offered rate; message frames per second the gateway delivers;
+- fanout: one big room; short steps at rising message rates (bench/ramp.py) find the highest rate
+  the gateway sustains, and its message frames per second delivered are the figure;
 - idle: many sockets that only ping at the heartbeat interval; the gateway's RSS per connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -17,6 +19,7 @@ from typing import Any
 
 from bench.plans import ClientSpec, Connected, Drain, Go, Outcome, Plan, Sent
 from bench.procstat import cpu_seconds, rss_kib
+from bench.ramp import RateSearch, shortfall
 from bench.results import ScenarioResult
 from bench.targets import Target, User
 from bench.workers import Pool
@@ -39,8 +42,12 @@ class Sizes:
     throughput_senders_per_room: int = 4
     throughput_window: int = 2
     fanout_members: int = 2000
-    fanout_rate: float = 60.0
+    fanout_rate: float = 10.0  # messages/s of the first step; the search doubles it while steps pass
+    fanout_max_rate: float = 100.0  # 200,000 frames/s into 2,000 members: twice the target
     fanout_senders: int = 4
+    fanout_step_s: float = 4.0
+    fanout_steps: int = 6  # at most; about 15 s each with connecting and draining
+    fanout_max_p99_ms: float = 1000.0  # a step whose frames lag more than this did not keep up
     idle_connections: int = 10_000
     idle_sockets_per_user: int = 100
     idle_hold_s: float = 25.0  # longer than the heartbeat, so every socket pings and is pinged
@@ -55,8 +62,11 @@ QUICK = Sizes(
     throughput_rooms=10,
     throughput_senders_per_room=2,
     fanout_members=200,
-    fanout_rate=20.0,
+    fanout_rate=5.0,
+    fanout_max_rate=40.0,
     fanout_senders=2,
+    fanout_step_s=2.0,
+    fanout_steps=2,
     idle_connections=500,
     idle_sockets_per_user=50,
     idle_hold_s=2.0,
@@ -81,7 +91,12 @@ async def _rooms(target: Target, count: int, size: int, name: str) -> list[tuple
 
 
 def _room_specs(
-    rooms: list[tuple[int, list[User]]], senders: int, rate: float = 0.0, window: int = 0
+    rooms: list[tuple[int, list[User]]],
+    senders: int,
+    rate: float = 0.0,
+    window: int = 0,
+    first_key: int = 0,
+    after_seq: int = 0,
 ) -> list[ClientSpec]:
     """One socket per member; the first `senders` members of each room send."""
     specs: list[ClientSpec] = []
@@ -90,9 +105,10 @@ def _room_specs(
             sending = index < senders
             specs.append(
                 ClientSpec(
-                    key=len(specs),
+                    key=first_key + len(specs),
                     token=user.token,
                     rooms=(room_id,),
+                    after_seq=after_seq,
                     send_room=room_id if sending else 0,
                     rate=rate if sending else 0.0,
                     window=window if sending else 0,
@@ -103,6 +119,8 @@ def _room_specs(
 
 async def run(name: str, target: Target, pool: Pool, sizes: Sizes, hook: WindowHook | None = None) -> ScenarioResult:
     """Set up and drive one scenario against one target."""
+    if name == "fanout":
+        return await _fanout(target, pool, sizes, hook)
     started = time.monotonic()
     duration = sizes.duration_s
     if name == "latency":
@@ -124,10 +142,6 @@ async def run(name: str, target: Target, pool: Pool, sizes: Sizes, hook: WindowH
             "senders": sizes.throughput_rooms * sizes.throughput_senders_per_room,
             "window": sizes.throughput_window,
         }
-    elif name == "fanout":
-        rooms = await _rooms(target, 1, sizes.fanout_members, name)
-        specs = _room_specs(rooms, sizes.fanout_senders, rate=sizes.fanout_rate / sizes.fanout_senders)
-        params = {"members": sizes.fanout_members, "offered_per_s": sizes.fanout_rate, "senders": sizes.fanout_senders}
     elif name == "idle":
         rooms = []
         users = await target.users(-(-sizes.idle_connections // sizes.idle_sockets_per_user))
@@ -154,6 +168,65 @@ async def run(name: str, target: Target, pool: Pool, sizes: Sizes, hook: WindowH
     await _drive(result, target, pool, specs, duration, sizes.drain_s, hook)
     _check_database(result, target, [room_id for room_id, _ in rooms])
     _figures(result, duration)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+async def _fanout(target: Target, pool: Pool, sizes: Sizes, hook: WindowHook | None) -> ScenarioResult:
+    """Steps at the rates RateSearch picks, each on fresh sockets; the figure is the best step that kept up."""
+    started = time.monotonic()
+    rooms = await _rooms(target, 1, sizes.fanout_members, "fanout")
+    room_id = rooms[0][0]
+    search = RateSearch(sizes.fanout_rate, sizes.fanout_max_rate, sizes.fanout_steps)
+    steps: list[dict[str, Any]] = []
+    acks: list[tuple[int, int, str]] = []  # of every step, for the database check
+    best: ScenarioResult | None = None
+    step = None
+    while (rate := search.next_rate()) is not None:
+        # New client_msg_ids (keys) per step, and cursors at the room's end: no replay of earlier steps.
+        after = max((seq for _, seq, _ in target.stored([room_id]) or acks), default=0)
+        specs = _room_specs(
+            rooms,
+            sizes.fanout_senders,
+            rate / sizes.fanout_senders,
+            first_key=len(steps) * len(rooms[0][1]),
+            after_seq=after,
+        )
+        step = ScenarioResult("fanout", target.name, {"offered_per_s": rate})
+        await _drive(step, target, pool, specs, sizes.fanout_step_s, min(sizes.drain_s, 10.0), hook)
+        _figures(step, sizes.fanout_step_s)
+        reason = shortfall(step, sizes.fanout_max_p99_ms)
+        search.record(rate, reason is None)
+        outcome = f"short: {reason}" if reason else "sustained"
+        frames = step.figures["frames_per_s"]
+        sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {target.name}: fanout at {rate:g} msg/s: ")
+        sys.stderr.write(f"{frames:.0f} frames/s, {outcome}\n")
+        acks += step.acks
+        steps.append(
+            {
+                "offered_per_s": rate,
+                "frames_per_s": round(step.figures["frames_per_s"]),
+                "latency_p99_ms": round(step.figures.get("latency_p99_ms", 0.0), 1),
+                "sustained": reason is None,
+                "shortfall": reason or "",
+            }
+        )
+        if reason is None and (best is None or rate > best.params["offered_per_s"]):
+            best = step
+    result = best or step
+    assert result is not None  # RateSearch always offers a first step
+    result.params = {
+        "members": sizes.fanout_members,
+        "senders": sizes.fanout_senders,
+        "sustained_per_s": result.params["offered_per_s"] if best else 0.0,
+        "step_s": sizes.fanout_step_s,
+        "max_p99_ms": sizes.fanout_max_p99_ms,
+        "steps": steps,
+    }
+    result.figures["sustained_per_s"] = result.params["sustained_per_s"]
+    step_acks, result.acks = result.acks, acks
+    _check_database(result, target, [room_id])  # every acked message of every step stored once
+    result.acks = step_acks
     result.seconds = time.monotonic() - started
     return result
 
