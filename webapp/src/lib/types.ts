@@ -104,7 +104,10 @@ export type ServerFrame =
   | { type: "member_joined" | "member_left"; room_id: number; user_id: number; role: Role }
   | { type: "read_marker"; room_id: number; last_read_seq: number }
   | { type: "room_updated"; room_id: number; room: Room }
-  | ({ type: "ack"; ref: string } & Record<string, unknown>)
+  | { type: "send_ack"; ref: string; message: Message; duplicate: boolean }
+  | { type: "typing_ack"; ref: string; expires_at: string }
+  | { type: "read_ack"; ref: string; room_id: number; last_read_seq: number; unread_count: number }
+  | { type: "reauth_ack"; ref: string; session_expires_at: number }
   | { type: "pong"; ref?: string | null }
   | { type: "error"; ref?: string; code: string; message: string };
 
