@@ -53,7 +53,7 @@ async def chat(websocket: WebSocket) -> None:
                 for peer in list(rooms[room]):
                     with contextlib.suppress(Exception):  # a peer that just left
                         await peer.send_text(text)
-                ack = {"type": "ack", "ref": frame.get("ref"), "message": message, "duplicate": False}
+                ack = {"type": "send_ack", "ref": frame.get("ref"), "message": message, "duplicate": False}
                 await websocket.send_text(orjson.dumps(ack).decode())
             elif frame["type"] == "ping":
                 await websocket.send_text(orjson.dumps({"type": "pong", "ref": frame.get("ref")}).decode())

@@ -151,7 +151,7 @@ class Client:
             self.tally.last_frame_ns = now
         if kind == "message":
             self._on_message(frame, now)
-        elif kind == "ack":
+        elif kind == "send_ack":
             self._on_ack(frame, now)
         elif kind == "pong":
             self.pongs += 1
@@ -185,7 +185,7 @@ class Client:
     def _on_ack(self, frame: dict[str, Any], now: int) -> None:
         entry = self.pending.pop(frame.get("ref", ""), None)
         if entry is None:
-            return  # a ping ack or a repeated ack after a resend
+            return  # a repeated ack after a resend
         room, client_msg_id, _, sent_ns = entry
         message = frame["message"]
         self.tally.acks.append((room, int(message["seq"]), client_msg_id))

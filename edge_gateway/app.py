@@ -6,6 +6,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -15,7 +16,7 @@ from edge_gateway.backends import Backends
 from edge_gateway.cluster import Cluster
 from edge_gateway.routes import auth, health, messages, rooms, users
 from edge_gateway.settings import GatewaySettings, get_settings
-from edge_gateway.ws import endpoint
+from edge_gateway.ws import endpoint, frames
 from edge_gateway.ws.endpoint import catch_up, resync_cursors
 from edge_gateway.ws.fanout import Fanout
 from edge_gateway.ws.sends import SendPipe
@@ -61,6 +62,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
+    _document_ws_frames(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=config.cors_origins,
@@ -71,3 +73,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     for router in (auth.router, users.router, rooms.router, messages.router, endpoint.router):
         app.include_router(router, prefix=API_PREFIX)
     return app
+
+
+def _document_ws_frames(app: FastAPI) -> None:
+    """Add the WebSocket frames' schemas (ClientFrame, ServerFrame) to the OpenAPI document when it is built."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            frames.add_to_openapi(build())
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document

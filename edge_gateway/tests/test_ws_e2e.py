@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 from auth_svc.keys import Keyring
 from edge_gateway.tests.conftest import GATEWAY_SECRET
 from edge_gateway.tests.conftest import GatewayStack as Stack
+from edge_gateway.ws.frames import SERVER_FRAME
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 from parley.chat.v1 import chat_pb2 as pb
 from parley.chat.v1 import chat_pb2_grpc
@@ -28,6 +29,13 @@ from parley.chat.v1 import chat_pb2_grpc
 pytestmark = pytest.mark.mysql
 
 PASSWORD = "correct horse battery"
+SERVER_FRAME_TYPES = set(SERVER_FRAME.json_schema()["discriminator"]["mapping"])
+
+
+def check_against_model(frame: dict[str, Any]) -> None:
+    """Fail unless a frame from the server is exactly what edge_gateway/ws/frames.py's ServerFrame says."""
+    model = SERVER_FRAME.validate_python(frame)
+    assert SERVER_FRAME.dump_python(model, mode="json", exclude_unset=True) == frame  # no extra or reshaped fields
 
 
 @pytest.fixture
@@ -57,8 +65,9 @@ class Client:
         await self.ws.send(orjson.dumps(frame).decode())
 
     async def next(self, wait_s: float = 5.0) -> dict[str, Any]:
-        """The next frame."""
+        """The next frame, checked against the frame models."""
         frame: dict[str, Any] = orjson.loads(await asyncio.wait_for(self.ws.recv(), wait_s))
+        check_against_model(frame)
         self.frames.append(frame)
         return frame
 
@@ -69,6 +78,13 @@ class Client:
             frame = await self.next(max(0.01, deadline - time.monotonic()))
             if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
                 return frame
+
+    async def seen(self, kind: str, wait_s: float = 5.0, **match: Any) -> dict[str, Any]:
+        """A frame of this type (with these top-level values) read before, or else the next such frame."""
+        for frame in self.frames:
+            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+        return await self.expect(kind, wait_s, **match)
 
     async def quiet(self, seconds: float = 0.5) -> list[dict[str, Any]]:
         """Every frame that arrives within seconds."""
@@ -157,13 +173,47 @@ async def test_two_users_chat_in_real_time(api: httpx.AsyncClient, connect: Any)
     room = await private_room(api, alice, bob)
     a, b = await signed_in(connect, alice), await signed_in(connect, bob)
     await a.send(type="send", ref="s1", room_id=room, client_msg_id="m1", body="hello bob")
-    ack = await a.expect("ack", ref="s1")
+    ack = await a.expect("send_ack", ref="s1")
     got = await b.expect("message", room_id=room)
     assert ack["message"]["seq"] == got["message"]["seq"] == 1
     assert got["message"]["body"] == "hello bob" and got["message"]["sender_id"] == alice.id
     await b.send(type="send", ref="s2", room_id=room, client_msg_id="m2", body="hi alice")
     back = await a.expect("message", room_id=room)
     assert back["message"]["seq"] == 2 and back["message"]["body"] == "hi alice"
+
+
+async def test_every_server_frame_type_goes_out_as_its_model_says(api: httpx.AsyncClient, connect: Any) -> None:
+    """A tour of the protocol sends every ServerFrame type, each one matching its model (checked in Client.next)."""
+    alice, bob = await register(api, "alice"), await register(api, "bob")
+    a, b = await signed_in(connect, alice), await signed_in(connect, bob)
+    room = await private_room(api, alice, bob)  # member_joined, room_updated; bob comes online in it: presence
+    await a.seen("presence", room_id=room, user_id=bob.id)
+    await a.seen("room_updated", room_id=room)
+    await a.send(type="send", ref="s", room_id=room, client_msg_id="tour", body="hello")
+    seq = (await a.seen("send_ack", ref="s"))["message"]["seq"]
+    await a.seen("message", room_id=room)
+    edited = await api.patch(f"/rooms/{room}/messages/{seq}", json={"body": "hello!"}, headers=bearer(alice))
+    assert edited.status_code == 200, edited.text
+    await a.seen("message_edited", room_id=room)
+    deleted = await api.delete(f"/rooms/{room}/messages/{seq}", headers=bearer(alice))
+    assert deleted.status_code == 200, deleted.text
+    await a.seen("message_deleted", room_id=room)
+    await a.send(type="typing", ref="t", room_id=room)
+    await a.seen("typing_ack", ref="t")
+    await b.seen("typing", room_id=room, user_id=alice.id)
+    await b.send(type="read", ref="r", room_id=room, seq=seq)  # alice's message: her own marker is past it
+    await b.seen("read_ack", ref="r", room_id=room, last_read_seq=seq)
+    await b.seen("read_marker", room_id=room)
+    await a.send(type="ping", ref="p")
+    await a.seen("pong", ref="p")
+    await a.send(type="reauth", ref="re", token=alice.token)
+    await a.seen("reauth_ack", ref="re")
+    await a.send(type="read", ref="bad", room_id=room, seq=-1)
+    await a.seen("error", ref="bad")
+    left = await api.post(f"/rooms/{room}/leave", headers=bearer(bob))
+    assert left.status_code == 204, left.text
+    await a.seen("member_left", room_id=room, user_id=bob.id)
+    assert {frame["type"] for frame in a.frames + b.frames} == SERVER_FRAME_TYPES
 
 
 async def test_non_member_neither_receives_nor_posts(api: httpx.AsyncClient, connect: Any, ws_stack: Stack) -> None:
@@ -173,7 +223,7 @@ async def test_non_member_neither_receives_nor_posts(api: httpx.AsyncClient, con
     e = await signed_in(connect, eve)
     a = await signed_in(connect, alice)
     await a.send(type="send", ref="s", room_id=room, client_msg_id="secret", body="for bob only")
-    await a.expect("ack", ref="s")
+    await a.expect("send_ack", ref="s")
     await e.send(type="send", ref="x", room_id=room, client_msg_id="intrude", body="let me in")
     error = await e.expect("error", ref="x")
     assert error["code"] == "permission_denied"
@@ -195,7 +245,7 @@ async def test_reconnect_with_last_seq_gets_exactly_the_missed_messages(
     await b.ws.close()
     for i in range(1, 21):
         await a.send(type="send", ref=f"m{i}", room_id=room, client_msg_id=f"missed-{i}", body=f"missed {i}")
-        await a.expect("ack", ref=f"m{i}")
+        await a.expect("send_ack", ref=f"m{i}")
     b2: Client = await connect(bob, cursors=[{"room_id": room, "after_seq": last_seen}])
     await b2.expect("ready")
     replayed = []
@@ -217,9 +267,9 @@ async def test_retried_send_returns_the_original(api: httpx.AsyncClient, connect
     room = await private_room(api, alice)
     a = await signed_in(connect, alice)
     await a.send(type="send", ref="1", room_id=room, client_msg_id="once", body="only once")
-    first = await a.expect("ack", ref="1")
+    first = await a.expect("send_ack", ref="1")
     await a.send(type="send", ref="2", room_id=room, client_msg_id="once", body="only once")
-    second = await a.expect("ack", ref="2")
+    second = await a.expect("send_ack", ref="2")
     assert second["duplicate"] is True and second["message"]["seq"] == first["message"]["seq"]
     assert stored_messages(ws_stack, room) == [(1, "only once")]
 
@@ -290,7 +340,7 @@ async def test_bad_frames_get_errors_and_change_nothing(
     assert error["code"] == code and fragment in error["message"]
     assert stored_messages(ws_stack, room) == []
     await a.send(type="send", ref="ok", room_id=room, client_msg_id="after", body="still here")
-    assert (await a.expect("ack", ref="ok"))["message"]["seq"] == 1
+    assert (await a.expect("send_ack", ref="ok"))["message"]["seq"] == 1
 
 
 async def test_forged_token_is_refused_with_4001(connect: Any, ws_stack: Stack) -> None:
@@ -343,7 +393,7 @@ async def test_reauth_keeps_the_socket_open(api: httpx.AsyncClient, connect: Any
     base = {"iss": "parley-auth", "aud": "parley", "sub": str(alice.id), "sid": "s", "iat": now}
     client = await signed_in(connect, alice, token=keyring.sign({**base, "exp": now + 2}))
     await client.send(type="reauth", ref="re", token=keyring.sign({**base, "exp": now + 600}))
-    await client.expect("ack", ref="re")
+    await client.expect("reauth_ack", ref="re")
     await asyncio.sleep(2.5)
     await client.send(type="ping", ref="still")
     assert (await client.expect("pong", ref="still"))["ref"] == "still"
@@ -389,7 +439,7 @@ async def test_pipelined_sends_are_stored_in_frame_order_and_each_acked(
     answers: dict[str, dict[str, Any]] = {}
     while len(answers) < 50:
         frame = await client.next()
-        if frame["type"] in ("ack", "error") and str(frame.get("ref", "")).startswith("r"):
+        if frame["type"] in ("send_ack", "error") and str(frame.get("ref", "")).startswith("r"):
             answers[frame["ref"]] = frame
     assert answers["r25"]["type"] == "error" and answers["r25"]["code"] == "invalid_argument"
     acked = [answers[f"r{n}"]["message"]["seq"] for n in range(50) if n != 25]

@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from edge_gateway.ws import protocol as p
+from edge_gateway.ws.frames import AuthFrame
 from parley.chat.v1 import chat_pb2 as pb
 
 LIMIT = 1024
@@ -14,7 +15,7 @@ LIMIT = 1024
 def test_auth_frame_with_cursors_parses() -> None:
     """An auth frame carries its token and resume cursors."""
     frame = p.parse('{"type":"auth","token":"t","cursors":[{"room_id":3,"after_seq":7}]}', LIMIT)
-    assert isinstance(frame, p.AuthFrame)
+    assert isinstance(frame, AuthFrame)
     assert frame.cursors[0].room_id == 3 and frame.cursors[0].after_seq == 7 and frame.cursors[0].after_change == 0
 
 

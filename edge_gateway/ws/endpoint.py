@@ -12,9 +12,10 @@ import grpc
 from fastapi import APIRouter, WebSocket
 
 from edge_gateway.backends import Backends
-from edge_gateway.convert import message_json, my_room_json
+from edge_gateway.convert import my_room_json
 from edge_gateway.deps import verify_user_token
 from edge_gateway.errors import ApiError, from_rpc_error
+from edge_gateway.ws import frames as f
 from edge_gateway.ws import protocol as p
 from edge_gateway.ws.connection import Connection
 from edge_gateway.ws.fanout import Fanout
@@ -104,7 +105,7 @@ class _Session:
 
     async def submit(self, frame: Any) -> None:
         """Act on a frame: sends in the background (bounded), everything else before the next frame."""
-        if not isinstance(frame, p.SendFrame):
+        if not isinstance(frame, f.SendFrame):
             await self.handle(frame)
             return
         if self._send_slots is None or self._in_flight is None:
@@ -139,43 +140,33 @@ class _Session:
         ref = frame.ref
         md, timeout, chat = self.connection.metadata, self.backends.timeout, self.backends.chat
         try:
-            if isinstance(frame, p.SendFrame):
+            if isinstance(frame, f.SendFrame):
                 request = pb.SendMessageRequest(
                     room_id=frame.room_id, client_msg_id=frame.client_msg_id, body=frame.body
                 )
                 sent = await self._sends.send(self.connection.token, request, timeout)
-                self._reply(
-                    {"type": "ack", "ref": ref, "message": message_json(sent.message), "duplicate": sent.duplicate}
-                )
-            elif isinstance(frame, p.TypingFrame):
+                self._reply(p.send_ack(ref, sent.message, sent.duplicate))
+            elif isinstance(frame, f.TypingFrame):
                 typing = await chat.SendTyping(
                     pb.SendTypingRequest(room_id=frame.room_id), metadata=md, timeout=timeout
                 )
                 if ref is not None:
-                    self._reply({"type": "ack", "ref": ref, "expires_at": typing.expires_at.ToJsonString()})
-            elif isinstance(frame, p.ReadFrame):
+                    self._reply(p.typing_ack(ref, typing))
+            elif isinstance(frame, f.ReadFrame):
                 request_read = pb.MarkReadRequest(room_id=frame.room_id, seq=frame.seq)
                 read = await chat.MarkRead(request_read, metadata=md, timeout=timeout)
-                self._reply(
-                    {
-                        "type": "ack",
-                        "ref": ref,
-                        "room_id": frame.room_id,
-                        "last_read_seq": read.last_read_seq,
-                        "unread_count": read.unread_count,
-                    }
-                )
-            elif isinstance(frame, p.PingFrame):
-                self._reply({"type": "pong", "ref": ref})
-            elif isinstance(frame, p.ReauthFrame):
+                self._reply(p.read_ack(ref, frame.room_id, read))
+            elif isinstance(frame, f.PingFrame):
+                self._reply(p.pong(ref))
+            elif isinstance(frame, f.ReauthFrame):
                 principal = await verify_user_token(self.backends, frame.token)
                 if principal.user_id != self.connection.user_id:
                     raise ApiError(grpc.StatusCode.PERMISSION_DENIED, "reauth must be for the same user")
                 self.connection.token, self.connection.expires_at = frame.token, principal.expires_at
                 self.connection.session_id = principal.session_id
                 self._schedule_expiry()
-                self._reply({"type": "ack", "ref": ref, "session_expires_at": principal.expires_at})
-            elif isinstance(frame, p.AuthFrame):
+                self._reply(p.reauth_ack(ref, principal.expires_at))
+            elif isinstance(frame, f.AuthFrame):
                 raise p.ProtocolError("already signed in; use a reauth frame to swap tokens", ref)
         except grpc.aio.AioRpcError as exc:
             error = from_rpc_error(exc)
@@ -204,7 +195,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     try:
         frame = p.parse(data, settings.ws_max_frame_bytes)
-        if not isinstance(frame, p.AuthFrame):
+        if not isinstance(frame, f.AuthFrame):
             raise p.ProtocolError('the first frame must be {"type": "auth", "token": ...}')
         principal = await verify_user_token(backends, frame.token)
     except p.ProtocolError as exc:

@@ -1,20 +1,26 @@
-"""The WebSocket protocol, version 1: frames in and out, close codes. No I/O here.
+"""The WebSocket protocol, version 2: parsing client frames, building server frames, close codes. No I/O here.
 
 Every frame is one JSON object with a "type". The client authenticates with its first frame (so the
-token never appears in a URL or a log), optionally with resume cursors; see docs/protocol.md.
+token never appears in a URL or a log), optionally with resume cursors; see docs/protocol.md. The
+frames' models are in edge_gateway/ws/frames.py; server frames are built here as dicts, encoded
+once per event whatever the number of recipients.
+
+Version 2 gave each kind of ack its own type (send_ack, typing_ack, read_ack, reauth_ack), where
+version 1 sent "ack" for all of them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from edge_gateway.convert import ROLES, message_json, room_json
+from edge_gateway.ws.frames import CLIENT_FRAME, ClientFrame
 from parley.chat.v1 import chat_pb2 as pb
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Close codes (RFC 6455 private range 4000-4999 for ours).
 CLOSE_GOING_AWAY = 1001  # server shutting down: reconnect (to another gateway) and resume
@@ -36,69 +42,6 @@ class ProtocolError(Exception):
         self.ref = ref
 
 
-class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ref: str | None = Field(None, max_length=64, description="Echoed in the ack or error for this frame")
-
-
-class Cursor(BaseModel):
-    """Where the client is in one room."""
-
-    model_config = ConfigDict(extra="forbid")
-    room_id: int = Field(gt=0)
-    after_seq: int = Field(0, ge=0)
-    after_change: int = Field(0, ge=0)
-
-
-class AuthFrame(_Frame):
-    """First frame: the access token and, after a reconnect, where to resume."""
-
-    type: Literal["auth"]
-    token: str = Field(min_length=1, max_length=4096)
-    cursors: list[Cursor] = Field(default_factory=list, max_length=10_000)
-
-
-class SendFrame(_Frame):
-    """Post a message; acked with its seq."""
-
-    type: Literal["send"]
-    room_id: int = Field(gt=0)
-    client_msg_id: str = Field(min_length=1, max_length=64)
-    body: str
-
-
-class TypingFrame(_Frame):
-    """The user is typing in a room."""
-
-    type: Literal["typing"]
-    room_id: int = Field(gt=0)
-
-
-class ReadFrame(_Frame):
-    """Move the read marker."""
-
-    type: Literal["read"]
-    room_id: int = Field(gt=0)
-    seq: int = Field(ge=0)
-
-
-class PingFrame(_Frame):
-    """Keep-alive; answered with pong."""
-
-    type: Literal["ping"]
-
-
-class ReauthFrame(_Frame):
-    """Swap in a refreshed access token of the same user before the old one expires."""
-
-    type: Literal["reauth"]
-    token: str = Field(min_length=1, max_length=4096)
-
-
-ClientFrame = Annotated[
-    AuthFrame | SendFrame | TypingFrame | ReadFrame | PingFrame | ReauthFrame, Field(discriminator="type")
-]
-_client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 FRAME_TYPES = ("auth", "send", "typing", "read", "ping", "reauth")
 
 
@@ -117,7 +60,7 @@ def parse(data: str | bytes, max_bytes: int) -> ClientFrame:
     if raw.get("type") not in FRAME_TYPES:
         raise ProtocolError(f"unknown frame type {raw.get('type')!r}; expected one of {', '.join(FRAME_TYPES)}", ref)
     try:
-        return _client_frame.validate_python(raw)
+        return CLIENT_FRAME.validate_python(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"][1:])
@@ -184,3 +127,37 @@ def event_position(event: pb.Event) -> tuple[int, int]:
 def presence_frame(room_id: int, user_id: int, online: bool) -> dict[str, Any]:
     """Someone came online or went offline in a room."""
     return {"type": "presence", "room_id": room_id, "user_id": user_id, "online": online}
+
+
+# -- answers to one client frame: each kind has its own type (version 1 called them all "ack") --------
+
+
+def send_ack(ref: str | None, message: pb.Message, duplicate: bool) -> dict[str, Any]:
+    """A send was stored (or was a retry of a stored one: duplicate)."""
+    return {"type": "send_ack", "ref": ref, "message": message_json(message), "duplicate": duplicate}
+
+
+def typing_ack(ref: str | None, typing: pb.SendTypingResponse) -> dict[str, Any]:
+    """A typing notice went out; it lapses at expires_at."""
+    return {"type": "typing_ack", "ref": ref, "expires_at": typing.expires_at.ToJsonString()}
+
+
+def read_ack(ref: str | None, room_id: int, read: pb.MarkReadResponse) -> dict[str, Any]:
+    """The read marker moved."""
+    return {
+        "type": "read_ack",
+        "ref": ref,
+        "room_id": room_id,
+        "last_read_seq": read.last_read_seq,
+        "unread_count": read.unread_count,
+    }
+
+
+def reauth_ack(ref: str | None, session_expires_at: float) -> dict[str, Any]:
+    """The socket now lives until the new token expires."""
+    return {"type": "reauth_ack", "ref": ref, "session_expires_at": session_expires_at}
+
+
+def pong(ref: str | None) -> dict[str, Any]:
+    """The answer to a ping."""
+    return {"type": "pong", "ref": ref}

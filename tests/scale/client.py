@@ -93,7 +93,7 @@ class ChatClient:
             self.last_seq[room] = max(seq, self.last_seq.get(room, 0))
         elif kind == "presence":
             self.presence.append((int(frame["room_id"]), int(frame["user_id"]), bool(frame["online"])))
-        elif kind == "ack" and "message" in frame:
+        elif kind == "send_ack":
             key = frame["message"]["client_msg_id"]
             self.pending.pop(key, None)
             self.acked[key] = int(frame["message"]["seq"])

@@ -1,0 +1,279 @@
+"""The WebSocket frames as pydantic models: what clients send, what the server sends, for the docs and the web app.
+
+Client frames are parsed with these models (edge_gateway/ws/protocol.py's `parse`). Server frames
+are not: the gateway builds them as dicts and encodes each once for all its recipients (the hot
+path; docs/performance.md), so these models describe the wire for the OpenAPI document (and the
+TypeScript types generated from it), and edge_gateway/tests/test_ws_e2e.py validates every frame
+the server sends against `ServerFrame`, so the two cannot drift apart. Nested shapes are the REST
+schemas' (edge_gateway/schemas.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from edge_gateway.schemas import Message, MyRoom, Role, Room, Time
+
+Ref = Annotated[str, Field(max_length=64, description="Echoed in the ack or error for this frame")]
+
+# -- client to server ------------------------------------------------------------------------------
+
+
+class _ClientFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ref: Ref | None = None
+
+
+class Cursor(BaseModel):
+    """Where the client is in one room."""
+
+    model_config = ConfigDict(extra="forbid")
+    room_id: int = Field(gt=0)
+    after_seq: int = Field(0, ge=0)
+    after_change: int = Field(0, ge=0)
+
+
+class AuthFrame(_ClientFrame):
+    """First frame: the access token and, after a reconnect, where to resume."""
+
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=4096)
+    cursors: list[Cursor] = Field(default_factory=list, max_length=10_000)
+
+
+class SendFrame(_ClientFrame):
+    """Post a message; answered with send_ack."""
+
+    type: Literal["send"]
+    room_id: int = Field(gt=0)
+    client_msg_id: str = Field(min_length=1, max_length=64)
+    body: str
+
+
+class TypingFrame(_ClientFrame):
+    """The user is typing in a room; answered with typing_ack when it carries a ref."""
+
+    type: Literal["typing"]
+    room_id: int = Field(gt=0)
+
+
+class ReadFrame(_ClientFrame):
+    """Move the read marker; answered with read_ack."""
+
+    type: Literal["read"]
+    room_id: int = Field(gt=0)
+    seq: int = Field(ge=0)
+
+
+class PingFrame(_ClientFrame):
+    """Keep-alive; answered with pong."""
+
+    type: Literal["ping"]
+
+
+class ReauthFrame(_ClientFrame):
+    """Swap in a refreshed access token of the same user before the old one expires; answered with reauth_ack."""
+
+    type: Literal["reauth"]
+    token: str = Field(min_length=1, max_length=4096)
+
+
+ClientFrame = Annotated[
+    AuthFrame | SendFrame | TypingFrame | ReadFrame | PingFrame | ReauthFrame, Field(discriminator="type")
+]
+CLIENT_FRAME: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+
+# -- server to client ------------------------------------------------------------------------------
+
+
+class _ServerFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadyFrame(_ServerFrame):
+    """Signed in: who you are, the socket's timings, and your rooms."""
+
+    type: Literal["ready"]
+    protocol: int = Field(description="The protocol version (edge_gateway/ws/protocol.py PROTOCOL_VERSION)")
+    user_id: int
+    username: str
+    session_expires_at: float = Field(description="When the access token expires, in Unix seconds")
+    heartbeat_seconds: float = Field(description="Send a ping at least this often")
+    idle_timeout_seconds: float = Field(description="The socket closes (4009) after this long without a frame")
+    rooms: list[MyRoom]
+
+
+class CaughtUpFrame(_ServerFrame):
+    """The replay of what you missed is done; live events follow."""
+
+    type: Literal["caught_up"]
+
+
+class MessageFrame(_ServerFrame):
+    """A new message (yours too)."""
+
+    type: Literal["message"]
+    room_id: int
+    message: Message
+
+
+class MessageEditedFrame(_ServerFrame):
+    """A message was edited."""
+
+    type: Literal["message_edited"]
+    room_id: int
+    message: Message
+
+
+class MessageDeletedFrame(_ServerFrame):
+    """A message was deleted: `message` is its tombstone."""
+
+    type: Literal["message_deleted"]
+    room_id: int
+    message: Message
+
+
+class TypingNoticeFrame(_ServerFrame):
+    """Someone is typing in a room until `expires_at`."""
+
+    type: Literal["typing"]
+    room_id: int
+    user_id: int
+    expires_at: Time
+
+
+class PresenceFrame(_ServerFrame):
+    """Someone came online or went offline."""
+
+    type: Literal["presence"]
+    room_id: int
+    user_id: int
+    online: bool
+
+
+class MemberJoinedFrame(_ServerFrame):
+    """Someone joined a room (you too: that room's events start on this socket)."""
+
+    type: Literal["member_joined"]
+    room_id: int
+    user_id: int
+    role: Role
+
+
+class MemberLeftFrame(_ServerFrame):
+    """Someone left a room."""
+
+    type: Literal["member_left"]
+    room_id: int
+    user_id: int
+    role: Role
+
+
+class ReadMarkerFrame(_ServerFrame):
+    """Your read marker moved (on this or another tab)."""
+
+    type: Literal["read_marker"]
+    room_id: int
+    last_read_seq: int
+
+
+class RoomUpdatedFrame(_ServerFrame):
+    """A room was created or changed."""
+
+    type: Literal["room_updated"]
+    room_id: int
+    room: Room
+
+
+class SendAckFrame(_ServerFrame):
+    """A send frame succeeded: the stored message."""
+
+    type: Literal["send_ack"]
+    ref: Ref | None
+    message: Message
+    duplicate: bool = Field(description="True when client_msg_id was used before: this is the original")
+
+
+class TypingAckFrame(_ServerFrame):
+    """A typing frame (with a ref) succeeded."""
+
+    type: Literal["typing_ack"]
+    ref: Ref | None
+    expires_at: Time
+
+
+class ReadAckFrame(_ServerFrame):
+    """A read frame succeeded: your read marker and unread count in the room now."""
+
+    type: Literal["read_ack"]
+    ref: Ref | None
+    room_id: int
+    last_read_seq: int
+    unread_count: int
+
+
+class ReauthAckFrame(_ServerFrame):
+    """A reauth frame succeeded: the socket now lives until the new token expires."""
+
+    type: Literal["reauth_ack"]
+    ref: Ref | None
+    session_expires_at: float = Field(description="When the new access token expires, in Unix seconds")
+
+
+class PongFrame(_ServerFrame):
+    """The answer to a ping."""
+
+    type: Literal["pong"]
+    ref: Ref | None
+
+
+class ErrorFrame(_ServerFrame):
+    """A frame failed (nothing was stored); or, just before a close, why the socket closes."""
+
+    type: Literal["error"]
+    ref: Ref | None = Field(None, description="The failed frame's ref, when it had one")
+    code: str = Field(description='snake_case gRPC status name, as in REST error bodies, e.g. "not_found"')
+    message: str
+
+
+ServerFrame = Annotated[
+    ReadyFrame
+    | CaughtUpFrame
+    | MessageFrame
+    | MessageEditedFrame
+    | MessageDeletedFrame
+    | TypingNoticeFrame
+    | PresenceFrame
+    | MemberJoinedFrame
+    | MemberLeftFrame
+    | ReadMarkerFrame
+    | RoomUpdatedFrame
+    | SendAckFrame
+    | TypingAckFrame
+    | ReadAckFrame
+    | ReauthAckFrame
+    | PongFrame
+    | ErrorFrame,
+    Field(discriminator="type"),
+]
+SERVER_FRAME: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
+
+# -- the OpenAPI document --------------------------------------------------------------------------
+
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def add_to_openapi(document: dict[str, Any]) -> None:
+    """Put ClientFrame, ServerFrame and the models they name into the document's components.schemas.
+
+    The REST models they share (Message, Room, MyRoom) are already there under the same names.
+    """
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    client = CLIENT_FRAME.json_schema(ref_template=_REF_TEMPLATE, mode="validation")  # what the gateway reads
+    server = SERVER_FRAME.json_schema(ref_template=_REF_TEMPLATE, mode="serialization")  # what it writes
+    for name, schema in (("ClientFrame", client), ("ServerFrame", server)):
+        for model, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(model, definition)
+        schemas[name] = schema
