@@ -875,6 +875,449 @@ export interface components {
             /** Users */
             users: components["schemas"]["User"][];
         };
+        /**
+         * AuthFrame
+         * @description First frame: the access token and, after a reconnect, where to resume.
+         */
+        AuthFrame: {
+            /**
+             * Ref
+             * @default null
+             */
+            ref?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "auth";
+            /** Token */
+            token: string;
+            /** Cursors */
+            cursors?: components["schemas"]["Cursor"][];
+        };
+        /**
+         * Cursor
+         * @description Where the client is in one room.
+         */
+        Cursor: {
+            /** Room Id */
+            room_id: number;
+            /**
+             * After Seq
+             * @default 0
+             */
+            after_seq?: number;
+            /**
+             * After Change
+             * @default 0
+             */
+            after_change?: number;
+        };
+        /**
+         * PingFrame
+         * @description Keep-alive; answered with pong.
+         */
+        PingFrame: {
+            /**
+             * Ref
+             * @default null
+             */
+            ref?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ping";
+        };
+        /**
+         * ReadFrame
+         * @description Move the read marker; answered with read_ack.
+         */
+        ReadFrame: {
+            /**
+             * Ref
+             * @default null
+             */
+            ref?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "read";
+            /** Room Id */
+            room_id: number;
+            /** Seq */
+            seq: number;
+        };
+        /**
+         * ReauthFrame
+         * @description Swap in a refreshed access token of the same user before the old one expires; answered with reauth_ack.
+         */
+        ReauthFrame: {
+            /**
+             * Ref
+             * @default null
+             */
+            ref?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "reauth";
+            /** Token */
+            token: string;
+        };
+        /**
+         * SendFrame
+         * @description Post a message; answered with send_ack.
+         */
+        SendFrame: {
+            /**
+             * Ref
+             * @default null
+             */
+            ref?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "send";
+            /** Room Id */
+            room_id: number;
+            /** Client Msg Id */
+            client_msg_id: string;
+            /** Body */
+            body: string;
+        };
+        /**
+         * TypingFrame
+         * @description The user is typing in a room; answered with typing_ack when it carries a ref.
+         */
+        TypingFrame: {
+            /**
+             * Ref
+             * @default null
+             */
+            ref?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "typing";
+            /** Room Id */
+            room_id: number;
+        };
+        ClientFrame: components["schemas"]["AuthFrame"] | components["schemas"]["SendFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["ReadFrame"] | components["schemas"]["PingFrame"] | components["schemas"]["ReauthFrame"];
+        /**
+         * CaughtUpFrame
+         * @description The replay of what you missed is done; live events follow.
+         */
+        CaughtUpFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "caught_up";
+        };
+        /**
+         * ErrorFrame
+         * @description A frame failed (nothing was stored); or, just before a close, why the socket closes.
+         */
+        ErrorFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "error";
+            /**
+             * Ref
+             * @description The failed frame's ref, when it had one
+             * @default null
+             */
+            ref?: string | null;
+            /**
+             * Code
+             * @description snake_case gRPC status name, as in REST error bodies, e.g. "not_found"
+             */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * MemberJoinedFrame
+         * @description Someone joined a room (you too: that room's events start on this socket).
+         */
+        MemberJoinedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "member_joined";
+            /** Room Id */
+            room_id: number;
+            /** User Id */
+            user_id: number;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "member";
+        };
+        /**
+         * MemberLeftFrame
+         * @description Someone left a room.
+         */
+        MemberLeftFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "member_left";
+            /** Room Id */
+            room_id: number;
+            /** User Id */
+            user_id: number;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "member";
+        };
+        /**
+         * MessageDeletedFrame
+         * @description A message was deleted: `message` is its tombstone.
+         */
+        MessageDeletedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message_deleted";
+            /** Room Id */
+            room_id: number;
+            message: components["schemas"]["Message"];
+        };
+        /**
+         * MessageEditedFrame
+         * @description A message was edited.
+         */
+        MessageEditedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message_edited";
+            /** Room Id */
+            room_id: number;
+            message: components["schemas"]["Message"];
+        };
+        /**
+         * MessageFrame
+         * @description A new message (yours too).
+         */
+        MessageFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message";
+            /** Room Id */
+            room_id: number;
+            message: components["schemas"]["Message"];
+        };
+        /**
+         * PongFrame
+         * @description The answer to a ping.
+         */
+        PongFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "pong";
+            /** Ref */
+            ref: string | null;
+        };
+        /**
+         * PresenceFrame
+         * @description Someone came online or went offline.
+         */
+        PresenceFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "presence";
+            /** Room Id */
+            room_id: number;
+            /** User Id */
+            user_id: number;
+            /** Online */
+            online: boolean;
+        };
+        /**
+         * ReadAckFrame
+         * @description A read frame succeeded: your read marker and unread count in the room now.
+         */
+        ReadAckFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "read_ack";
+            /** Ref */
+            ref: string | null;
+            /** Room Id */
+            room_id: number;
+            /** Last Read Seq */
+            last_read_seq: number;
+            /** Unread Count */
+            unread_count: number;
+        };
+        /**
+         * ReadMarkerFrame
+         * @description Your read marker moved (on this or another tab).
+         */
+        ReadMarkerFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "read_marker";
+            /** Room Id */
+            room_id: number;
+            /** Last Read Seq */
+            last_read_seq: number;
+        };
+        /**
+         * ReadyFrame
+         * @description Signed in: who you are, the socket's timings, and your rooms.
+         */
+        ReadyFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ready";
+            /**
+             * Protocol
+             * @description The protocol version (edge_gateway/ws/protocol.py PROTOCOL_VERSION)
+             */
+            protocol: number;
+            /** User Id */
+            user_id: number;
+            /** Username */
+            username: string;
+            /**
+             * Session Expires At
+             * @description When the access token expires, in Unix seconds
+             */
+            session_expires_at: number;
+            /**
+             * Heartbeat Seconds
+             * @description Send a ping at least this often
+             */
+            heartbeat_seconds: number;
+            /**
+             * Idle Timeout Seconds
+             * @description The socket closes (4009) after this long without a frame
+             */
+            idle_timeout_seconds: number;
+            /** Rooms */
+            rooms: components["schemas"]["MyRoom"][];
+        };
+        /**
+         * ReauthAckFrame
+         * @description A reauth frame succeeded: the socket now lives until the new token expires.
+         */
+        ReauthAckFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "reauth_ack";
+            /** Ref */
+            ref: string | null;
+            /**
+             * Session Expires At
+             * @description When the new access token expires, in Unix seconds
+             */
+            session_expires_at: number;
+        };
+        /**
+         * RoomUpdatedFrame
+         * @description A room was created or changed.
+         */
+        RoomUpdatedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "room_updated";
+            /** Room Id */
+            room_id: number;
+            room: components["schemas"]["Room"];
+        };
+        /**
+         * SendAckFrame
+         * @description A send frame succeeded: the stored message.
+         */
+        SendAckFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "send_ack";
+            /** Ref */
+            ref: string | null;
+            message: components["schemas"]["Message"];
+            /**
+             * Duplicate
+             * @description True when client_msg_id was used before: this is the original
+             */
+            duplicate: boolean;
+        };
+        /**
+         * TypingAckFrame
+         * @description A typing frame (with a ref) succeeded.
+         */
+        TypingAckFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "typing_ack";
+            /** Ref */
+            ref: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             * @description ISO 8601 UTC time
+             */
+            expires_at: string;
+        };
+        /**
+         * TypingNoticeFrame
+         * @description Someone is typing in a room until `expires_at`.
+         */
+        TypingNoticeFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "typing";
+            /** Room Id */
+            room_id: number;
+            /** User Id */
+            user_id: number;
+            /**
+             * Expires At
+             * Format: date-time
+             * @description ISO 8601 UTC time
+             */
+            expires_at: string;
+        };
+        ServerFrame: components["schemas"]["ReadyFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["MessageEditedFrame"] | components["schemas"]["MessageDeletedFrame"] | components["schemas"]["TypingNoticeFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MemberJoinedFrame"] | components["schemas"]["MemberLeftFrame"] | components["schemas"]["ReadMarkerFrame"] | components["schemas"]["RoomUpdatedFrame"] | components["schemas"]["SendAckFrame"] | components["schemas"]["TypingAckFrame"] | components["schemas"]["ReadAckFrame"] | components["schemas"]["ReauthAckFrame"] | components["schemas"]["PongFrame"] | components["schemas"]["ErrorFrame"];
     };
     responses: never;
     parameters: never;

@@ -169,7 +169,7 @@ export class ChatController {
         this.onRoomUpdated(frame.room);
         return;
       case "send_ack":
-        this.dispatch({ type: "outbox/confirmed", clientMsgId: frame.ref });
+        this.dispatch({ type: "outbox/confirmed", clientMsgId: frame.message.client_msg_id });
         // The message frame normally comes too; this covers a frame lost with a dropped socket.
         this.onMessage(frame.message);
         return;
