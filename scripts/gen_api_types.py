@@ -54,11 +54,11 @@ def node_missing() -> str | None:
 
 
 def write_schema(openapi: Path, path: Path) -> None:
-    subprocess.run(
-        ["node", str(GENERATOR), str(openapi), "--output", str(path), "--default-non-nullable", "false", "--silent"],
-        check=True,
-        cwd=WEBAPP,
-    )
+    command = ["node", str(GENERATOR), str(openapi), "--output", str(path), "--default-non-nullable", "false"]
+    # A field with a default is optional in a request body: without the flag it would be required.
+    result = subprocess.run(command, cwd=WEBAPP, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"openapi-typescript failed:\n{result.stdout}{result.stderr}")
 
 
 def main() -> int:
