@@ -27,6 +27,10 @@ ALGORITHM = "EdDSA"
 SERVICE_PREFIX = "service:"
 
 
+class TokenExpired(Unauthenticated):
+    """A genuine access token whose time is up: the caller refreshes it rather than signing in again."""
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The verified caller: a user, or an internal service."""
@@ -160,7 +164,7 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("access token expired; refresh it") from exc
+            raise TokenExpired("access token expired; refresh it") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("invalid access token") from exc
         return Principal(

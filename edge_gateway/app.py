@@ -13,12 +13,14 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from edge_gateway import errors
 from edge_gateway.backends import Backends
-from edge_gateway.cluster import Cluster
+from edge_gateway.cluster import Cluster, ClusterPeers
 from edge_gateway.routes import auth, health, messages, rooms, users
 from edge_gateway.settings import GatewaySettings, get_settings
 from edge_gateway.ws import endpoint, frames
-from edge_gateway.ws.endpoint import catch_up, resync_cursors
+from edge_gateway.ws.catch_up import catch_up, resync_cursors
 from edge_gateway.ws.fanout import Fanout
+from edge_gateway.ws.index import SocketIndex
+from edge_gateway.ws.presence import NoPeers, Presence
 from edge_gateway.ws.sends import SendPipe
 
 API_PREFIX = "/api/v1"
@@ -31,17 +33,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         backends = Backends.connect(config)
-        fanout = Fanout(backends)
+        index = SocketIndex()
+        peers = ClusterPeers() if config.broker_url else None  # the other gateways, through Redis
+        presence = Presence(index, peers or NoPeers(), config.presence_room_limit)
+        fanout = Fanout(backends, index, presence, lambda c: catch_up(backends, c, resync_cursors(c)))
         sends = SendPipe(backends)
-        app.state.backends = backends
-        app.state.fanout = fanout
-        app.state.sends = sends
+        app.state.backends, app.state.presence, app.state.fanout, app.state.sends = backends, presence, fanout, sends
         cluster = None
-        if config.broker_url:
+        if peers is not None and config.broker_url:
             instance = config.instance_id or f"{socket.gethostname()}-{os.getpid()}"
-            cluster = Cluster(config.broker_url, instance, config.presence_ttl_seconds, fanout)
+            cluster = Cluster(config.broker_url, instance, config.presence_ttl_seconds, peers, presence)
             await cluster.start()
-        await fanout.start(lambda connection: catch_up(backends, connection, resync_cursors(connection)))
+        await fanout.start()
         await sends.start()
         try:
             yield

@@ -9,6 +9,10 @@ Changes go out on the pub/sub channel `parley:gw:events` (user online/offline, g
 ended). A gateway that starts, or whose subscription broke, reloads every live gateway's hash, so a
 missed message costs nothing. Each gateway checks the others' alive keys on every heartbeat, and the
 users of a gateway whose key expired go offline.
+
+Wiring, so that the arrows point one way: ClusterPeers (what this gateway tells the others, a
+queue) is made first and given to Presence as its Peers; Cluster is given both, drains the queue
+into Redis and feeds what the others say into Presence.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 import orjson
 import redis.asyncio as redis
 
-from edge_gateway.ws.fanout import Fanout
+from edge_gateway.ws.presence import Presence
 
 log = logging.getLogger(__name__)
 
@@ -46,31 +50,38 @@ def _rooms(text: bytes | str) -> set[int]:
     return {int(r) for r in raw.split(",") if r}
 
 
-class Cluster:
-    """This gateway's link to the others: implements fanout.Peers, feeds fanout's remote presence."""
+class ClusterPeers:
+    """Presence's Peers when there is a broker: news for the other gateways, queued for Cluster's writer."""
 
-    def __init__(self, url: str, gateway_id: str, ttl_seconds: float, fanout: Fanout) -> None:
-        self.id = gateway_id
-        self._url = url
-        self._ttl = ttl_seconds
-        self._fanout = fanout
-        self._writes: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._client: redis.Redis | None = None
-
-    # -- fanout.Peers: queued, written in order by one task ------------------------------------------
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
     def user_online(self, user_id: int, rooms: set[int]) -> None:
         """The user has sockets here."""
-        self._writes.put_nowait(("online", (user_id, rooms)))
+        self.queue.put_nowait(("online", (user_id, rooms)))
 
     def user_offline(self, user_id: int) -> None:
         """The user's last socket here closed."""
-        self._writes.put_nowait(("offline", user_id))
+        self.queue.put_nowait(("offline", user_id))
 
     def session_ended(self, session_id: str) -> None:
         """Sockets of this session close on every gateway."""
-        self._writes.put_nowait(("end_session", session_id))
+        self.queue.put_nowait(("end_session", session_id))
+
+
+class Cluster:
+    """This gateway's link to the others: writes ClusterPeers' news to Redis, feeds Presence what the others say."""
+
+    def __init__(self, url: str, gateway_id: str, ttl_seconds: float, peers: ClusterPeers, presence: Presence) -> None:
+        self.id = gateway_id
+        self._url = url
+        self._ttl = ttl_seconds
+        self._writes = peers.queue
+        self._presence = presence
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client: redis.Redis | None = None
+
+    # -- ClusterPeers' news: written in order by one task -------------------------------------------
 
     async def _writer(self, client: redis.Redis) -> None:
         while True:
@@ -107,7 +118,7 @@ class Cluster:
         ttl_ms = int(self._ttl * 1000)
         was: Any = await client.set(_alive(self.id), "1", px=ttl_ms, get=True)
         if was is None:  # first beat, or Redis lost our keys (restart): publish the whole state
-            users = self._fanout.local_users()
+            users = self._presence.local_users()
             async with client.pipeline(transaction=False) as pipe:
                 pipe.sadd(GATEWAYS, self.id)
                 pipe.delete(_users(self.id))
@@ -118,7 +129,7 @@ class Cluster:
         await client.pexpire(_users(self.id), ttl_ms * 2)
         members: Any = await client.smembers(GATEWAYS)
         others = sorted({m.decode() for m in members} - {self.id})
-        known = self._fanout.remote.gateways()
+        known = self._presence.remote_gateways()
         if not others and not known:
             return
         async with client.pipeline(transaction=False) as pipe:
@@ -129,7 +140,7 @@ class Cluster:
         dead += sorted(known - set(others) - set(dead))
         for gateway in dead:
             log.info("gateway %s stopped answering; its users are offline", gateway)
-            self._fanout.remote_replace(gateway, {})
+            self._presence.remote_replace(gateway, {})
             await client.srem(GATEWAYS, gateway)
             await client.delete(_users(gateway))
 
@@ -140,7 +151,7 @@ class Cluster:
             if not await client.exists(_alive(gateway)):
                 continue
             users: Any = await client.hgetall(_users(gateway))
-            self._fanout.remote_replace(gateway, {int(u): _rooms(r) for u, r in users.items()})
+            self._presence.remote_replace(gateway, {int(u): _rooms(r) for u, r in users.items()})
 
     # -- listening ------------------------------------------------------------------------------------
 
@@ -172,20 +183,19 @@ class Cluster:
             return
         op = message.get("op")
         if op == "online":
-            self._fanout.remote_online(gateway, int(message["user"]), {int(r) for r in message["rooms"]})
+            self._presence.remote_online(gateway, int(message["user"]), {int(r) for r in message["rooms"]})
         elif op == "offline":
-            self._fanout.remote_offline(gateway, int(message["user"]))
+            self._presence.remote_offline(gateway, int(message["user"]))
         elif op == "gone":
-            self._fanout.remote_replace(gateway, {})
+            self._presence.remote_replace(gateway, {})
         elif op == "end_session":
-            self._fanout.end_local_session(str(message["session"]))
+            self._presence.end_local_session(str(message["session"]))
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Join the cluster: heartbeat, writer and listener tasks."""
         self._client = redis.Redis.from_url(self._url, socket_timeout=5, socket_connect_timeout=2)
-        self._fanout.peers = self
         self._tasks = [
             asyncio.create_task(self._heartbeat(self._client), name="cluster-heartbeat"),
             asyncio.create_task(self._writer(self._client), name="cluster-writer"),
@@ -194,7 +204,6 @@ class Cluster:
 
     async def stop(self) -> None:
         """Leave the cluster: the others mark this gateway's users offline at once."""
-        self._fanout.peers = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

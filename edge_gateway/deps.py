@@ -11,9 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from common.errors import ServiceError
 from common.grpc_errors import status_for
-from common.tokens import Principal, auth_metadata
+from common.tokens import Principal, TokenExpired, auth_metadata
 from edge_gateway.backends import Backends
-from edge_gateway.errors import ApiError
+from edge_gateway.errors import ApiError, Reason
 
 
 def get_backends(request: Request) -> Backends:
@@ -49,10 +49,12 @@ async def verify_user_token(backends: Backends, token: str) -> Principal:
     """The principal of a user's access token; ApiError when it does not hold."""
     try:
         principal = await backends.verifier.verify(token)
+    except TokenExpired as exc:
+        raise ApiError(status_for(exc), exc.message, Reason.TOKEN_EXPIRED) from exc
     except ServiceError as exc:
         raise ApiError(status_for(exc), exc.message) from exc
     if principal.is_service:
-        raise ApiError(grpc.StatusCode.PERMISSION_DENIED, "a service token cannot act as a user")
+        raise ApiError(grpc.StatusCode.PERMISSION_DENIED, "a service token cannot act as a user", Reason.SERVICE_TOKEN)
     return principal
 
 

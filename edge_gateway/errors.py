@@ -1,12 +1,14 @@
-"""gRPC status codes to HTTP statuses and WebSocket error codes: the one table, used everywhere.
+"""gRPC status codes to HTTP statuses and to WebSocket close codes: one table each, used everywhere.
 
-The mapping follows the Connect protocol's table. The error body is always
-`{"error": {"code": "<snake_case gRPC code>", "message": "<the service's message>"}}`.
+The HTTP mapping follows the Connect protocol's table. The error body is always
+`{"error": {"code": "<snake_case gRPC code>", "message": "<the service's message>"}}`, and a
+WebSocket error frame carries the same code and message.
 """
 
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from typing import Any
 
 import grpc
@@ -14,6 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+
+from edge_gateway.ws import protocol as ws
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +45,21 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
 _OPAQUE = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS}
 
 
-class ApiError(Exception):
-    """An error for the browser: a gRPC code and a message safe to show."""
+class Reason(StrEnum):
+    """Cases within one status code that call for something else from a client (cf. google.rpc.ErrorInfo)."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    TOKEN_EXPIRED = "token_expired"  # UNAUTHENTICATED, but the token was genuine: refresh it, no new sign-in
+    SERVICE_TOKEN = "service_token"  # PERMISSION_DENIED: a service's token where a user's belongs
+
+
+class ApiError(Exception):
+    """An error for the browser: a gRPC code, a message safe to show, and, where it matters, a reason."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, reason: Reason | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.reason = reason
 
     @property
     def http_status(self) -> int:
@@ -84,6 +96,42 @@ def from_status(code: grpc.StatusCode | int, details: str) -> ApiError:
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return ApiError(code, "the backend did not answer in time; retry")
     return ApiError(code, details or code.name.lower())
+
+
+# -- WebSocket close codes -------------------------------------------------------------------------
+
+# A socket that a failed call ends (signing in, loading its rooms, catching up) closes with the code
+# of the call's status (docs/protocol.md "Close codes"), or of its reason where it has one.
+CLOSE_CODE: dict[grpc.StatusCode | Reason, int] = {
+    grpc.StatusCode.OK: 1000,
+    # Transient: reconnect with backoff and resume.
+    grpc.StatusCode.CANCELLED: ws.CLOSE_TRY_AGAIN,
+    grpc.StatusCode.DEADLINE_EXCEEDED: ws.CLOSE_TRY_AGAIN,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ws.CLOSE_TRY_AGAIN,
+    grpc.StatusCode.ABORTED: ws.CLOSE_TRY_AGAIN,
+    grpc.StatusCode.UNAVAILABLE: ws.CLOSE_TRY_AGAIN,
+    # E.g. a room the user left between loading their rooms and catching up: reconnecting resolves it.
+    grpc.StatusCode.PERMISSION_DENIED: ws.CLOSE_TRY_AGAIN,
+    # The gateway asked something the backend could not answer: a bug on our side; reconnect and resume.
+    grpc.StatusCode.UNKNOWN: ws.CLOSE_INTERNAL,
+    grpc.StatusCode.INVALID_ARGUMENT: ws.CLOSE_INTERNAL,
+    grpc.StatusCode.NOT_FOUND: ws.CLOSE_INTERNAL,
+    grpc.StatusCode.ALREADY_EXISTS: ws.CLOSE_INTERNAL,
+    grpc.StatusCode.FAILED_PRECONDITION: ws.CLOSE_INTERNAL,
+    grpc.StatusCode.OUT_OF_RANGE: ws.CLOSE_INTERNAL,
+    grpc.StatusCode.UNIMPLEMENTED: ws.CLOSE_INTERNAL,
+    grpc.StatusCode.INTERNAL: ws.CLOSE_INTERNAL,
+    grpc.StatusCode.DATA_LOSS: ws.CLOSE_INTERNAL,
+    # Credentials: sign in again, or just refresh the token.
+    grpc.StatusCode.UNAUTHENTICATED: ws.CLOSE_UNAUTHENTICATED,
+    Reason.SERVICE_TOKEN: ws.CLOSE_UNAUTHENTICATED,
+    Reason.TOKEN_EXPIRED: ws.CLOSE_TOKEN_EXPIRED,
+}
+
+
+def close_code(error: ApiError) -> int:
+    """The WebSocket close code for a socket that this error ends."""
+    return CLOSE_CODE[error.reason if error.reason is not None else error.code]
 
 
 def install(app: FastAPI) -> None:

@@ -18,6 +18,7 @@ from common.tokens import (
     FetchingKeySource,
     Principal,
     StaticKeySource,
+    TokenExpired,
     TokenVerifier,
     auth_metadata,
     bearer_token,
@@ -258,9 +259,10 @@ async def test_expiry_within_the_leeway_is_accepted(signer: Ed25519PrivateKey, v
 
 
 async def test_expiry_beyond_the_leeway_is_refused(signer: Ed25519PrivateKey, verifier: TokenVerifier) -> None:
-    """A token expired 30 s ago is Unauthenticated and told to refresh."""
-    with pytest.raises(Unauthenticated, match="expired"):
+    """A token expired 30 s ago is Unauthenticated, of its own kind TokenExpired, and told to refresh."""
+    with pytest.raises(TokenExpired, match="expired") as caught:
         await verifier.verify(_sign(signer, exp=int(time.time()) - 30))
+    assert isinstance(caught.value, Unauthenticated)
 
 
 @pytest.mark.parametrize(

@@ -58,5 +58,5 @@ async def logout(body: RefreshTokenBody, backends: BackendsDep, request: Request
     reply = await backends.auth.Logout(
         auth_pb2.LogoutRequest(refresh_token=body.refresh_token), timeout=backends.timeout
     )
-    request.app.state.fanout.end_session(reply.session_id)
+    request.app.state.presence.end_session(reply.session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

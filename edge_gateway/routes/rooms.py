@@ -125,7 +125,7 @@ async def members(
 async def presence(room_id: RoomId, backends: BackendsDep, caller: CallerDep, request: Request) -> dict[str, Any]:
     """Users with a live socket on this gateway; only for rooms the caller may see."""
     await backends.chat.GetRoom(pb.GetRoomRequest(room_id=room_id), metadata=caller.metadata, timeout=backends.timeout)
-    online: list[int] = request.app.state.fanout.online(room_id)
+    online: list[int] = request.app.state.presence.online(room_id)
     return {"room_id": room_id, "online": online}
 
 

@@ -1,4 +1,4 @@
-"""The gRPC -> HTTP error table and the OpenAPI document; no services needed."""
+"""The gRPC -> HTTP and gRPC -> WebSocket close code tables, and the OpenAPI document; no services needed."""
 
 from __future__ import annotations
 
@@ -34,6 +34,31 @@ EXPECTED_HTTP = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DATA_LOSS: 500,
     grpc.StatusCode.UNAUTHENTICATED: 401,
+}
+# What the client must do, per docs/protocol.md "Close codes": 1013 reconnect with backoff, 1011
+# reconnect, 4001 sign in again, 4003 refresh the token.
+EXPECTED_CLOSE = {
+    grpc.StatusCode.OK: 1000,
+    grpc.StatusCode.CANCELLED: 1013,
+    grpc.StatusCode.UNKNOWN: 1011,
+    grpc.StatusCode.INVALID_ARGUMENT: 1011,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 1013,
+    grpc.StatusCode.NOT_FOUND: 1011,
+    grpc.StatusCode.ALREADY_EXISTS: 1011,
+    grpc.StatusCode.PERMISSION_DENIED: 1013,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 1013,
+    grpc.StatusCode.FAILED_PRECONDITION: 1011,
+    grpc.StatusCode.ABORTED: 1013,
+    grpc.StatusCode.OUT_OF_RANGE: 1011,
+    grpc.StatusCode.UNIMPLEMENTED: 1011,
+    grpc.StatusCode.INTERNAL: 1011,
+    grpc.StatusCode.UNAVAILABLE: 1013,
+    grpc.StatusCode.DATA_LOSS: 1011,
+    grpc.StatusCode.UNAUTHENTICATED: 4001,
+}
+EXPECTED_CLOSE_BY_REASON = {
+    (grpc.StatusCode.UNAUTHENTICATED, errors.Reason.TOKEN_EXPIRED): 4003,
+    (grpc.StatusCode.PERMISSION_DENIED, errors.Reason.SERVICE_TOKEN): 4001,
 }
 OPAQUE = [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS]
 SECRET_DETAIL = "mysql error 1213 at repository.py:88 for user 'chat'"
@@ -118,6 +143,24 @@ def test_each_grpc_code_maps_to_its_http_status(code: grpc.StatusCode) -> None:
     """Each gRPC status code becomes the HTTP status of the Connect protocol's table."""
     assert errors.HTTP_STATUS[code] == EXPECTED_HTTP[code]
     assert errors.from_rpc_error(_rpc_error(code, "why")).http_status == EXPECTED_HTTP[code]
+
+
+def test_the_close_table_covers_every_code_and_reason() -> None:
+    """CLOSE_CODE has a row for every grpc.StatusCode and every Reason, and nothing else."""
+    assert set(errors.CLOSE_CODE) == set(grpc.StatusCode) | set(errors.Reason)
+
+
+@pytest.mark.parametrize("code", list(grpc.StatusCode), ids=lambda code: code.name)
+def test_each_grpc_code_maps_to_its_close_code(code: grpc.StatusCode) -> None:
+    """A socket ended by a backend call failing with this status closes with the code the protocol gives it."""
+    assert errors.close_code(errors.from_rpc_error(_rpc_error(code, "why"))) == EXPECTED_CLOSE[code]
+
+
+@pytest.mark.parametrize(("code", "reason"), list(EXPECTED_CLOSE_BY_REASON), ids=lambda value: str(value))
+def test_a_reason_overrides_its_status_close_code(code: grpc.StatusCode, reason: errors.Reason) -> None:
+    """An expired token closes with 4003 (refresh), a service token with 4001, whatever their status's own row."""
+    error = errors.ApiError(code, "why", reason)
+    assert errors.close_code(error) == EXPECTED_CLOSE_BY_REASON[(code, reason)] != EXPECTED_CLOSE[code]
 
 
 @pytest.mark.parametrize("code", OPAQUE, ids=lambda code: code.name)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from starlette.websockets import WebSocketState
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from edge_gateway.ws.connection import Connection
 from edge_gateway.ws.protocol import CLOSE_TOO_SLOW
 from edge_gateway.ws.wire import Wire, WireMiddleware, frame_bytes, wire_of
+from edge_gateway.ws.writer import TOO_SLOW, SocketWriter
 
 
 class Transport:
@@ -33,8 +35,21 @@ class Protocol:
     state = State.OPEN
 
 
+class WebSocket:
+    """What the writer needs of a starlette WebSocket to close it: the close it was sent."""
+
+    application_state = WebSocketState.CONNECTED
+
+    def __init__(self) -> None:
+        self.closed_with: tuple[int, str] | None = None
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed_with = (code, reason)
+
+
 def connection(transport: Transport, limit: int = 1000) -> Connection:
-    return Connection(cast(Any, None), 1, "t", 0.0, 10, wire=Wire(transport, Protocol()), buffer_limit=limit)
+    writer = SocketWriter(cast(Any, WebSocket()), Wire(transport, Protocol()), 10, buffer_limit=limit)
+    return Connection(writer, 1, "t", 0.0, 10)
 
 
 def test_frames_are_built_once_and_are_plain_text_frames() -> None:
@@ -49,16 +64,18 @@ async def test_a_reader_that_stops_reading_is_closed_as_too_slow() -> None:
     conn = connection(transport, limit=1000)
     for _ in range(200):
         conn.deliver(7, 0, 0, "x" * 100)
-    assert conn.close_code == CLOSE_TOO_SLOW
+    assert conn.writer.close_code == CLOSE_TOO_SLOW
     assert 1000 < transport.get_write_buffer_size() < 1300  # stopped right after the limit
+    await conn.writer.finished()
+    assert cast(WebSocket, conn.writer.websocket).closed_with == (CLOSE_TOO_SLOW, TOO_SLOW)
 
 
 async def test_nothing_is_written_to_a_closing_transport() -> None:
     transport = Transport()
     conn = connection(transport)
     transport.closing = True
-    conn.send("hello")
-    assert transport.written == [] and conn.close_code is None
+    conn.writer.send("hello")
+    assert transport.written == [] and conn.writer.close_code is None
 
 
 async def test_the_middleware_finds_uvicorns_transport_behind_send() -> None:

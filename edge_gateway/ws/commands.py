@@ -1,0 +1,140 @@
+"""What a signed-in socket asks for: one handler per client frame type, each answering with its own ack or an error.
+
+Sends are pipelined: the next frame is read while earlier sends are being stored (they are stored in
+frame order, by edge_gateway/ws/sends.py; acks come as they complete), at most MAX_SENDS_IN_FLIGHT
+at once. Every other frame is answered before the next one is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from edge_gateway.backends import Backends
+from edge_gateway.deps import verify_user_token
+from edge_gateway.errors import ApiError, from_rpc_error
+from edge_gateway.ws import frames as f
+from edge_gateway.ws import protocol as p
+from edge_gateway.ws.connection import Connection
+from edge_gateway.ws.sends import SendPipe
+from parley.chat.v1 import chat_pb2 as pb
+
+MAX_SENDS_IN_FLIGHT = 64
+Reply = dict[str, Any] | None
+
+
+class Commands:
+    """The command side of one signed-in socket."""
+
+    __slots__ = ("_backends", "_connection", "_expiry", "_in_flight", "_send_slots", "_sends")
+
+    def __init__(self, backends: Backends, connection: Connection, sends: SendPipe) -> None:
+        self._backends = backends
+        self._connection = connection
+        self._sends = sends
+        self._expiry: asyncio.TimerHandle | None = None
+        self._schedule_expiry()
+        # Made on the first send: most sockets of a big deployment only listen.
+        self._send_slots: asyncio.Semaphore | None = None
+        self._in_flight: set[asyncio.Task[None]] | None = None
+
+    async def submit(self, frame: f.ClientFrame) -> None:
+        """Act on a frame: sends in the background (bounded), everything else before the next frame."""
+        if not isinstance(frame, f.SendFrame):
+            await self.handle(frame)
+            return
+        if self._send_slots is None or self._in_flight is None:
+            self._send_slots, self._in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT), set()
+        await self._send_slots.acquire()
+        task = asyncio.create_task(self.handle(frame))
+        self._in_flight.add(task)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        assert self._in_flight is not None and self._send_slots is not None
+        self._in_flight.discard(task)
+        self._send_slots.release()
+
+    def _schedule_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        delay = max(0.0, self._connection.expires_at - time.time())
+        self._expiry = asyncio.get_running_loop().call_later(
+            delay,
+            self._connection.writer.close,
+            p.CLOSE_TOKEN_EXPIRED,
+            "access token expired; refresh it and reconnect",
+        )
+
+    def stop(self) -> None:
+        """Forget the token's expiry (the socket is closing anyway)."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+
+    async def handle(self, frame: f.ClientFrame) -> None:
+        """Act on one client frame; answer with its ack or an error frame."""
+        reply: Reply
+        try:
+            reply = await _HANDLERS[type(frame)](self, frame)
+        except grpc.aio.AioRpcError as exc:
+            error = from_rpc_error(exc)
+            reply = p.error_frame(error.name, error.message, frame.ref)
+        except ApiError as error:
+            reply = p.error_frame(error.name, error.message, frame.ref)
+        except p.ProtocolError as error:
+            reply = p.error_frame("invalid_argument", error.message, frame.ref)
+        if reply is not None:
+            self._connection.writer.send(p.encode(reply))
+
+    # -- one handler per frame type ---------------------------------------------------------------
+
+    async def _send(self, frame: f.SendFrame) -> Reply:
+        request = pb.SendMessageRequest(room_id=frame.room_id, client_msg_id=frame.client_msg_id, body=frame.body)
+        sent = await self._sends.send(self._connection.token, request, self._backends.timeout)
+        return p.send_ack(frame.ref, sent.message, sent.duplicate)
+
+    async def _typing(self, frame: f.TypingFrame) -> Reply:
+        typing = await self._backends.chat.SendTyping(
+            pb.SendTypingRequest(room_id=frame.room_id),
+            metadata=self._connection.metadata,
+            timeout=self._backends.timeout,
+        )
+        return None if frame.ref is None else p.typing_ack(frame.ref, typing)
+
+    async def _read(self, frame: f.ReadFrame) -> Reply:
+        read = await self._backends.chat.MarkRead(
+            pb.MarkReadRequest(room_id=frame.room_id, seq=frame.seq),
+            metadata=self._connection.metadata,
+            timeout=self._backends.timeout,
+        )
+        return p.read_ack(frame.ref, frame.room_id, read)
+
+    async def _ping(self, frame: f.PingFrame) -> Reply:
+        return p.pong(frame.ref)
+
+    async def _reauth(self, frame: f.ReauthFrame) -> Reply:
+        principal = await verify_user_token(self._backends, frame.token)
+        connection = self._connection
+        if principal.user_id != connection.user_id:
+            raise ApiError(grpc.StatusCode.PERMISSION_DENIED, "reauth must be for the same user")
+        connection.token, connection.expires_at = frame.token, principal.expires_at
+        connection.session_id = principal.session_id
+        self._schedule_expiry()
+        return p.reauth_ack(frame.ref, principal.expires_at)
+
+    async def _auth(self, frame: f.AuthFrame) -> Reply:
+        raise p.ProtocolError("already signed in; use a reauth frame to swap tokens", frame.ref)
+
+
+_HANDLERS: dict[type[Any], Callable[[Commands, Any], Awaitable[Reply]]] = {
+    f.SendFrame: Commands._send,
+    f.TypingFrame: Commands._typing,
+    f.ReadFrame: Commands._read,
+    f.PingFrame: Commands._ping,
+    f.ReauthFrame: Commands._reauth,
+    f.AuthFrame: Commands._auth,
+}
