@@ -41,3 +41,26 @@ export function myRoom(id: number, options: Partial<Room> = {}, unread = 0): MyR
 export function user(id: number, username = `u${id}`): User {
   return { id, username, display_name: username, created_at: "2026-01-01T00:00:00Z" };
 }
+
+/** A Storage kept in memory (one per test: a fresh "browser profile"). */
+export class MemoryStorage implements Storage {
+  private readonly items = new Map<string, string>();
+  get length() {
+    return this.items.size;
+  }
+  clear() {
+    this.items.clear();
+  }
+  getItem(key: string) {
+    return this.items.get(key) ?? null;
+  }
+  key(index: number) {
+    return [...this.items.keys()][index] ?? null;
+  }
+  removeItem(key: string) {
+    this.items.delete(key);
+  }
+  setItem(key: string, value: string) {
+    this.items.set(key, value);
+  }
+}

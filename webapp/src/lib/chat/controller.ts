@@ -21,6 +21,13 @@ import { OutboxStorage } from "./outboxStorage";
 import { Sending } from "./sending";
 import { UserLoader } from "./users";
 
+interface Options {
+  /** Where the outbox persists (localStorage in a browser). */
+  storage?: Storage | null;
+  /** Opens the WebSocket (tests pass a fake). */
+  createSocket?: (url: string) => WebSocket;
+}
+
 export class ChatController {
   readonly api: ApiClient;
   readonly store: Store<ChatState, Action>;
@@ -38,7 +45,7 @@ export class ChatController {
 
   constructor(
     private readonly session: SessionManager,
-    storage: Storage | null = typeof localStorage === "undefined" ? null : localStorage,
+    { storage = typeof localStorage === "undefined" ? null : localStorage, createSocket }: Options = {},
   ) {
     this.api = new ApiClient(session);
     const me = session.user;
@@ -52,6 +59,7 @@ export class ChatController {
     this.socket = new ChatSocket({
       url: wsUrl,
       session,
+      createSocket,
       events: {
         frame: (frame) => this.onFrame(frame),
         status: (status, detail) => this.onStatus(status, detail),
