@@ -1,6 +1,12 @@
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
-import "./globals.css";
+// Style sheets in cascade order (each file says which components it styles).
+import "./styles/base.css";
+import "./styles/auth.css";
+import "./styles/shell.css";
+import "./styles/panels.css";
+import "./styles/conversation.css";
+import "./styles/narrow.css";
 
 // Rendered per request so that GATEWAY_PUBLIC_URL is read at run time, not baked in at build time.
 export const dynamic = "force-dynamic";

@@ -4,13 +4,13 @@ import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { ApiError } from "@/lib/api";
 import type { Room } from "@/lib/types";
-import { useChatState, useStore } from "./ChatContext";
+import { useChat, useStore } from "./ChatContext";
 import { PanelHeader } from "./PanelHeader";
 
 /** Public channels: search, page through, join. */
 export function BrowseChannels() {
-  const store = useStore();
-  const { rooms: mine } = useChatState();
+  const chat = useChat();
+  const mine = useStore((s) => s.rooms.list);
   const router = useRouter();
   const [search, setSearch] = useState("");
   const [rooms, setRooms] = useState<Room[]>([]);
@@ -23,7 +23,7 @@ export function BrowseChannels() {
       setLoading(true);
       setError(null);
       try {
-        const page = await store.api.publicRooms(text, after);
+        const page = await chat.api.publicRooms(text, after);
         setRooms((old) => (after ? [...old, ...page.rooms] : page.rooms));
         setHasMore(page.has_more);
       } catch (caught) {
@@ -32,12 +32,12 @@ export function BrowseChannels() {
         setLoading(false);
       }
     },
-    [store],
+    [chat],
   );
 
   useEffect(() => {
     let live = true;
-    store.api.publicRooms("").then(
+    chat.api.publicRooms("").then(
       (page) => {
         if (!live) return;
         setRooms(page.rooms);
@@ -53,7 +53,7 @@ export function BrowseChannels() {
     return () => {
       live = false;
     };
-  }, [store]);
+  }, [chat]);
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -63,7 +63,7 @@ export function BrowseChannels() {
   async function join(room: Room) {
     setError(null);
     try {
-      store.addRoom(await store.api.join(room.id));
+      chat.addRoom(await chat.api.join(room.id));
       router.push(`/rooms/${room.id}`);
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : "Could not join.");

@@ -1,19 +1,22 @@
 "use client";
 
-import { createContext, useContext, useSyncExternalStore } from "react";
-import type { ChatState, ChatStore } from "@/lib/store";
+import { createContext, useContext } from "react";
+import type { ChatController } from "@/lib/chat/controller";
+import type { ChatState } from "@/lib/state/root";
+import { useSelector } from "@/lib/useSelector";
 
-export const ChatContext = createContext<ChatStore | null>(null);
+export { shallowEqual } from "@/lib/useSelector";
 
-/** The signed-in chat store (inside ChatShell). */
-export function useStore(): ChatStore {
-  const store = useContext(ChatContext);
-  if (!store) throw new Error("useStore outside ChatShell");
-  return store;
+export const ChatContext = createContext<ChatController | null>(null);
+
+/** The signed-in chat's actions (inside ChatShell). */
+export function useChat(): ChatController {
+  const chat = useContext(ChatContext);
+  if (!chat) throw new Error("useChat outside ChatShell");
+  return chat;
 }
 
-/** The current chat state; re-renders on every change. */
-export function useChatState(): ChatState {
-  const store = useStore();
-  return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
+/** Part of the chat state; the component re-renders only when that part changes. */
+export function useStore<T>(selector: (state: ChatState) => T, isEqual?: (a: T, b: T) => boolean): T {
+  return useSelector(useChat().store, selector, isEqual);
 }

@@ -3,7 +3,7 @@
 import { usePathname, useRouter } from "next/navigation";
 import { useEffect, useState, type ReactNode } from "react";
 import { getSession } from "@/lib/client";
-import { ChatStore } from "@/lib/store";
+import { ChatController } from "@/lib/chat/controller";
 import { ChatContext } from "./ChatContext";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { LiveAnnouncer } from "./LiveAnnouncer";
@@ -12,33 +12,33 @@ import { Sidebar } from "./Sidebar";
 export function ChatShell({ children }: { children: ReactNode }) {
   const router = useRouter();
   const pathname = usePathname();
-  const [store] = useState(() => {
+  const [chat] = useState(() => {
     const session = getSession();
-    return session.signedIn ? new ChatStore(session) : null;
+    return session.signedIn ? new ChatController(session) : null;
   });
 
   useEffect(() => {
     const session = getSession();
     const unsubscribe = session.subscribe((_, reason) => {
       if (reason === "signed_out") {
-        store?.stop();
-        const why = store?.getSnapshot().signedOutReason;
+        chat?.stop();
+        const why = chat?.store.getState().connection.signedOutReason;
         router.replace(why ? "/login?reason=expired" : "/login");
       }
     });
-    if (!store) router.replace("/login");
-    else store.start();
+    if (!chat) router.replace("/login");
+    else chat.start();
     return () => {
       unsubscribe();
-      store?.stop();
+      chat?.stop();
     };
-  }, [store, router]);
+  }, [chat, router]);
 
-  if (!store) return null;
+  if (!chat) return null;
   // On narrow screens the list and the open screen take turns; on wide ones they sit side by side.
   const view = pathname === "/" ? "list" : "detail";
   return (
-    <ChatContext.Provider value={store}>
+    <ChatContext.Provider value={chat}>
       <div className="shell" data-view={view}>
         <Sidebar />
         <div className="main-pane">

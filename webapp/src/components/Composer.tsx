@@ -1,13 +1,13 @@
 "use client";
 
 import { useId, useState, type FormEvent, type KeyboardEvent } from "react";
-import { useStore } from "./ChatContext";
+import { useChat } from "./ChatContext";
 
 const MAX_CHARS = 4000;
 
 /** The message box: Enter sends, Shift+Enter starts a new line. */
 export function Composer({ roomId, label }: { roomId: number; label: string }) {
-  const store = useStore();
+  const chat = useChat();
   const [text, setText] = useState("");
   const inputId = useId();
   const hintId = useId();
@@ -17,7 +17,7 @@ export function Composer({ roomId, label }: { roomId: number; label: string }) {
     event?.preventDefault();
     const body = text.trim();
     if (!body || tooLong) return;
-    store.send(roomId, body);
+    chat.send(roomId, body);
     setText("");
   }
 
@@ -43,7 +43,7 @@ export function Composer({ roomId, label }: { roomId: number; label: string }) {
         aria-invalid={tooLong}
         onChange={(e) => {
           setText(e.target.value);
-          if (e.target.value.trim()) store.typing(roomId);
+          if (e.target.value.trim()) chat.typing(roomId);
         }}
         onKeyDown={onKeyDown}
       />

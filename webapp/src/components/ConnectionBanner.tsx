@@ -1,10 +1,10 @@
 "use client";
 
-import { useChatState } from "./ChatContext";
+import { useStore } from "./ChatContext";
 
 /** A visible (and announced) notice while the connection is down or catching up. */
 export function ConnectionBanner() {
-  const { status, statusDetail, everLive } = useChatState();
+  const { status, detail: statusDetail, everLive } = useStore((s) => s.connection);
   const down = status === "offline" || (!everLive && status === "connecting" && statusDetail !== "");
   const syncing = status === "syncing" && everLive;
   return (

@@ -2,8 +2,8 @@
 
 import Link from "next/link";
 import { useEffect } from "react";
-import { roomTitle } from "@/lib/store";
-import { useChatState, useStore } from "./ChatContext";
+import { findRoom, roomTitle } from "@/lib/state/rooms";
+import { useChat, useStore } from "./ChatContext";
 import { Composer } from "./Composer";
 import { RoomIcon } from "./RoomIcon";
 import { JoinPrompt } from "./JoinPrompt";
@@ -12,29 +12,29 @@ import { PresenceList } from "./PresenceList";
 import { TypingIndicator } from "./TypingIndicator";
 
 export function Conversation({ roomId }: { roomId: number }) {
-  const store = useStore();
-  const state = useChatState();
-  const entry = state.rooms.find((r) => r.room.id === roomId);
+  const chat = useChat();
+  const entry = useStore((s) => findRoom(s.rooms, roomId));
+  const roomsLoaded = useStore((s) => s.rooms.loaded);
+  const title = useStore((s) => (entry ? roomTitle(entry.room, s.users) : ""));
   const isMember = entry !== undefined;
 
   useEffect(() => {
     if (!isMember) return;
-    store.setActiveRoom(roomId);
+    chat.setActiveRoom(roomId);
     const onVisible = () => {
-      if (document.visibilityState === "visible") store.markRead(roomId);
+      if (document.visibilityState === "visible") chat.markRead(roomId);
     };
     document.addEventListener("visibilitychange", onVisible);
     return () => {
       document.removeEventListener("visibilitychange", onVisible);
-      store.setActiveRoom(null);
+      chat.setActiveRoom(null);
     };
-  }, [store, roomId, isMember]);
+  }, [chat, roomId, isMember]);
 
   if (!entry) {
-    return state.roomsLoaded ? <JoinPrompt roomId={roomId} /> : <p className="boot">Loading…</p>;
+    return roomsLoaded ? <JoinPrompt roomId={roomId} /> : <p className="boot">Loading…</p>;
   }
   const { room } = entry;
-  const title = roomTitle(room, state);
   return (
     <main className="conversation" aria-labelledby="room-title">
       <header className="conversation-head">

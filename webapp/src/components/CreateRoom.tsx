@@ -4,12 +4,13 @@ import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { ApiError } from "@/lib/api";
 import type { User } from "@/lib/types";
-import { useStore } from "./ChatContext";
+import { useChat } from "./ChatContext";
 import { PanelHeader } from "./PanelHeader";
+import { findUser } from "./userLookup";
 
 /** A new public channel or private room, with people invited by username. */
 export function CreateRoom() {
-  const store = useStore();
+  const chat = useChat();
   const router = useRouter();
   const [name, setName] = useState("");
   const [topic, setTopic] = useState("");
@@ -25,20 +26,11 @@ export function CreateRoom() {
     setInviteError(null);
     if (!username) return setInviteError("Enter a username to invite.");
     if (invited.some((u) => u.username === username)) return setInviteError(`${username} is invited already.`);
-    try {
-      const user = await store.api.userByName(username);
-      if (user.id === store.getSnapshot().me?.id) return setInviteError("You are in the room anyway.");
-      setInvited((list) => [...list, user]);
-      setInvitee("");
-    } catch (caught) {
-      setInviteError(
-        caught instanceof ApiError && caught.status === 404
-          ? `There is no user called ${username}.`
-          : caught instanceof ApiError
-            ? caught.message
-            : "Could not look that user up.",
-      );
-    }
+    const user = await findUser(chat.api, username);
+    if (typeof user === "string") return setInviteError(user);
+    if (user.id === chat.store.getState().users.me?.id) return setInviteError("You are in the room anyway.");
+    setInvited((list) => [...list, user]);
+    setInvitee("");
   }
 
   async function submit(event: FormEvent) {
@@ -48,8 +40,8 @@ export function CreateRoom() {
     if (name.trim().length > 80) return setError("A room name has at most 80 characters.");
     setBusy(true);
     try {
-      const room = await store.api.createRoom(kind, name.trim(), topic.trim(), invited.map((u) => u.id));
-      store.addRoom(room, "owner");
+      const room = await chat.api.createRoom(kind, name.trim(), topic.trim(), invited.map((u) => u.id));
+      chat.addRoom(room, "owner");
       router.push(`/rooms/${room.id}`);
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : "Could not create the room.");

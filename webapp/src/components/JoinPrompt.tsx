@@ -3,30 +3,30 @@
 import { useEffect, useState } from "react";
 import { ApiError } from "@/lib/api";
 import type { Room } from "@/lib/types";
-import { useStore } from "./ChatContext";
+import { useChat } from "./ChatContext";
 
 /** A room I am not in: join it when it is a public channel. */
 export function JoinPrompt({ roomId }: { roomId: number }) {
-  const store = useStore();
+  const chat = useChat();
   const [room, setRoom] = useState<Room | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     let live = true;
-    store.api.room(roomId).then(
+    chat.api.room(roomId).then(
       (found) => live && setRoom(found),
       (caught: unknown) => live && setError(caught instanceof ApiError ? caught.message : "Cannot load this room."),
     );
     return () => {
       live = false;
     };
-  }, [store, roomId]);
+  }, [chat, roomId]);
 
   async function join() {
     setBusy(true);
     try {
-      store.addRoom(await store.api.join(roomId));
+      chat.addRoom(await chat.api.join(roomId));
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : "Could not join.");
       setBusy(false);

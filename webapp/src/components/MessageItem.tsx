@@ -4,11 +4,11 @@ import { useState, type KeyboardEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { timeLabel } from "@/lib/format";
 import type { Message } from "@/lib/types";
-import { useStore } from "./ChatContext";
+import { useChat } from "./ChatContext";
 
 /** One stored message; mine can be edited and deleted. Text is rendered as text, never as HTML. */
 export function MessageItem({ message, own }: { message: Message; own: boolean }) {
-  const store = useStore();
+  const chat = useChat();
   const [mode, setMode] = useState<"view" | "edit" | "confirm-delete">("view");
   const [draft, setDraft] = useState(message.body);
   const [error, setError] = useState<string | null>(null);
@@ -30,7 +30,7 @@ export function MessageItem({ message, own }: { message: Message; own: boolean }
   function save() {
     const body = draft.trim();
     if (!body || body === message.body) return setMode("view");
-    void run(() => store.edit(message.room_id, message.seq, body));
+    void run(() => chat.edit(message.room_id, message.seq, body));
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -95,7 +95,7 @@ export function MessageItem({ message, own }: { message: Message; own: boolean }
             <button
               type="button"
               className="link danger"
-              onClick={() => void run(() => store.remove(message.room_id, message.seq))}
+              onClick={() => void run(() => chat.remove(message.room_id, message.seq))}
               disabled={busy}
             >
               Delete

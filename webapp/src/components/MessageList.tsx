@@ -4,21 +4,21 @@ import { useLayoutEffect, useRef } from "react";
 import { dayLabel } from "@/lib/format";
 import { groupMessages, type Groupable } from "@/lib/grouping";
 import type { Message } from "@/lib/types";
-import type { PendingSend } from "@/lib/ws/outbox";
-import { useChatState, useStore } from "./ChatContext";
+import type { PendingSend } from "@/lib/state/outbox";
+import { visiblePending } from "@/lib/state/root";
+import { userName } from "@/lib/state/users";
+import { shallowEqual, useChat, useStore } from "./ChatContext";
 import { MessageItem } from "./MessageItem";
 import { PendingItem } from "./PendingItem";
 
 type Entry = Groupable & ({ kind: "message"; message: Message } | { kind: "pending"; pending: PendingSend });
 
-const NO_PENDING: PendingSend[] = [];
-
 export function MessageList({ roomId }: { roomId: number }) {
-  const store = useStore();
-  const state = useChatState();
-  const timeline = state.timelines[roomId];
-  const pending = state.pending[roomId] ?? NO_PENDING;
-  const me = state.me?.id ?? 0;
+  const chat = useChat();
+  const timeline = useStore((s) => s.timelines[roomId]);
+  const pending = useStore((s) => visiblePending(s, roomId), shallowEqual);
+  const users = useStore((s) => s.users);
+  const me = users.me?.id ?? 0;
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const firstSeq = useRef<number | undefined>(undefined);
@@ -50,7 +50,7 @@ export function MessageList({ roomId }: { roomId: number }) {
     if (!el) return;
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
     height.current = el.scrollHeight;
-    if (el.scrollTop < 120) void store.loadOlder(roomId);
+    if (el.scrollTop < 120) void chat.loadOlder(roomId);
   }
 
   return (
@@ -59,7 +59,7 @@ export function MessageList({ roomId }: { roomId: number }) {
         {!timeline?.loaded ? (
           <p role="status">Loading messages…</p>
         ) : timeline.hasOlder ? (
-          <button type="button" onClick={() => void store.loadOlder(roomId)} disabled={timeline.loadingOlder}>
+          <button type="button" onClick={() => void chat.loadOlder(roomId)} disabled={timeline.loadingOlder}>
             {timeline.loadingOlder ? "Loading…" : "Load older messages"}
           </button>
         ) : (
@@ -81,7 +81,7 @@ export function MessageList({ roomId }: { roomId: number }) {
               {day.runs.map((run) => (
                 <li key={run.key} className={`run${run.senderId === me ? " own" : ""}`}>
                   <p className="run-author">
-                    {run.senderId === me ? "You" : (state.users[run.senderId]?.username ?? `user ${run.senderId}`)}
+                    {run.senderId === me ? "You" : userName(users, run.senderId)}
                   </p>
                   <ol className="run-items">
                     {run.items.map((entry) =>

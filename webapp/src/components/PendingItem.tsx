@@ -1,11 +1,11 @@
 "use client";
 
-import type { PendingSend } from "@/lib/ws/outbox";
-import { useStore } from "./ChatContext";
+import type { PendingSend } from "@/lib/state/outbox";
+import { useChat } from "./ChatContext";
 
 /** My message on its way: shown at once, replaced by the stored one when the server confirms it. */
 export function PendingItem({ pending }: { pending: PendingSend }) {
-  const store = useStore();
+  const chat = useChat();
   const failed = pending.state === "failed";
   return (
     <li className={`message own pending${failed ? " failed" : ""}`} data-testid="pending-message">
@@ -14,10 +14,10 @@ export function PendingItem({ pending }: { pending: PendingSend }) {
         {failed ? (
           <>
             <span className="field-error">Not sent: {pending.error}</span>{" "}
-            <button type="button" className="link" onClick={() => store.retrySend(pending.clientMsgId)}>
+            <button type="button" className="link" onClick={() => chat.retrySend(pending.clientMsgId)}>
               Retry
             </button>{" "}
-            <button type="button" className="link" onClick={() => store.discardSend(pending.clientMsgId)}>
+            <button type="button" className="link" onClick={() => chat.discardSend(pending.clientMsgId)}>
               Discard
             </button>
           </>

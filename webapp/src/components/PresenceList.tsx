@@ -1,12 +1,15 @@
 "use client";
 
-import { useChatState } from "./ChatContext";
+import { userName } from "@/lib/state/users";
+import { useStore } from "./ChatContext";
+
+const NOBODY: readonly number[] = [];
 
 /** Who has the room open right now. */
 export function PresenceList({ roomId }: { roomId: number }) {
-  const { presence, users, me } = useChatState();
-  const online = presence[roomId] ?? [];
-  const names = online.map((id) => (id === me?.id ? "you" : (users[id]?.username ?? `user ${id}`)));
+  const online = useStore((s) => s.live.presence[roomId] ?? NOBODY);
+  const users = useStore((s) => s.users);
+  const names = online.map((id) => (id === users.me?.id ? "you" : userName(users, id)));
   return (
     <section className="presence" aria-label="Online now" data-testid="presence">
       <span className="presence-count">

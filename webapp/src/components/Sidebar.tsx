@@ -3,13 +3,14 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useState } from "react";
-import { roomTitle, type ChatState } from "@/lib/store";
+import { roomTitle } from "@/lib/state/rooms";
+import type { UsersState } from "@/lib/state/users";
 import type { MyRoom } from "@/lib/types";
-import { useChatState, useStore } from "./ChatContext";
+import { useChat, useStore } from "./ChatContext";
 import { RoomIcon } from "./RoomIcon";
 
-function RoomLink({ entry, state, current }: { entry: MyRoom; state: ChatState; current: boolean }) {
-  const title = roomTitle(entry.room, state);
+function RoomLink({ entry, users, current }: { entry: MyRoom; users: UsersState; current: boolean }) {
+  const title = roomTitle(entry.room, users);
   const unread = entry.unread_count;
   return (
     <li>
@@ -34,17 +35,18 @@ function RoomLink({ entry, state, current }: { entry: MyRoom; state: ChatState; 
 }
 
 export function Sidebar() {
-  const state = useChatState();
-  const store = useStore();
+  const rooms = useStore((s) => s.rooms);
+  const users = useStore((s) => s.users);
+  const chat = useChat();
   const pathname = usePathname();
   const [signingOut, setSigningOut] = useState(false);
-  const channels = state.rooms.filter((r) => r.room.kind !== "direct");
-  const directs = state.rooms.filter((r) => r.room.kind === "direct");
+  const channels = rooms.list.filter((r) => r.room.kind !== "direct");
+  const directs = rooms.list.filter((r) => r.room.kind === "direct");
   const currentId = pathname.startsWith("/rooms/") ? Number(pathname.split("/")[2]) : null;
 
   async function signOut() {
     setSigningOut(true);
-    await store.signOut();
+    await chat.signOut();
   }
 
   return (
@@ -57,7 +59,7 @@ export function Sidebar() {
           Parley
         </Link>
         <span className="me" title="Signed in as">
-          {state.me?.username}
+          {users.me?.username}
         </span>
       </header>
       <div className="sidebar-actions">
@@ -73,21 +75,21 @@ export function Sidebar() {
       </div>
       <h2 id="rooms-heading">Rooms</h2>
       {channels.length === 0 ? (
-        <p className="empty">{state.roomsLoaded ? "No rooms yet." : "Loading…"}</p>
+        <p className="empty">{rooms.loaded ? "No rooms yet." : "Loading…"}</p>
       ) : (
         <ul className="room-list" aria-labelledby="rooms-heading">
           {channels.map((entry) => (
-            <RoomLink key={entry.room.id} entry={entry} state={state} current={entry.room.id === currentId} />
+            <RoomLink key={entry.room.id} entry={entry} users={users} current={entry.room.id === currentId} />
           ))}
         </ul>
       )}
       <h2 id="direct-heading">Direct messages</h2>
       {directs.length === 0 ? (
-        <p className="empty">{state.roomsLoaded ? "No conversations yet." : "Loading…"}</p>
+        <p className="empty">{rooms.loaded ? "No conversations yet." : "Loading…"}</p>
       ) : (
         <ul className="room-list" aria-labelledby="direct-heading">
           {directs.map((entry) => (
-            <RoomLink key={entry.room.id} entry={entry} state={state} current={entry.room.id === currentId} />
+            <RoomLink key={entry.room.id} entry={entry} users={users} current={entry.room.id === currentId} />
           ))}
         </ul>
       )}

@@ -3,12 +3,13 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { ApiError } from "@/lib/api";
-import { useStore } from "./ChatContext";
+import { useChat } from "./ChatContext";
 import { PanelHeader } from "./PanelHeader";
+import { findUser } from "./userLookup";
 
 /** Open (or create) a direct conversation with someone, by username. */
 export function StartDirect() {
-  const store = useStore();
+  const chat = useChat();
   const router = useRouter();
   const [username, setUsername] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -20,19 +21,18 @@ export function StartDirect() {
     setError(null);
     if (!name) return setError("Enter the username of the person to message.");
     setBusy(true);
+    const user = await findUser(chat.api, name);
+    if (typeof user === "string") {
+      setError(user);
+      setBusy(false);
+      return;
+    }
     try {
-      const user = await store.api.userByName(name);
-      const { room } = await store.api.direct(user.id);
-      store.addRoom(room);
+      const { room } = await chat.api.direct(user.id);
+      chat.addRoom(room);
       router.push(`/rooms/${room.id}`);
     } catch (caught) {
-      setError(
-        caught instanceof ApiError && caught.status === 404
-          ? `There is no user called ${name}.`
-          : caught instanceof ApiError
-            ? caught.message
-            : "Could not start the conversation.",
-      );
+      setError(caught instanceof ApiError ? caught.message : "Could not start the conversation.");
       setBusy(false);
     }
   }

@@ -1,11 +1,12 @@
 "use client";
 
 import Link from "next/link";
-import { useChatState } from "./ChatContext";
+import { useStore } from "./ChatContext";
 
 /** The main pane when no conversation is open. */
 export function Welcome() {
-  const { me, rooms, roomsLoaded } = useChatState();
+  const me = useStore((s) => s.users.me);
+  const { list: rooms, loaded: roomsLoaded } = useStore((s) => s.rooms);
   return (
     <main className="welcome" aria-labelledby="welcome-title">
       <h1 id="welcome-title">Welcome{me ? `, ${me.username}` : ""}</h1>

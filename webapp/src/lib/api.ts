@@ -2,16 +2,37 @@
 
 import { ApiError, request, type Method } from "./http";
 import type { SessionManager } from "./session";
-import type { Member, Message, MessagePage, MyRoom, Presence, Room, RoomPage, SignedIn, User } from "./types";
+import type {
+  CreateRoomBody,
+  DirectRoom,
+  EditMessageBody,
+  LoginBody,
+  Member,
+  MemberPage,
+  MessagePage,
+  MyRooms,
+  OneMessage,
+  Presence,
+  RefreshTokenBody,
+  RegisterBody,
+  Room,
+  RoomPage,
+  SignedIn,
+  User,
+  UserRef,
+  Users,
+} from "./types";
 
 export { ApiError };
 
 /** Calls that need no session. */
 export const auth = {
   register: (username: string, password: string) =>
-    request<SignedIn>("POST", "/auth/register", { username, password }),
-  login: (username: string, password: string) => request<SignedIn>("POST", "/auth/login", { username, password }),
-  logout: (refreshToken: string) => request<void>("POST", "/auth/logout", { refresh_token: refreshToken }),
+    request<SignedIn>("POST", "/auth/register", { username, password } satisfies RegisterBody),
+  login: (username: string, password: string) =>
+    request<SignedIn>("POST", "/auth/login", { username, password } satisfies LoginBody),
+  logout: (refreshToken: string) =>
+    request<void>("POST", "/auth/logout", { refresh_token: refreshToken } satisfies RefreshTokenBody),
 };
 
 function query(params: Record<string, string | number | undefined>): string {
@@ -44,29 +65,29 @@ export class ApiClient {
   users = async (ids: number[]) => {
     if (ids.length === 0) return [];
     const search = ids.map((id) => `ids=${id}`).join("&");
-    return (await this.call<{ users: User[] }>("GET", `/users?${search}`)).users;
+    return (await this.call<Users>("GET", `/users?${search}`)).users;
   };
 
-  myRooms = async () => (await this.call<{ rooms: MyRoom[] }>("GET", "/rooms")).rooms;
+  myRooms = async () => (await this.call<MyRooms>("GET", "/rooms")).rooms;
   publicRooms = (search: string, after?: number, limit = 50) =>
     this.call<RoomPage>("GET", `/rooms/public${query({ query: search, after, limit })}`);
-  createRoom = (kind: "public" | "private", name: string, topic: string, memberIds: number[]) =>
-    this.call<Room>("POST", "/rooms", { kind, name, topic, member_ids: memberIds });
+  createRoom = (kind: CreateRoomBody["kind"], name: string, topic: string, memberIds: number[]) =>
+    this.call<Room>("POST", "/rooms", { kind, name, topic, member_ids: memberIds } satisfies CreateRoomBody);
   room = (id: number) => this.call<Room>("GET", `/rooms/${id}`);
   join = (id: number) => this.call<Room>("POST", `/rooms/${id}/join`);
   leave = (id: number) => this.call<void>("POST", `/rooms/${id}/leave`);
-  invite = (id: number, userId: number) => this.call<Member>("POST", `/rooms/${id}/members`, { user_id: userId });
+  invite = (id: number, userId: number) => this.call<Member>("POST", `/rooms/${id}/members`, { user_id: userId } satisfies UserRef);
   members = (id: number, after?: number) =>
-    this.call<{ members: Member[]; has_more: boolean }>("GET", `/rooms/${id}/members${query({ after, limit: 200 })}`);
+    this.call<MemberPage>("GET", `/rooms/${id}/members${query({ after, limit: 200 })}`);
   presence = (id: number) => this.call<Presence>("GET", `/rooms/${id}/presence`);
-  direct = (userId: number) => this.call<{ room: Room; created: boolean }>("POST", "/direct", { user_id: userId });
+  direct = (userId: number) => this.call<DirectRoom>("POST", "/direct", { user_id: userId } satisfies UserRef);
 
   messagesBefore = (id: number, before?: number, limit = 50) =>
     this.call<MessagePage>("GET", `/rooms/${id}/messages${query({ before, limit })}`);
   messagesAfter = (id: number, after: number, limit = 200) =>
     this.call<MessagePage>("GET", `/rooms/${id}/messages${query({ after, limit })}`);
   edit = async (id: number, seq: number, body: string) =>
-    (await this.call<{ message: Message }>("PATCH", `/rooms/${id}/messages/${seq}`, { body })).message;
+    (await this.call<OneMessage>("PATCH", `/rooms/${id}/messages/${seq}`, { body } satisfies EditMessageBody)).message;
   remove = async (id: number, seq: number) =>
-    (await this.call<{ message: Message }>("DELETE", `/rooms/${id}/messages/${seq}`)).message;
+    (await this.call<OneMessage>("DELETE", `/rooms/${id}/messages/${seq}`)).message;
 }

@@ -167,7 +167,8 @@ export class ChatSocket {
       );
       return;
     }
-    this.retry(code === 1013 ? "The server is busy." : "Connection lost.");
+    // The banner says "Connection lost." already; add only what is news.
+    this.retry(code === 1013 ? "The server is busy." : "");
   }
 
   private retry(detail: string): void {
@@ -181,7 +182,7 @@ export class ChatSocket {
       return;
     }
     const seconds = Math.max(1, Math.round(delay / 1000));
-    this.setStatus("offline", `${detail} Reconnecting in ${seconds}s…`);
+    this.setStatus("offline", `${detail} Reconnecting in ${seconds}s…`.trim());
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
 
@@ -222,7 +223,7 @@ export class ChatSocket {
     if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
       ws.close(4000, "client reconnecting");
     }
-    this.setStatus("offline", "Connection lost.");
+    this.setStatus("offline", "Reconnecting…");
   }
 
   private readonly onOffline = (): void => {

@@ -1,0 +1,347 @@
+// The chat's effects: the socket, REST calls and timers. Each turns what happened into actions for
+// the store (lib/state/), whose reducers hold every rule about how the state changes; what stays
+// here is what to ask the server and when. Components call the methods and read the store.
+
+import { ApiClient, auth } from "../api";
+import { wsUrl } from "../config";
+import type { SessionManager } from "../session";
+import type { Action } from "../state/actions";
+import { findPending } from "../state/outbox";
+import { chatReducer, initialChatState, type ChatState } from "../state/root";
+import { findRoom } from "../state/rooms";
+import { findMessage } from "../state/timelines";
+import { nextTypingExpiry } from "../state/live";
+import { createStore, type Store } from "../store";
+import type { Message, MyRoom, Room, ServerFrame } from "../types";
+import { CursorBook } from "../ws/cursors";
+import { ChatSocket, type ConnectionStatus } from "../ws/socket";
+import type { ChatContext } from "./context";
+import { History } from "./history";
+import { OutboxStorage } from "./outboxStorage";
+import { Sending } from "./sending";
+import { UserLoader } from "./users";
+
+interface Options {
+  /** Where the outbox persists (localStorage in a browser). */
+  storage?: Storage | null;
+  /** Opens the WebSocket (tests pass a fake). */
+  createSocket?: (url: string) => WebSocket;
+}
+
+export class ChatController {
+  readonly api: ApiClient;
+  readonly store: Store<ChatState, Action>;
+  private readonly cursors = new CursorBook();
+  private readonly socket: ChatSocket;
+  private readonly users: UserLoader;
+  private readonly saved: OutboxStorage;
+  private readonly history: History;
+  private readonly sending: Sending;
+  private replaying = false;
+  private activeRoom: number | null = null;
+  private readonly readSent = new Map<number, number>();
+  private typingTimer: ReturnType<typeof setTimeout> | null = null;
+  private unwatch: (() => void) | null = null;
+
+  constructor(
+    private readonly session: SessionManager,
+    { storage = typeof localStorage === "undefined" ? null : localStorage, createSocket }: Options = {},
+  ) {
+    this.api = new ApiClient(session);
+    const me = session.user;
+    this.store = createStore(chatReducer, initialChatState(me));
+    this.saved = new OutboxStorage(storage, me?.id ?? 0);
+    this.users = new UserLoader({
+      fetch: (ids) => this.api.users(ids),
+      known: (id) => id in this.state.users.byId,
+      loaded: (users) => this.dispatch({ type: "users/loaded", users }),
+    });
+    this.socket = new ChatSocket({
+      url: wsUrl,
+      session,
+      createSocket,
+      events: {
+        frame: (frame) => this.onFrame(frame),
+        status: (status, detail) => this.onStatus(status, detail),
+        cursors: () => this.cursors.cursors(),
+        signedOut: (reason) => this.onSignedOut(reason),
+      },
+    });
+    const context: ChatContext = {
+      api: this.api,
+      state: () => this.state,
+      dispatch: (action) => this.dispatch(action),
+      cursors: this.cursors,
+      users: this.users,
+    };
+    this.history = new History(context);
+    this.sending = new Sending(context, this.socket);
+  }
+
+  private get state(): ChatState {
+    return this.store.getState();
+  }
+
+  /** Every change goes through here, so that each one of the outbox is also persisted. */
+  private dispatch(action: Action): void {
+    const before = this.state.outbox;
+    this.store.dispatch(action);
+    if (action.type !== "outbox/restored") this.saved.persist(before, this.state.outbox);
+  }
+
+  // -- lifecycle ---------------------------------------------------------------------------------
+
+  start(): void {
+    // Sends written before a reload (or in another tab) show as pending and go out after catch-up.
+    this.dispatch({ type: "outbox/restored", items: this.saved.load() });
+    this.unwatch = this.saved.watch((items) => this.dispatch({ type: "outbox/restored", items }));
+    this.socket.start();
+    this.api.myRooms().then(
+      (rooms) => this.setRooms(rooms),
+      () => undefined, // the ready frame brings them too
+    );
+  }
+
+  stop(): void {
+    this.socket.stop();
+    this.unwatch?.();
+    this.unwatch = null;
+    if (this.typingTimer !== null) clearTimeout(this.typingTimer);
+    this.typingTimer = null;
+    this.users.stop();
+  }
+
+  /** Sign out: close the socket, revoke the session at the gateway, forget the tokens and unsent messages. */
+  async signOut(): Promise<void> {
+    const signedIn = this.session.signedIn;
+    this.stop();
+    this.saved.clear();
+    if (signedIn) {
+      await this.session.settled(); // a refresh in flight would spend the token we are revoking
+      const token = this.session.signedIn?.session.refresh_token ?? signedIn.session.refresh_token;
+      await auth.logout(token).catch(() => undefined);
+    }
+    this.session.clear();
+  }
+
+  // -- socket events -----------------------------------------------------------------------------
+
+  private onStatus(status: ConnectionStatus, detail: string): void {
+    if ((status === "offline" || status === "connecting") && this.replaying) {
+      this.cursors.abortReplay();
+      this.replaying = false;
+    }
+    this.dispatch({ type: "connection/status", status, detail });
+  }
+
+  private onSignedOut(reason: string): void {
+    this.dispatch({ type: "session/signedOut", reason }); // before clear(): its listeners read the reason
+    this.session.clear();
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case "ready":
+        this.replaying = true;
+        this.cursors.beginReplay();
+        this.setRooms(frame.rooms);
+        return;
+      case "caught_up":
+        this.cursors.endReplay();
+        this.replaying = false;
+        this.afterCatchUp();
+        return;
+      case "message":
+        this.onMessage(frame.message);
+        return;
+      case "message_edited":
+      case "message_deleted":
+        this.onChange(frame.message);
+        return;
+      case "typing":
+        this.onTyping(frame.room_id, frame.user_id, Date.parse(frame.expires_at));
+        return;
+      case "presence":
+        this.users.ensure([frame.user_id]);
+        this.dispatch({ type: "presence/changed", roomId: frame.room_id, userId: frame.user_id, online: frame.online });
+        return;
+      case "member_joined":
+      case "member_left":
+        this.onMembership(frame.type === "member_joined", frame.room_id, frame.user_id);
+        return;
+      case "read_marker":
+      case "read_ack":
+        this.dispatch({ type: "read/marked", roomId: frame.room_id, lastReadSeq: frame.last_read_seq });
+        return;
+      case "room_updated":
+        this.onRoomUpdated(frame.room);
+        return;
+      case "send_ack":
+        this.dispatch({ type: "outbox/confirmed", clientMsgId: frame.message.client_msg_id });
+        // The message frame normally comes too; this covers a frame lost with a dropped socket.
+        this.onMessage(frame.message);
+        return;
+      case "error":
+        if (frame.ref && findPending(this.state.outbox, frame.ref)) {
+          this.dispatch({ type: "outbox/failed", clientMsgId: frame.ref, error: frame.message });
+        }
+        return;
+      default:
+        return; // typing_ack, reauth_ack, pong: nothing to show
+    }
+  }
+
+  private afterCatchUp(): void {
+    this.sending.resendAll();
+    this.users.retryMissed();
+    if (this.activeRoom !== null) {
+      void this.history.loadPresence(this.activeRoom);
+      this.markRead(this.activeRoom);
+    }
+  }
+
+  private onMessage(message: Message): void {
+    const fresh = this.cursors.observeMessage(message);
+    const mine = message.sender_id === this.state.users.me?.id;
+    const visible = this.isVisible(message.room_id);
+    const live = !mine && !this.replaying;
+    const author = this.state.users.byId[message.sender_id]?.username ?? "someone";
+    this.dispatch({
+      type: "message/received",
+      message,
+      fresh: fresh !== "duplicate",
+      unread: live && !visible,
+      announce: live && message.room_id === this.activeRoom ? `${author}: ${message.body}` : null,
+    });
+    if (fresh === "duplicate") return;
+    if (fresh === "gap") void this.history.fillGap(message.room_id);
+    this.users.ensure([message.sender_id]);
+    if (visible) this.markRead(message.room_id);
+  }
+
+  private onChange(message: Message): void {
+    const known = findMessage(this.state.timelines, message.room_id, message.seq);
+    if (this.cursors.observeChange(message, known)) this.dispatch({ type: "message/changed", message });
+  }
+
+  private onTyping(roomId: number, userId: number, serverExpiry: number): void {
+    if (userId === this.state.users.me?.id) return;
+    // expires_at is the server's clock: with a skewed local clock, fall back to the usual 6 s.
+    const left = serverExpiry - Date.now();
+    const expiresAt = Date.now() + (Number.isFinite(left) && left > 0 && left <= 15_000 ? left : 6_000);
+    this.users.ensure([userId]);
+    this.dispatch({ type: "typing/started", roomId, userId, expiresAt });
+    this.scheduleTypingSweep();
+  }
+
+  private scheduleTypingSweep(): void {
+    if (this.typingTimer !== null) clearTimeout(this.typingTimer);
+    this.typingTimer = null;
+    const next = nextTypingExpiry(this.state.live);
+    if (next === null) return;
+    this.typingTimer = setTimeout(
+      () => {
+        this.dispatch({ type: "typing/expired", now: Date.now() });
+        this.scheduleTypingSweep();
+      },
+      Math.max(50, next - Date.now() + 20),
+    );
+  }
+
+  private onMembership(joined: boolean, roomId: number, userId: number): void {
+    if (userId === this.state.users.me?.id) {
+      if (joined) void this.refreshRooms();
+      else this.removeRoom(roomId);
+      return;
+    }
+    this.users.ensure([userId]);
+    this.dispatch({ type: "member/changed", roomId, userId, joined });
+  }
+
+  // -- rooms -------------------------------------------------------------------------------------
+
+  private setRooms(rooms: MyRoom[]): void {
+    for (const entry of rooms) this.cursors.track(entry.room.id, entry.room.last_seq, entry.room.last_change);
+    this.users.ensure(rooms.flatMap((r) => r.room.direct_user_ids));
+    this.dispatch({ type: "rooms/loaded", rooms });
+  }
+
+  /** Fetch my rooms again (after creating, joining or being added to one). */
+  async refreshRooms(): Promise<void> {
+    try {
+      this.setRooms(await this.api.myRooms());
+    } catch {
+      // keep what we have; the next ready frame brings the list again
+    }
+  }
+
+  private onRoomUpdated(room: Room): void {
+    if (findRoom(this.state.rooms, room.id)) this.dispatch({ type: "room/updated", room });
+    else void this.refreshRooms(); // a room I was just added to
+  }
+
+  /** A room I just created, joined or opened a direct conversation in. */
+  addRoom(room: Room, role: MyRoom["role"] = "member"): void {
+    this.cursors.track(room.id, room.last_seq, room.last_change);
+    this.users.ensure(room.direct_user_ids);
+    this.dispatch({ type: "room/added", room, role });
+  }
+
+  private removeRoom(roomId: number): void {
+    this.cursors.forget(roomId);
+    this.dispatch({ type: "room/removed", roomId });
+  }
+
+  async leave(roomId: number): Promise<void> {
+    await this.api.leave(roomId);
+    this.removeRoom(roomId);
+  }
+
+  // -- the open conversation ---------------------------------------------------------------------
+
+  /** The conversation on screen (null when none): loads its history and presence, marks it read. */
+  setActiveRoom(roomId: number | null): void {
+    this.activeRoom = roomId;
+    if (roomId === null) return;
+    if (!this.state.timelines[roomId]?.loaded) {
+      void this.history.loadNewest(roomId).then((loaded) => loaded && this.markRead(roomId));
+    }
+    void this.history.loadPresence(roomId);
+    this.markRead(roomId);
+  }
+
+  private isVisible(roomId: number): boolean {
+    return (
+      roomId === this.activeRoom && (typeof document === "undefined" || document.visibilityState === "visible")
+    );
+  }
+
+  /** Move my read marker to the newest message of a room I am looking at. */
+  markRead(roomId: number): void {
+    const newest = this.state.timelines[roomId]?.messages.at(-1)?.seq ?? 0;
+    const entry = findRoom(this.state.rooms, roomId);
+    const target = Math.max(newest, entry?.room.last_seq ?? 0);
+    if (!entry || target === 0 || (entry.last_read_seq >= target && entry.unread_count === 0)) return;
+    if ((this.readSent.get(roomId) ?? 0) >= target) return;
+    if (this.socket.send({ type: "read", ref: this.socket.nextRef("r"), room_id: roomId, seq: target })) {
+      this.readSent.set(roomId, target);
+    }
+  }
+
+  // -- sending ---------------------------------------------------------------------------------
+
+  /** Post a message: shown at once as pending (and kept across reloads), resent until confirmed. */
+  send = (roomId: number, body: string): void => this.sending.send(roomId, body);
+  retrySend = (clientMsgId: string): void => this.sending.retry(clientMsgId);
+  discardSend = (clientMsgId: string): void => this.sending.discard(clientMsgId);
+  typing = (roomId: number): void => this.sending.typing(roomId);
+  loadOlder = (roomId: number): Promise<void> => this.history.loadOlder(roomId);
+
+  async edit(roomId: number, seq: number, body: string): Promise<void> {
+    this.onChange(await this.api.edit(roomId, seq, body));
+  }
+
+  async remove(roomId: number, seq: number): Promise<void> {
+    this.onChange(await this.api.remove(roomId, seq));
+  }
+}

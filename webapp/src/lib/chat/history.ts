@@ -1,0 +1,74 @@
+// Fetching what the socket does not bring: a room's newest page when it opens, older pages as the
+// reader scrolls up, the messages missing after a gap, and who is online in the open room.
+
+import { ApiError } from "../api";
+import { olderCursor } from "../state/timelines";
+import type { ChatContext } from "./context";
+
+const GAP_ROUNDS = 20;
+
+function problem(error: unknown, fallback: string): string {
+  return error instanceof ApiError ? error.message : fallback;
+}
+
+export class History {
+  constructor(private readonly chat: ChatContext) {}
+
+  /** The newest page of a room; true once it is in the timeline. */
+  async loadNewest(roomId: number): Promise<boolean> {
+    try {
+      const page = await this.chat.api.messagesBefore(roomId);
+      this.chat.users.ensure(page.messages.map((m) => m.sender_id));
+      this.chat.dispatch({ type: "timeline/newest", roomId, page });
+      return true;
+    } catch (error) {
+      this.chat.dispatch({ type: "timeline/failed", roomId, error: problem(error, "Could not load messages.") });
+      return false;
+    }
+  }
+
+  /** Older history, when the reader scrolls up. */
+  async loadOlder(roomId: number): Promise<void> {
+    const before = olderCursor(this.chat.state().timelines[roomId]);
+    if (before === null) return;
+    if (before === "none") return this.chat.dispatch({ type: "timeline/noOlder", roomId });
+    this.chat.dispatch({ type: "timeline/olderRequested", roomId });
+    try {
+      const page = await this.chat.api.messagesBefore(roomId, before);
+      this.chat.users.ensure(page.messages.map((m) => m.sender_id));
+      this.chat.dispatch({ type: "timeline/older", roomId, page });
+    } catch (error) {
+      const message = problem(error, "Could not load older messages.");
+      this.chat.dispatch({ type: "timeline/failed", roomId, error: message });
+    }
+  }
+
+  /** A message arrived past a gap: fetch what is missing after the last contiguous seq. */
+  async fillGap(roomId: number): Promise<void> {
+    const { api, cursors, dispatch } = this.chat;
+    if (this.chat.state().timelines[roomId]?.fillingGap) return;
+    dispatch({ type: "timeline/gapFill", roomId, filling: true });
+    try {
+      for (let round = 0; round < GAP_ROUNDS; round += 1) {
+        const page = await api.messagesAfter(roomId, cursors.lastSeq(roomId));
+        for (const message of page.messages) cursors.observeMessage(message);
+        dispatch({ type: "timeline/gapPage", roomId, messages: page.messages });
+        if (!page.has_more) break;
+      }
+    } catch {
+      // the next reconnect resumes from the cursor anyway
+    } finally {
+      dispatch({ type: "timeline/gapFill", roomId, filling: false });
+    }
+  }
+
+  async loadPresence(roomId: number): Promise<void> {
+    try {
+      const presence = await this.chat.api.presence(roomId);
+      this.chat.users.ensure(presence.online);
+      this.chat.dispatch({ type: "presence/loaded", roomId, online: presence.online });
+    } catch {
+      // presence is best effort
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// My messages and typing notices out through the socket. A send is queued in the outbox first (so
+// it shows at once and survives a reload), then written if the socket is up; whatever is still
+// unconfirmed is written again, with the same client_msg_id, after every catch-up.
+
+import { findPending, pendingSend, toResend, type PendingSend } from "../state/outbox";
+import type { ChatSocket } from "../ws/socket";
+import type { ChatContext } from "./context";
+
+const TYPING_EVERY_MS = 3_000;
+
+export class Sending {
+  private readonly typingSentAt = new Map<number, number>();
+
+  constructor(
+    private readonly chat: ChatContext,
+    private readonly socket: ChatSocket,
+  ) {}
+
+  send(roomId: number, body: string): void {
+    const item = pendingSend(roomId, body);
+    this.chat.dispatch({ type: "outbox/queued", item });
+    this.write(item);
+    this.typingSentAt.delete(roomId);
+  }
+
+  /** The socket is live and caught up: (re)send everything unconfirmed, oldest first. */
+  resendAll(): void {
+    for (const item of toResend(this.chat.state().outbox)) this.write(item);
+  }
+
+  retry(clientMsgId: string): void {
+    this.chat.dispatch({ type: "outbox/retried", clientMsgId });
+    const item = findPending(this.chat.state().outbox, clientMsgId);
+    if (item) this.write(item);
+  }
+
+  discard(clientMsgId: string): void {
+    this.chat.dispatch({ type: "outbox/discarded", clientMsgId });
+  }
+
+  /** I am typing in a room: tell the others, at most every few seconds. */
+  typing(roomId: number): void {
+    const now = Date.now();
+    if (now - (this.typingSentAt.get(roomId) ?? 0) < TYPING_EVERY_MS) return;
+    if (this.socket.send({ type: "typing", room_id: roomId })) this.typingSentAt.set(roomId, now);
+  }
+
+  private write(item: PendingSend): void {
+    this.socket.send({
+      type: "send",
+      ref: item.clientMsgId,
+      room_id: item.roomId,
+      client_msg_id: item.clientMsgId,
+      body: item.body,
+    });
+  }
+}

@@ -1,0 +1,56 @@
+// Everything that can change the chat state, as plain data. Effects (socket, REST, timers) create
+// these; the slices' reducers react to the ones they care about, so one event can touch several
+// slices (a new message moves its room up, lands in the timeline, ends its author's typing notice
+// and confirms my pending send) without the effect code knowing about each of them.
+
+import type { Message, MessagePage, MyRoom, Role, Room, User } from "../types";
+import type { ConnectionStatus } from "../ws/socket";
+import type { PendingSend } from "./outbox";
+
+export type Action =
+  // connection
+  | { type: "connection/status"; status: ConnectionStatus; detail: string }
+  | { type: "session/signedOut"; reason: string }
+  // rooms
+  | { type: "rooms/loaded"; rooms: MyRoom[] }
+  | { type: "room/added"; room: Room; role: Role }
+  | { type: "room/updated"; room: Room }
+  | { type: "room/removed"; roomId: number }
+  | { type: "member/changed"; roomId: number; userId: number; joined: boolean }
+  | { type: "read/marked"; roomId: number; lastReadSeq: number }
+  // messages and timelines
+  | {
+      type: "message/received";
+      message: Message;
+      /** false for a frame seen before (at-least-once delivery): merged, but nothing counted twice. */
+      fresh: boolean;
+      /** Count it as unread (not mine, not on screen, not replayed). */
+      unread: boolean;
+      /** What to read out to screen readers, if anything. */
+      announce: string | null;
+    }
+  | { type: "message/changed"; message: Message }
+  | { type: "timeline/newest"; roomId: number; page: MessagePage }
+  | { type: "timeline/olderRequested"; roomId: number }
+  | { type: "timeline/older"; roomId: number; page: MessagePage }
+  | { type: "timeline/noOlder"; roomId: number }
+  | { type: "timeline/failed"; roomId: number; error: string }
+  | { type: "timeline/gapFill"; roomId: number; filling: boolean }
+  | { type: "timeline/gapPage"; roomId: number; messages: Message[] }
+  // presence and typing
+  | { type: "typing/started"; roomId: number; userId: number; expiresAt: number }
+  | { type: "typing/expired"; now: number }
+  | { type: "presence/loaded"; roomId: number; online: number[] }
+  | { type: "presence/changed"; roomId: number; userId: number; online: boolean }
+  // outbox (my sends not confirmed yet)
+  | { type: "outbox/queued"; item: PendingSend }
+  | { type: "outbox/confirmed"; clientMsgId: string }
+  | { type: "outbox/failed"; clientMsgId: string; error: string }
+  | { type: "outbox/retried"; clientMsgId: string }
+  | { type: "outbox/discarded"; clientMsgId: string }
+  /** The outbox as persisted (at start, or after another tab changed it). */
+  | { type: "outbox/restored"; items: PendingSend[] }
+  // people
+  | { type: "users/loaded"; users: User[] };
+
+export type ActionOf<T extends Action["type"]> = Extract<Action, { type: T }>;

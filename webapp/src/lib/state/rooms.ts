@@ -1,0 +1,83 @@
+// My rooms, most recently active first, with each one's read marker and unread count.
+
+import type { MyRoom, Room } from "../types";
+import type { Action } from "./actions";
+import type { UsersState } from "./users";
+
+export interface RoomsState {
+  list: MyRoom[];
+  /** The list came from the server at least once (before that "no rooms" is not known). */
+  loaded: boolean;
+}
+
+export const initialRooms: RoomsState = { list: [], loaded: false };
+
+function mapRoom(state: RoomsState, roomId: number, change: (entry: MyRoom) => MyRoom): RoomsState {
+  const index = state.list.findIndex((r) => r.room.id === roomId);
+  if (index < 0) return state;
+  const list = [...state.list];
+  list[index] = change(list[index]!);
+  return { ...state, list };
+}
+
+export function roomsReducer(state: RoomsState, action: Action): RoomsState {
+  switch (action.type) {
+    case "rooms/loaded":
+      return { list: action.rooms, loaded: true };
+    case "room/added":
+      if (state.list.some((r) => r.room.id === action.room.id)) return state;
+      return {
+        ...state,
+        list: [
+          { room: action.room, last_read_seq: action.room.last_seq, unread_count: 0, role: action.role },
+          ...state.list,
+        ],
+      };
+    case "room/updated":
+      return mapRoom(state, action.room.id, (entry) => ({ ...entry, room: { ...action.room } }));
+    case "room/removed":
+      return state.list.some((r) => r.room.id === action.roomId)
+        ? { ...state, list: state.list.filter((r) => r.room.id !== action.roomId) }
+        : state;
+    case "member/changed":
+      return mapRoom(state, action.roomId, (entry) => ({
+        ...entry,
+        room: { ...entry.room, member_count: Math.max(0, entry.room.member_count + (action.joined ? 1 : -1)) },
+      }));
+    case "read/marked":
+      return mapRoom(state, action.roomId, (entry) => ({
+        ...entry,
+        last_read_seq: Math.max(entry.last_read_seq, action.lastReadSeq),
+        // The server's count is as of that read; messages that came since stay counted.
+        unread_count: action.lastReadSeq >= entry.room.last_seq ? 0 : entry.unread_count,
+      }));
+    case "message/received":
+      return action.fresh ? messageArrived(state, action.message.room_id, action.message.seq, action.unread) : state;
+    default:
+      return state;
+  }
+}
+
+/** A new message moves its room to the top, advances its last_seq and maybe its unread count. */
+function messageArrived(state: RoomsState, roomId: number, seq: number, unread: boolean): RoomsState {
+  const index = state.list.findIndex((r) => r.room.id === roomId);
+  if (index < 0) return state;
+  const entry = state.list[index]!;
+  const moved: MyRoom = {
+    ...entry,
+    room: { ...entry.room, last_seq: Math.max(entry.room.last_seq, seq) },
+    unread_count: unread ? entry.unread_count + 1 : entry.unread_count,
+  };
+  return { ...state, list: [moved, ...state.list.slice(0, index), ...state.list.slice(index + 1)] };
+}
+
+export function findRoom(state: RoomsState, roomId: number): MyRoom | undefined {
+  return state.list.find((r) => r.room.id === roomId);
+}
+
+/** The name to show for a room: a direct conversation is named after the other person. */
+export function roomTitle(room: Room, users: UsersState): string {
+  if (room.kind !== "direct") return room.name;
+  const other = room.direct_user_ids.find((id) => id !== users.me?.id) ?? users.me?.id;
+  return other !== undefined ? (users.byId[other]?.username ?? `user ${other}`) : room.name;
+}

@@ -1,0 +1,170 @@
+// The controller with a fake WebSocket and fetch (the edges): sends restored from storage go out
+// once per catch-up with their client_msg_id, and the ack plus the message frame show them once.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ChatController } from "@/lib/chat/controller";
+import { SessionManager } from "@/lib/session";
+import { pendingSend } from "@/lib/state/outbox";
+import type { ClientFrame, ServerFrame } from "@/lib/types";
+import { MemoryStorage, msg, myRoom, user } from "./fixtures";
+
+class FakeSocket {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  readyState = FakeSocket.OPEN;
+  readonly sent: ClientFrame[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((event: { data: string }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  send(text: string) {
+    this.sent.push(JSON.parse(text) as ClientFrame);
+  }
+  close() {
+    this.readyState = 3;
+  }
+  receive(frame: ServerFrame) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+  drop() {
+    this.readyState = 3;
+    this.onclose?.({ code: 1006, reason: "" });
+  }
+}
+
+const ME = user(1, "alice");
+const OUTBOX_KEY = `parley.outbox.v1.${ME.id}`;
+
+function signedInStorage(): MemoryStorage {
+  const storage = new MemoryStorage();
+  const expires = new Date(Date.now() + 15 * 60_000).toISOString();
+  storage.setItem(
+    "parley.session.v1",
+    JSON.stringify({
+      user: ME,
+      session: {
+        access_token: "t",
+        access_token_expires_at: expires,
+        refresh_token: "r",
+        refresh_token_expires_at: expires,
+        session_id: "s",
+      },
+    }),
+  );
+  return storage;
+}
+
+function ready(lastSeq: number): ServerFrame {
+  return {
+    type: "ready",
+    protocol: 2,
+    user_id: ME.id,
+    username: ME.username,
+    session_expires_at: Date.now() / 1000 + 900,
+    heartbeat_seconds: 20,
+    idle_timeout_seconds: 60,
+    rooms: [myRoom(1, { last_seq: lastSeq })],
+  };
+}
+
+let sockets: FakeSocket[];
+let chat: ChatController;
+let storage: MemoryStorage;
+
+beforeEach(() => {
+  sockets = [];
+  vi.stubGlobal("WebSocket", FakeSocket);
+  // REST answers: no rooms beyond the ready frame's, no names to look up.
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (url: string) => {
+      const body = String(url).includes("/users") ? { users: [] } : { rooms: [] };
+      return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
+    }),
+  );
+  storage = signedInStorage();
+  storage.setItem(OUTBOX_KEY, JSON.stringify([pendingSend(1, "written offline", "w-1")]));
+  chat = new ChatController(new SessionManager(storage), {
+    storage,
+    createSocket: () => {
+      const socket = new FakeSocket();
+      sockets.push(socket);
+      return socket as unknown as WebSocket;
+    },
+  });
+});
+
+afterEach(() => {
+  chat.stop();
+  vi.unstubAllGlobals();
+});
+
+/** Start (or reconnect) and finish the handshake on the newest socket. */
+async function connect(lastSeq: number): Promise<FakeSocket> {
+  const before = sockets.length;
+  await vi.waitFor(() => expect(sockets.length).toBe(before + 1), { timeout: 5_000 });
+  const socket = sockets.at(-1)!;
+  socket.onopen?.();
+  socket.receive(ready(lastSeq));
+  socket.receive({ type: "caught_up" });
+  return socket;
+}
+
+const sends = (socket: FakeSocket) => socket.sent.filter((f) => f.type === "send");
+
+describe("ChatController and the outbox", () => {
+  it("shows a send restored from storage as pending and sends it once after catch-up", async () => {
+    chat.start();
+    expect(chat.store.getState().outbox[1]?.map((p) => p.body)).toEqual(["written offline"]);
+    const socket = await connect(0);
+    expect(sends(socket)).toEqual([
+      { type: "send", ref: "w-1", room_id: 1, client_msg_id: "w-1", body: "written offline" },
+    ]);
+  });
+
+  it("sends it again with the same client_msg_id after a reconnect, until confirmed", async () => {
+    chat.start();
+    const first = await connect(0);
+    first.drop();
+    const second = await connect(0);
+    expect(sends(second).map((f) => f.type === "send" && f.client_msg_id)).toEqual(["w-1"]);
+    expect(sends(first)).toHaveLength(1);
+  });
+
+  it("shows the message once when both its ack and its message frame come, twice each", async () => {
+    chat.start();
+    const socket = await connect(0);
+    const stored = msg(1, 1, { client_msg_id: "w-1", sender_id: ME.id, body: "written offline" });
+    socket.receive({ type: "send_ack", ref: "w-1", message: stored, duplicate: false });
+    socket.receive({ type: "message", room_id: 1, message: stored });
+    socket.receive({ type: "send_ack", ref: "w-1", message: stored, duplicate: true }); // another tab's resend
+    socket.receive({ type: "message", room_id: 1, message: stored });
+    const state = chat.store.getState();
+    expect(state.timelines[1]?.messages).toEqual([stored]);
+    expect(state.outbox[1]).toEqual([]);
+    expect(state.rooms.list[0]?.room.last_seq).toBe(1);
+    expect(storage.getItem(OUTBOX_KEY)).toBeNull();
+  });
+
+  it("keeps a new send in storage until it is confirmed", async () => {
+    storage.removeItem(OUTBOX_KEY);
+    chat.start();
+    const socket = await connect(0);
+    chat.send(1, "hello");
+    const [frame] = sends(socket);
+    const id = frame?.type === "send" ? frame.client_msg_id : "";
+    expect(JSON.parse(storage.getItem(OUTBOX_KEY) ?? "[]")).toMatchObject([{ clientMsgId: id, body: "hello" }]);
+    socket.receive({ type: "message", room_id: 1, message: msg(1, 1, { client_msg_id: id, sender_id: ME.id }) });
+    expect(storage.getItem(OUTBOX_KEY)).toBeNull();
+  });
+
+  it("marks a refused send failed, keeps it out of resends, and sends it again on Retry", async () => {
+    chat.start();
+    const socket = await connect(0);
+    socket.receive({ type: "error", ref: "w-1", code: "invalid_argument", message: "too long" });
+    expect(chat.store.getState().outbox[1]?.[0]).toMatchObject({ state: "failed", error: "too long" });
+    socket.drop();
+    const again = await connect(0);
+    expect(sends(again)).toEqual([]);
+    chat.retrySend("w-1");
+    expect(sends(again)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import type { Action } from "@/lib/state/actions";
+import { newClientMsgId, outboxReducer, pendingSend, toResend, type OutboxState } from "@/lib/state/outbox";
+import { msg } from "../fixtures";
+
+const ME = 1;
+const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
+
+function run(state: OutboxState, ...actions: Action[]): OutboxState {
+  return actions.reduce((s, action) => outboxReducer(s, action, ME), state);
+}
+
+describe("outboxReducer", () => {
+  it("keeps the client_msg_id of a send until it is confirmed, for resending", () => {
+    const a = pendingSend(1, "hello", "a", at(1));
+    const b = pendingSend(1, "again", "b", at(2));
+    let state = run({}, { type: "outbox/queued", item: a }, { type: "outbox/queued", item: b });
+    expect(toResend(state).map((i) => i.clientMsgId)).toEqual(["a", "b"]);
+    state = run(state, { type: "outbox/confirmed", clientMsgId: "a" });
+    expect(run(state, { type: "outbox/confirmed", clientMsgId: "a" })).toBe(state);
+    expect(toResend(state).map((i) => i.clientMsgId)).toEqual(["b"]);
+  });
+
+  it("queues a send once, however often it is queued", () => {
+    const a = pendingSend(1, "hello", "a");
+    const once = run({}, { type: "outbox/queued", item: a });
+    expect(run(once, { type: "outbox/queued", item: a })).toBe(once);
+  });
+
+  it("does not resend a failed send until retried", () => {
+    let state = run({}, { type: "outbox/queued", item: pendingSend(2, "too long", "a") });
+    state = run(state, { type: "outbox/failed", clientMsgId: "a", error: "limit is 4000" });
+    expect(toResend(state)).toEqual([]);
+    expect(state[2]?.[0]?.error).toBe("limit is 4000");
+    state = run(state, { type: "outbox/retried", clientMsgId: "a" });
+    expect(toResend(state).map((i) => i.clientMsgId)).toEqual(["a"]);
+    expect(run(state, { type: "outbox/discarded", clientMsgId: "a" })[2]).toEqual([]);
+  });
+
+  it("drops a send when my stored message shows up, by frame or in a history page", () => {
+    let state = run(
+      {},
+      { type: "outbox/queued", item: pendingSend(1, "x", "a") },
+      { type: "outbox/queued", item: pendingSend(1, "y", "b") },
+    );
+    state = run(state, {
+      type: "message/received",
+      message: msg(1, 4, { client_msg_id: "a", sender_id: ME }),
+      fresh: false,
+      unread: false,
+      announce: null,
+    });
+    expect(state[1]?.map((i) => i.clientMsgId)).toEqual(["b"]);
+    state = run(state, {
+      type: "timeline/newest",
+      roomId: 1,
+      page: { messages: [msg(1, 5, { client_msg_id: "b", sender_id: ME })], has_more: false },
+    });
+    expect(state[1]).toEqual([]);
+  });
+
+  it("is not confirmed by someone else's message with the same client_msg_id, or one in another room", () => {
+    const state = run({}, { type: "outbox/queued", item: pendingSend(1, "x", "a") });
+    const other = run(state, { type: "timeline/gapPage", roomId: 1, messages: [msg(1, 2, { client_msg_id: "a", sender_id: 9 })] });
+    expect(other).toBe(state);
+    const elsewhere = run(state, { type: "timeline/gapPage", roomId: 2, messages: [msg(2, 2, { client_msg_id: "a", sender_id: ME })] });
+    expect(elsewhere).toBe(state);
+  });
+
+  it("takes the persisted outbox, oldest first, keeping unchanged rooms as they were", () => {
+    const kept = pendingSend(1, "x", "a", at(1));
+    const state = run({}, { type: "outbox/queued", item: kept });
+    const restored = run(state, {
+      type: "outbox/restored",
+      items: [pendingSend(2, "later", "c", at(3)), { ...kept }, pendingSend(2, "sooner", "b", at(2))],
+    });
+    expect(restored[1]).toBe(state[1]);
+    expect(restored[2]?.map((i) => i.clientMsgId)).toEqual(["b", "c"]);
+    expect(run(restored, { type: "outbox/restored", items: [kept, ...restored[2]!] })).toBe(restored);
+    expect(run(restored, { type: "outbox/restored", items: [] })[1]).toEqual([]);
+  });
+
+  it("makes ids that fit the 64-character limit and differ", () => {
+    const ids = new Set(Array.from({ length: 100 }, newClientMsgId));
+    expect(ids.size).toBe(100);
+    for (const id of ids) expect(id.length).toBeLessThanOrEqual(64);
+  });
+});

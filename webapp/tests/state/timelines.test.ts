@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { olderCursor, timelinesReducer, type TimelinesState } from "@/lib/state/timelines";
+import { msg } from "../fixtures";
+
+const page = (seqs: number[], has_more = false) => ({ messages: seqs.map((s) => msg(1, s)), has_more });
+
+function newest(seqs: number[], hasMore = true): TimelinesState {
+  return timelinesReducer({}, { type: "timeline/newest", roomId: 1, page: page(seqs, hasMore) });
+}
+
+describe("timelinesReducer", () => {
+  it("holds live messages before the first page and merges the page in by seq", () => {
+    let state = timelinesReducer({}, { type: "message/received", message: msg(1, 12), fresh: true, unread: false, announce: null });
+    expect(state[1]).toMatchObject({ loaded: false });
+    state = timelinesReducer(state, { type: "timeline/newest", roomId: 1, page: page([10, 11, 12], true) });
+    expect(state[1]?.messages.map((m) => m.seq)).toEqual([10, 11, 12]);
+    expect(state[1]).toMatchObject({ loaded: true, hasOlder: true, error: null });
+  });
+
+  it("returns the same state for a message it holds already (a duplicate frame)", () => {
+    const state = newest([1, 2]);
+    const again = timelinesReducer(state, { type: "message/received", message: msg(1, 2), fresh: false, unread: false, announce: null });
+    expect(again).toBe(state);
+  });
+
+  it("applies an edit only when its change is newer", () => {
+    const state = newest([1, 2]);
+    const edited = timelinesReducer(state, { type: "message/changed", message: msg(1, 2, { change: 5, body: "fixed" }) });
+    expect(edited[1]?.messages[1]?.body).toBe("fixed");
+    const stale = timelinesReducer(edited, { type: "message/changed", message: msg(1, 2, { change: 3, body: "old" }) });
+    expect(stale).toBe(edited);
+  });
+
+  it("pages back: from the oldest seq, one page at a time, until there is nothing older", () => {
+    let state = newest([51, 52]);
+    expect(olderCursor(state[1])).toBe(51);
+    state = timelinesReducer(state, { type: "timeline/olderRequested", roomId: 1 });
+    expect(olderCursor(state[1])).toBeNull();
+    state = timelinesReducer(state, { type: "timeline/older", roomId: 1, page: page([49, 50], false) });
+    expect(state[1]?.messages.map((m) => m.seq)).toEqual([49, 50, 51, 52]);
+    expect(state[1]).toMatchObject({ loadingOlder: false, hasOlder: false });
+    expect(olderCursor(state[1])).toBeNull();
+  });
+
+  it("knows there is nothing before seq 1, and nothing to page before the first load", () => {
+    expect(olderCursor(newest([1, 2])[1])).toBe("none");
+    expect(olderCursor(undefined)).toBeNull();
+    const state = timelinesReducer(newest([1]), { type: "timeline/noOlder", roomId: 1 });
+    expect(state[1]?.hasOlder).toBe(false);
+  });
+
+  it("keeps the messages and shows the error when a page fails", () => {
+    let state = timelinesReducer(newest([5]), { type: "timeline/olderRequested", roomId: 1 });
+    state = timelinesReducer(state, { type: "timeline/failed", roomId: 1, error: "offline" });
+    expect(state[1]).toMatchObject({ loadingOlder: false, error: "offline" });
+    expect(state[1]?.messages).toHaveLength(1);
+  });
+
+  it("fills a gap: marks it in progress and merges the missing messages", () => {
+    let state = timelinesReducer(newest([1, 2, 5]), { type: "timeline/gapFill", roomId: 1, filling: true });
+    expect(state[1]?.fillingGap).toBe(true);
+    state = timelinesReducer(state, { type: "timeline/gapPage", roomId: 1, messages: [msg(1, 3), msg(1, 4)] });
+    state = timelinesReducer(state, { type: "timeline/gapFill", roomId: 1, filling: false });
+    expect(state[1]?.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(state[1]?.fillingGap).toBe(false);
+  });
+
+  it("leaves other rooms' timelines as they were", () => {
+    const state = { ...newest([1]), 2: newest([7])[1]! };
+    const next = timelinesReducer(state, { type: "timeline/gapPage", roomId: 1, messages: [msg(1, 2)] });
+    expect(next[2]).toBe(state[2]);
+  });
+});
