@@ -367,7 +367,7 @@ export interface paths {
         put?: never;
         /**
          * Open the direct conversation with a user
-         * @description 201 when this call created it, 200 when it existed; 404 when the other user does not exist.
+         * @description 201 when this call created it, 200 when it existed; 404 when the other user does not exist, 400 for oneself.
          */
         post: operations["direct_api_v1_direct_post"];
         delete?: never;
@@ -478,16 +478,20 @@ export interface components {
              * @enum {string}
              */
             kind: "public" | "private";
-            /** Name */
+            /**
+             * Name
+             * @description 1-80 characters after trimming, no control characters
+             */
             name: string;
             /**
              * Topic
+             * @description At most 250 characters after trimming, no control characters
              * @default
              */
             topic?: string;
             /**
              * Member Ids
-             * @description Users to add at once
+             * @description Users to add at once; each must exist (else 404)
              */
             member_ids?: number[];
         };
@@ -508,7 +512,10 @@ export interface components {
          * @description New text for a message.
          */
         EditMessageBody: {
-            /** Body */
+            /**
+             * Body
+             * @description Not blank; newline and tab are the only control characters allowed; at most CHAT_MAX_MESSAGE_CHARS characters (4000 unless the deployment sets another limit)
+             */
             body: string;
         };
         /**
@@ -541,7 +548,10 @@ export interface components {
          * @description Credentials.
          */
         LoginBody: {
-            /** Username */
+            /**
+             * Username
+             * @description Any case; a wrong one answers 401 like a wrong password
+             */
             username: string;
             /** Password */
             password: string;
@@ -553,6 +563,7 @@ export interface components {
         MarkReadBody: {
             /**
              * Seq
+             * Format: int64
              * @description A message seq (0 = none)
              */
             seq: number;
@@ -697,13 +708,19 @@ export interface components {
          * @description A new account.
          */
         RegisterBody: {
-            /** Username */
+            /**
+             * Username
+             * @description 3-32 characters of a-z, 0-9, '_', '.' or '-', not starting with '.' or '-', after trimming; stored in lower case
+             */
             username: string;
-            /** Password */
+            /**
+             * Password
+             * @description Not only whitespace, and not the username
+             */
             password: string;
             /**
              * Display Name
-             * @description Defaults to the username
+             * @description At most 64 characters after trimming, no control or format characters; empty: the username
              * @default
              */
             display_name?: string;
@@ -770,10 +787,13 @@ export interface components {
         SendMessageBody: {
             /**
              * Client Msg Id
-             * @description Unique per message; reuse it when retrying
+             * @description 1-64 printable ASCII characters, unique per message; reuse it on retry
              */
             client_msg_id: string;
-            /** Body */
+            /**
+             * Body
+             * @description Not blank; newline and tab are the only control characters allowed; at most CHAT_MAX_MESSAGE_CHARS characters (4000 unless the deployment sets another limit)
+             */
             body: string;
         };
         /**
@@ -863,6 +883,7 @@ export interface components {
         UserRef: {
             /**
              * User Id
+             * Format: int64
              * @description A positive id
              */
             user_id: number;
@@ -2214,7 +2235,7 @@ export interface operations {
                 query?: string;
                 /** @description Start after this id (0 = from the start) */
                 after?: number;
-                /** @description Page size (0 = the service's default) */
+                /** @description Page size (0 = the default, 50) */
                 limit?: number;
             };
             header?: never;
@@ -2594,7 +2615,7 @@ export interface operations {
             query?: {
                 /** @description Start after this id (0 = from the start) */
                 after?: number;
-                /** @description Page size (0 = the service's default) */
+                /** @description Page size (0 = the default, 200) */
                 limit?: number;
             };
             header?: never;
@@ -2991,11 +3012,11 @@ export interface operations {
     history_api_v1_rooms__room_id__messages_get: {
         parameters: {
             query?: {
-                /** @description Messages older than this seq (scrolling up) */
+                /** @description Messages older than this seq (scrolling up); not with after */
                 before?: number | null;
-                /** @description Messages newer than this seq (catching up) */
+                /** @description Messages newer than this seq (catching up); not with before */
                 after?: number | null;
-                /** @description Page size (0 = the service's default) */
+                /** @description Page size (0 = the default, 50) */
                 limit?: number;
             };
             header?: never;
