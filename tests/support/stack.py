@@ -166,7 +166,9 @@ class Stack:
     def launch(self, component: Component, env: Mapping[str, str] | None = None) -> ServiceProcess:
         """Start one more process of component without waiting: its address is known at once."""
         started = self.processes[component]
-        port = self.gateway_port if component == GATEWAY and not started else free_port()
+        # The first gateway's and the web app's ports are picked up front: the web app and CORS name them.
+        reserved = {GATEWAY: self.gateway_port, WEB: self.web_port}.get(component)
+        port = reserved if reserved and not started else free_port()
         env = {**self.environment(component, port), **(env or {})}
         log = self.logs / f"{component}{f'-{len(started)}' if started else ''}.log" if self.logs else None
         if component == WEB:
