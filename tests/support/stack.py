@@ -82,7 +82,7 @@ class Stack:
     # -- databases ------------------------------------------------------------------------------
 
     def create_databases(self, mysql_prefix: str | None = None) -> Self:
-        """Fresh auth_db and chat_db, migrated side by side.
+        """Fresh auth_db and chat_db, migrated.
 
         With a prefix: MySQL databases `<prefix>_auth` and `<prefix>_chat` (with this run's id);
         without: SQLite files in workdir.
@@ -100,8 +100,8 @@ class Stack:
     def migrate(self, *components: Component) -> None:
         """Bring the components' databases to the latest schema.
 
-        In this process, one after the other (Alembic's context is global): five times faster than a
-        `python -m <service> migrate` each, which imports the whole service first.
+        In this process, one after the other (Alembic's context is global): several times faster than
+        a `python -m <service> migrate` each, which imports the whole service first.
         """
         from common import migrations  # alembic loads slowly: only stacks with databases pay for it
 
@@ -196,9 +196,12 @@ class Stack:
         return self.broker
 
     def up(self, replicas: int = 1, gateways: int = 1, broker: bool = False, web: bool = False) -> Self:
-        """Start the components, each as early as it can: auth_svc, the chat_svc replicas and the web
-        app side by side (every address is known up front), then the gateways, which need chat_svc
-        ready (a refused first stream would cost them gRPC's reconnect backoff). Stops all on failure."""
+        """Start the components, each as early as it can; stop them all if one fails.
+
+        auth_svc, the chat_svc replicas and the web app start side by side (every address is known
+        up front), then the gateways, which need chat_svc ready: a refused first event stream would
+        cost them gRPC's reconnect backoff.
+        """
         try:
             if broker:
                 self.start_broker()
