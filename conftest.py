@@ -7,14 +7,11 @@ where a missing database is a failure, not a skip.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import pytest
 
-from tests.support import mysql
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.support import IN_CI, mysql
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

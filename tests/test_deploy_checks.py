@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import IN_CI
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "check_deploy"
 MISSING_TOOLS = 3  # check_deploy's exit status when a checker is not installed
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _run(tree: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -45,12 +45,12 @@ from chat_svc.settings import ChatSettings
 from common.healthcheck import DEADLINE_SECONDS
 from edge_gateway.routes import health as gateway_health
 from edge_gateway.settings import GatewaySettings
+from tests.support import IN_CI
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = ["base", "overlays/dev", "overlays/prod"]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from common.tokens import auth_metadata
 from parley.auth.v1 import auth_pb2 as pb
 from parley.auth.v1.auth_pb2_grpc import AuthServiceStub
 from tests.support import mysql
-from tests.support.processes import ServiceProcess, grpcurl, run_command, start_service
+from tests.support.processes import ServiceProcess, grpcurl
+from tests.support.stack import AUTH, Stack
 
 if TYPE_CHECKING:  # the async stub type exists only in the generated .pyi
     from parley.auth.v1.auth_pb2_grpc import AuthServiceAsyncStub
@@ -36,15 +37,11 @@ def _stop(process: ServiceProcess) -> int:
     return process.stop()
 
 
-def _env(database_url: str, keys_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        "AUTH_PORT": "0",
-        "AUTH_HOST": "127.0.0.1",
-        "AUTH_DATABASE_URL": database_url,
-        "AUTH_KEYS_DIR": str(keys_dir),
-        "AUTH_SERVICE_CLIENTS": json.dumps({"edge_gateway": SECRET}),
-        **extra,
-    }
+def _stack(database_url: str, workdir: Path, **extra: str) -> Stack:
+    """A stack for auth_svc alone, its database migrated."""
+    stack = Stack(workdir, env=extra, secret=SECRET, auth_db_url=database_url)
+    stack.migrate(AUTH)
+    return stack
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +50,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
 
     The root `mysql_db` fixture is function-scoped, so this calls the same tests.support.mysql helper.
     """
-    env = _env(mysql.fresh_database("parley_test_auth_it"), tmp_path_factory.mktemp("auth-keys"))
-    run_command("auth_svc", "migrate", env)
-    process = start_service("auth_svc", env)
+    stack = _stack(mysql.fresh_database("parley_test_auth_it"), tmp_path_factory.mktemp("auth-stack"))
+    process = stack.start(AUTH)
     try:
         yield process
     finally:
@@ -251,9 +247,8 @@ def test_logs_are_json_lines(service: ServiceProcess) -> None:
 def test_sigterm_exits_cleanly_within_the_grace_period(mysql_db: Callable[[str], str], tmp_path: Path) -> None:
     """On SIGTERM, an idle auth_svc stops with exit code 0 well within its grace period."""
     grace = 3.0
-    env = _env(mysql_db("auth_sigterm"), tmp_path / "keys", AUTH_SHUTDOWN_GRACE_SECONDS=str(grace))
-    run_command("auth_svc", "migrate", env)
-    process = start_service("auth_svc", env)
+    stack = _stack(mysql_db("auth_sigterm"), tmp_path, AUTH_SHUTDOWN_GRACE_SECONDS=str(grace))
+    process = stack.start(AUTH)
     try:
         started = time.monotonic()
         code = process.stop(timeout=grace + 5)

@@ -5,15 +5,13 @@ EventHub on the harness's background loop, real token verification against a thr
 key, and a fake user directory (auth_svc is the edge of chat_svc's world there).
 
 Integration tests (marked mysql): real auth_svc and chat_svc processes on MySQL, started once per
-session by `stack` and stopped at the end.
+session by `stack` (tests.support.stack) and stopped at the end.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,12 +24,10 @@ from chat_svc.settings import ChatSettings
 from chat_svc.tests.helpers import ALICE, BOB, CAROL, Caller, ChatHarness, FakeDirectory, TokenMint
 from common.db import Database
 from parley.chat.v1 import chat_pb2
-from tests.support import mysql
 from tests.support.grpc_testing_adapter import AsyncServicerHarness, background_loop
-from tests.support.processes import ServiceProcess, run_command, start_service
+from tests.support.stack import Stack as Stack
 
 SERVICE = chat_pb2.DESCRIPTOR.services_by_name["ChatService"]
-SERVICE_SECRET = "a-long-enough-test-secret"
 
 # Servicer-test settings: a small body limit, and no rate limit in the way unless a test asks.
 TEST_SETTINGS: dict[str, Any] = {
@@ -110,72 +106,11 @@ def carol(chat: ChatHarness) -> Caller:
 # -- real processes on MySQL ----------------------------------------------------------------------
 
 
-@dataclass
-class Stack:
-    """Running auth_svc and chat_svc processes and how they were configured."""
-
-    auth: ServiceProcess
-    chat: ServiceProcess
-    auth_env: dict[str, str]
-    chat_env: dict[str, str]
-
-    @property
-    def chat_db_url(self) -> str:
-        """The chat_db the chat process uses."""
-        return self.chat_env["CHAT_DATABASE_URL"]
-
-
-def auth_env(database_url: str, keys_dir: Path) -> dict[str, str]:
-    """Environment of an auth_svc process on an ephemeral port."""
-    return {
-        "AUTH_PORT": "0",
-        "AUTH_HOST": "127.0.0.1",
-        "AUTH_DATABASE_URL": database_url,
-        "AUTH_KEYS_DIR": str(keys_dir),
-        "AUTH_SERVICE_CLIENTS": f'{{"edge_gateway":"{SERVICE_SECRET}"}}',
-    }
-
-
-def chat_env(database_url: str, auth_address: str) -> dict[str, str]:
-    """Environment of a chat_svc process on an ephemeral port, with a send rate fit for load tests."""
-    return {
-        "CHAT_PORT": "0",
-        "CHAT_HOST": "127.0.0.1",
-        "CHAT_DATABASE_URL": database_url,
-        "CHAT_AUTH_ADDRESS": auth_address,
-        "CHAT_SEND_RATE_PER_SECOND": "100000",
-        "CHAT_SEND_BURST": "100000",
-        "CHAT_SHUTDOWN_GRACE_SECONDS": "5",
-    }
-
-
-def stop_all(*processes: ServiceProcess | None) -> None:
-    """Stop the processes that were started, newest first."""
-    for process in reversed(processes):
-        if process is not None:
-            process.stop()
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """auth_svc and chat_svc processes on fresh parley_test_chat_it* MySQL databases, for the session.
-
-    The root `mysql_db` fixture is function-scoped, so this calls the same tests.support.mysql
-    helper directly, with the same parley_test_ prefix. chat_db is migrated while auth_svc starts.
-    """
-    keys_dir = tmp_path_factory.mktemp("auth-keys")
-    a_env = auth_env(mysql.fresh_database("parley_test_chat_it_auth"), keys_dir)
-    chat_url = mysql.fresh_database("parley_test_chat_it")
-    auth: ServiceProcess | None = None
-    chat: ServiceProcess | None = None
+    """auth_svc and chat_svc processes on fresh parley_test_chat_it_* MySQL databases, for the session."""
+    started = Stack(tmp_path_factory.mktemp("chat-stack"))
     try:
-        with ThreadPoolExecutor(2) as pool:
-            chat_migrated = pool.submit(run_command, "chat_svc", "migrate", chat_env(chat_url, ""))
-            run_command("auth_svc", "migrate", a_env)
-            auth = start_service("auth_svc", a_env)
-            chat_migrated.result()
-        c_env = chat_env(chat_url, auth.address)
-        chat = start_service("chat_svc", c_env)
-        yield Stack(auth, chat, a_env, c_env)
+        yield started.create_databases("parley_test_chat_it").up(gateways=0)
     finally:
-        stop_all(auth, chat)
+        started.stop()

@@ -15,7 +15,8 @@ import pytest
 from chat_svc.tests.conftest import Stack
 from chat_svc.tests.netclient import clients, read_to_the_end, read_until_caught_up, status_of
 from parley.chat.v1 import chat_pb2 as pb
-from tests.support.processes import ServiceProcess, start_service
+from tests.support.processes import ServiceProcess
+from tests.support.stack import AUTH, CHAT
 
 pytestmark = pytest.mark.mysql
 
@@ -25,7 +26,7 @@ Code = grpc.StatusCode
 @pytest.fixture
 def spare_chat(stack: Stack) -> Iterator[ServiceProcess]:
     """A second chat_svc process on the session's chat_db and auth_svc, for a test to stop."""
-    process = start_service("chat_svc", stack.chat_env)
+    process = stack.start(CHAT)
     try:
         yield process
     finally:
@@ -35,10 +36,10 @@ def spare_chat(stack: Stack) -> Iterator[ServiceProcess]:
 @pytest.fixture
 def doomed_auth(stack: Stack) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     """A second auth_svc (same database and keys as the session's) and a chat_svc that uses only it."""
-    auth = start_service("auth_svc", stack.auth_env)
+    auth = stack.start(AUTH)
     chat: ServiceProcess | None = None
     try:
-        chat = start_service("chat_svc", {**stack.chat_env, "CHAT_AUTH_ADDRESS": auth.address})
+        chat = stack.start(CHAT, {"CHAT_AUTH_ADDRESS": auth.address})
         yield auth, chat
     finally:
         if chat is not None:

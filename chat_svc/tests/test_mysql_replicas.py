@@ -9,9 +9,10 @@ import grpc
 import pytest
 
 from chat_svc.tests.conftest import Stack
-from chat_svc.tests.netclient import Clients, User, clients, engine_for
+from chat_svc.tests.netclient import Clients, User, clients
 from parley.chat.v1 import chat_pb2 as pb
-from tests.support.processes import ServiceProcess, start_service
+from tests.support.processes import ServiceProcess
+from tests.support.stack import CHAT
 
 pytestmark = pytest.mark.mysql
 
@@ -21,7 +22,7 @@ Code = grpc.StatusCode
 @pytest.fixture(scope="module")
 def replica(stack: Stack) -> Iterator[ServiceProcess]:
     """A second chat_svc process on the session's chat_db and auth_svc."""
-    process = start_service("chat_svc", stack.chat_env)
+    process = stack.start(CHAT)
     try:
         yield process
     finally:
@@ -39,16 +40,9 @@ async def both(stack: Stack, replica: ServiceProcess) -> AsyncIterator[tuple[Cli
 
 
 def _stored(stack: Stack, room_id: int) -> tuple[int, int, int, int]:
-    engine = engine_for(stack.chat_db_url)
-    try:
-        with engine.connect() as conn:
-            row = conn.exec_driver_sql(
-                "SELECT COUNT(*), MIN(seq), MAX(seq), COUNT(DISTINCT seq) FROM messages WHERE room_id = %s",
-                (room_id,),
-            ).one()
-            return tuple(int(v) for v in row)  # type: ignore[return-value]
-    finally:
-        engine.dispose()
+    """(count, lowest seq, highest seq, distinct seqs) of the room's messages in chat_db."""
+    seqs = [seq for seq, _ in stack.stored_messages(room_id)]
+    return len(seqs), min(seqs, default=0), max(seqs, default=0), len(set(seqs))
 
 
 async def test_sends_through_two_replicas_get_gap_free_seqs(stack: Stack, both: tuple[Clients, Clients]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ import pytest
 
 from common import healthcheck
 from common.server import add_health_and_reflection, new_server, set_serving
+from tests.support.processes import free_port
 
 SERVICE = "parley.test.Echo"
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,12 +46,6 @@ async def _main(*argv: str) -> int:
     return await asyncio.to_thread(healthcheck.main, list(argv))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize("service", ["", SERVICE], ids=["server", "service"])
 async def test_serving_exits_0(running: Running, service: str, capsys: pytest.CaptureFixture[str]) -> None:
     """SERVING, for the whole server or a named service, exits 0 and says so."""
@@ -75,7 +69,7 @@ async def test_unknown_service_exits_1(running: Running) -> None:
 async def test_nothing_listening_exits_1_quickly() -> None:
     """With no server on the port the check fails UNAVAILABLE, well within its deadline."""
     started = time.monotonic()
-    assert await asyncio.to_thread(healthcheck.check, f"127.0.0.1:{_free_port()}") == "UNAVAILABLE"
+    assert await asyncio.to_thread(healthcheck.check, f"127.0.0.1:{free_port()}") == "UNAVAILABLE"
     assert time.monotonic() - started < healthcheck.DEADLINE_SECONDS + 1
 
 

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.processes import ROOT
-from tests.support.redis import free_port
+from tests.support.processes import ROOT, free_port
 
 
 async def backend(name: bytes) -> asyncio.Server:

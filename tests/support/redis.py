@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support import IN_CI
+from tests.support.processes import free_port, wait_until
 
 
 def unavailable_reason() -> str | None:
@@ -28,7 +21,7 @@ def require() -> None:
     import pytest  # only tests call this
 
     reason = unavailable_reason()
-    if reason and os.environ.get("CI") == "true":
+    if reason and IN_CI:
         pytest.fail(f"{reason}; CI=true needs it")
     if reason:
         pytest.skip(reason)
@@ -50,18 +43,21 @@ class RedisServer:
         """Start (again, on the same port) and wait until it answers."""
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+        try:
+            wait_until(self.answers, f"redis-server on port {self.port}", timeout=timeout)
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def answers(self) -> bool:
+        """It answers PING."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
 
     def kill(self) -> None:
         """SIGKILL: the broker vanishes with every stream it held."""
