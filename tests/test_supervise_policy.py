@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scripts.supervise import Component, Supervisor
-from tests.support.redis import free_port
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -31,8 +31,8 @@ RUN_TIMEOUT_S = 240  # the whole run, a safety net far above its usual time
 
 async def _fuzz_objects(stack: GatewayStack) -> dict[str, str]:
     """Register the fuzz user and a peer, with a room and a message: the env fuzz_hooks.py reads."""
-    user, token = await stack.register("fuzz")
-    peer, _ = await stack.register("fuzzpeer")
+    user, token = await asyncio.to_thread(stack.register, "fuzz")
+    peer, _ = await asyncio.to_thread(stack.register, "fuzzpeer")
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=stack.api_url, headers=headers, timeout=10) as client:
         room = await client.post("/rooms", json={"kind": "private", "name": "fuzz", "member_ids": [peer["id"]]})
@@ -105,7 +105,7 @@ def _summary(report: str, stats: dict[str, Counter[str]], seconds: float) -> str
 
 def _service_errors(stack: GatewayStack, since: list[int]) -> list[str]:
     """Log lines of the services since `since` (line counts) that are errors or tracebacks."""
-    lines = [line for process, start in zip(stack.processes, since, strict=True) for line in process.lines[start:]]
+    lines = [line for process, start in zip(stack.running(), since, strict=True) for line in process.lines[start:]]
     return [line for line in lines if "Traceback" in line or '"level": "error"' in line.lower()]
 
 
@@ -115,7 +115,7 @@ async def test_schemathesis_finds_no_failure(
 ) -> None:
     """A schemathesis run over /api/v1/openapi.json fails none of its checks and logs no error or traceback."""
     env = await _fuzz_objects(stack)
-    since = [len(process.lines) for process in stack.processes]
+    since = [len(process.lines) for process in stack.running()]
     events = tmp_path / "schemathesis-events.ndjson"
     started = time.monotonic()
     code, report = await _schemathesis(stack, env, events)

@@ -125,7 +125,7 @@ async def test_a_room_name_the_document_allows_is_stored_trimmed(new_user: NewUs
 async def test_client_errors_log_no_error_or_traceback(new_user: NewUser, stack: GatewayStack) -> None:
     """Malformed, oversized and refused requests leave no error line or traceback in the gateway's log."""
     client, room, _ = await _room(new_user)
-    gateway = next(process for process in stack.processes if process.module == "edge_gateway")
+    gateway = stack.gateway
     since = len(gateway.lines)
     await client.post(f"/rooms/{room}/messages", content=b"{not json", headers={"content-type": "application/json"})
     await client.get(f"/rooms/{PAST_INT64}")

@@ -216,9 +216,13 @@ class Stack:
             raise
         return self
 
+    def running(self) -> list[ServiceProcess]:
+        """Every process started, of every component."""
+        return [process for processes in self.processes.values() for process in processes]
+
     def stop(self) -> None:
         """Stop every process that still runs, all at once (each may wait out its grace period)."""
-        running = [process for processes in self.processes.values() for process in processes]
+        running = self.running()
         with ThreadPoolExecutor(max(1, len(running))) as pool:
             list(pool.map(ServiceProcess.stop, running))
         if self.broker is not None:
