@@ -8,13 +8,18 @@ import unicodedata
 from passlib.context import CryptContext
 
 from common.errors import InvalidArgument
+from common.limits import (  # re-exported: the numbers are written once, in common/limits.py
+    DISPLAY_NAME_MAX as DISPLAY_NAME_MAX,
+    PASSWORD_MAX as PASSWORD_MAX,
+    PASSWORD_MIN as PASSWORD_MIN,
+    USERNAME_MAX,
+    USERNAME_MIN,
+)
 
 # argon2 only: passlib's bcrypt backend breaks with bcrypt >= 4.1 and truncates at 72 bytes.
 hasher = CryptContext(schemes=["argon2"], deprecated="auto")
 
-USERNAME_RE = re.compile(r"[a-z0-9_][a-z0-9_.-]{2,31}")
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
-DISPLAY_NAME_MAX = 64
+USERNAME_RE = re.compile(rf"[a-z0-9_][a-z0-9_.-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}")
 
 # A hash to verify against when the user does not exist, so that an unknown user takes as long
 # to refuse as a wrong password.

@@ -25,11 +25,12 @@ from auth_svc.models import RefreshToken, Session, User
 from auth_svc.settings import AuthSettings
 from common.db import Database
 from common.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
+from common.limits import BATCH_USERS_MAX
 from common.timestamps import utcnow
 from common.tokens import SERVICE_PREFIX
 
 BAD_CREDENTIALS = "wrong username or password"
-MAX_BATCH = 500
+MAX_BATCH = BATCH_USERS_MAX
 _THROTTLE_PRUNE_AT = 10_000
 
 

@@ -8,8 +8,7 @@ from auth_svc.service import Accounts, Tokens, UserInfo
 from common.db import Database
 from common.timestamps import from_epoch, to_timestamp
 from common.tokens import Principal, TokenVerifier, bearer_token
-from parley.auth.v1 import auth_pb2 as pb
-from parley.auth.v1 import auth_pb2_grpc
+from parley.auth.v1 import auth_pb2 as pb, auth_pb2_grpc
 
 
 def user_pb(user: UserInfo) -> pb.User:

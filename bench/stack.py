@@ -13,8 +13,7 @@ import tempfile
 from pathlib import Path
 
 from tests.support import mysql
-from tests.support.processes import ServiceProcess, accepts, spawn, wait_until
-from tests.support.processes import free_port as free_port
+from tests.support.processes import ServiceProcess, accepts, free_port as free_port, spawn, wait_until
 from tests.support.stack import Stack as SupportStack
 
 

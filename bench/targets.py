@@ -146,8 +146,7 @@ class ParleyStack(_RestTarget):
 
     def _seed(self, count: int) -> list[User]:
         from auth_svc.keys import Keyring
-        from auth_svc.models import Session
-        from auth_svc.models import User as UserRow
+        from auth_svc.models import Session, User as UserRow
         from auth_svc.passwords import hasher
 
         self._hash = self._hash or hasher.hash(PASSWORD)

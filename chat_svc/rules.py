@@ -6,13 +6,17 @@ import unicodedata
 from collections.abc import Iterable
 
 from common.errors import InvalidArgument
+from common.limits import (  # re-exported: the numbers are written once, in common/limits.py
+    CLIENT_MSG_ID_MAX as CLIENT_MSG_ID_MAX,
+    INVITES_MAX as INVITES_MAX,
+    MEMBERS_PAGE_DEFAULT as MEMBERS_PAGE_DEFAULT,
+    MEMBERS_PAGE_MAX as MEMBERS_PAGE_MAX,
+    PAGE_DEFAULT as PAGE_DEFAULT,
+    PAGE_MAX as PAGE_MAX,
+    ROOM_NAME_MAX as ROOM_NAME_MAX,
+    TOPIC_MAX as TOPIC_MAX,
+)
 
-ROOM_NAME_MAX = 80
-TOPIC_MAX = 250
-CLIENT_MSG_ID_MAX = 64
-PAGE_DEFAULT, PAGE_MAX = 50, 200
-MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX = 200, 1000
-INVITES_MAX = 100
 MAX_CURSORS = 10_000  # per StreamEvents call
 
 

@@ -17,8 +17,7 @@ from common.errors import PermissionDenied, ServiceError, Unavailable
 from common.server import remaining
 from common.timestamps import to_timestamp
 from common.tokens import Principal, TokenVerifier, bearer_token
-from parley.chat.v1 import chat_pb2 as pb
-from parley.chat.v1 import chat_pb2_grpc
+from parley.chat.v1 import chat_pb2 as pb, chat_pb2_grpc
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.limits import MESSAGE_CHARS_DEFAULT
+
 
 class ChatSettings(BaseSettings):
     """Every knob of chat_svc; see the configuration table in README.md."""
@@ -20,7 +22,7 @@ class ChatSettings(BaseSettings):
     auth_address: str = "127.0.0.1:50051"
     token_issuer: str = "parley-auth"
     token_audience: str = "parley"
-    max_message_chars: int = Field(4000, ge=1, le=16000)
+    max_message_chars: int = Field(MESSAGE_CHARS_DEFAULT, ge=1, le=16000)
     send_rate_per_second: float = Field(20.0, gt=0)
     send_burst: int = Field(40, ge=1)
     # Group commit: most sends stored in one transaction (sends queued while one commits share the next).

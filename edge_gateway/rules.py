@@ -4,7 +4,7 @@ auth_svc and chat_svc own these rules and enforce them with their own messages (
 see); the gateway does not check them a second time. The document states each one exactly, so that
 a request the document allows is one the services accept, and one it refuses they refuse too: the
 patterns follow the services' trimming and their Unicode categories, computed from the same
-unicodedata they use. test_contract.py holds the numbers to the services' constants.
+unicodedata they use. The numbers themselves live in common/limits.py, shared with the services.
 
 Patterns use only \\uXXXX escapes (the same in ECMA-262, Python and Rust regexes) and, beyond the
 BMP, the characters themselves.
@@ -17,20 +17,23 @@ from collections.abc import Iterable
 
 from pydantic.config import JsonDict
 
-# auth_svc/passwords.py and auth_svc/service.py
-USERNAME_MIN, USERNAME_MAX = 3, 32
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
-DISPLAY_NAME_MAX = 64
-BATCH_USERS_MAX = 500
-# chat_svc/rules.py
-ROOM_NAME_MAX = 80
-TOPIC_MAX = 250
-CLIENT_MSG_ID_MAX = 64
-PAGE_DEFAULT, PAGE_MAX = 50, 200
-MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX = 200, 1000
-INVITES_MAX = 100
-# chat_svc/settings.py: CHAT_MAX_MESSAGE_CHARS, whose default the document states
-MESSAGE_CHARS_DEFAULT = 4000
+from common.limits import (  # re-exported: the numbers are written once, in common/limits.py
+    BATCH_USERS_MAX as BATCH_USERS_MAX,
+    CLIENT_MSG_ID_MAX as CLIENT_MSG_ID_MAX,
+    DISPLAY_NAME_MAX as DISPLAY_NAME_MAX,
+    INVITES_MAX as INVITES_MAX,
+    MEMBERS_PAGE_DEFAULT as MEMBERS_PAGE_DEFAULT,
+    MEMBERS_PAGE_MAX as MEMBERS_PAGE_MAX,
+    MESSAGE_CHARS_DEFAULT as MESSAGE_CHARS_DEFAULT,
+    PAGE_DEFAULT as PAGE_DEFAULT,
+    PAGE_MAX as PAGE_MAX,
+    PASSWORD_MAX as PASSWORD_MAX,
+    PASSWORD_MIN as PASSWORD_MIN,
+    ROOM_NAME_MAX as ROOM_NAME_MAX,
+    TOPIC_MAX as TOPIC_MAX,
+    USERNAME_MAX as USERNAME_MAX,
+    USERNAME_MIN as USERNAME_MIN,
+)
 
 
 def _char_class(chars: Iterable[str], negated: bool = False) -> str:

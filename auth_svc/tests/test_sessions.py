@@ -13,8 +13,7 @@ from sqlalchemy import Engine, select, update
 
 from auth_svc import passwords
 from auth_svc.keys import Keyring
-from auth_svc.models import RefreshToken, User
-from auth_svc.models import Session as SessionRow
+from auth_svc.models import RefreshToken, Session as SessionRow, User
 from auth_svc.server import migrate
 from auth_svc.service import Accounts, LoginThrottle
 from auth_svc.settings import AuthSettings

@@ -15,8 +15,7 @@ from sqlalchemy import Engine, create_engine
 
 from common.tokens import auth_metadata
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
-from parley.chat.v1 import chat_pb2 as pb
-from parley.chat.v1 import chat_pb2_grpc
+from parley.chat.v1 import chat_pb2 as pb, chat_pb2_grpc
 
 PASSWORD = "correct horse battery"
 EventCall: TypeAlias = grpc.aio.UnaryStreamCall[pb.StreamEventsRequest, pb.StreamEventsResponse]

@@ -15,9 +15,7 @@ import httpx
 import pytest
 
 from tests.support import mysql
-from tests.support.stack import GATEWAY_SECRET as GATEWAY_SECRET
-from tests.support.stack import PASSWORD as PASSWORD
-from tests.support.stack import Stack
+from tests.support.stack import GATEWAY_SECRET as GATEWAY_SECRET, PASSWORD as PASSWORD, Stack
 
 GatewayStack = Stack
 

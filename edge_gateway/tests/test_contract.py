@@ -11,14 +11,11 @@ from functools import cache
 from typing import Annotated, Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from auth_svc import passwords
-from auth_svc import service as auth_service
 from chat_svc import rules as chat_rules
-from chat_svc.settings import ChatSettings
 from common.errors import InvalidArgument
 from edge_gateway import rules
 from edge_gateway.app import create_app
@@ -80,29 +77,6 @@ def test_every_id_and_seq_is_an_int64() -> None:
         if (schema.get("maximum"), schema.get("format")) != (INT64_MAX, "int64")
     }
     assert wrong == {}
-
-
-@pytest.mark.parametrize(
-    ("ours", "theirs"),
-    [
-        (rules.PASSWORD_MIN, passwords.PASSWORD_MIN),
-        (rules.PASSWORD_MAX, passwords.PASSWORD_MAX),
-        (rules.DISPLAY_NAME_MAX, passwords.DISPLAY_NAME_MAX),
-        (rules.BATCH_USERS_MAX, auth_service.MAX_BATCH),
-        (rules.ROOM_NAME_MAX, chat_rules.ROOM_NAME_MAX),
-        (rules.TOPIC_MAX, chat_rules.TOPIC_MAX),
-        (rules.CLIENT_MSG_ID_MAX, chat_rules.CLIENT_MSG_ID_MAX),
-        (rules.PAGE_DEFAULT, chat_rules.PAGE_DEFAULT),
-        (rules.PAGE_MAX, chat_rules.PAGE_MAX),
-        (rules.MEMBERS_PAGE_DEFAULT, chat_rules.MEMBERS_PAGE_DEFAULT),
-        (rules.MEMBERS_PAGE_MAX, chat_rules.MEMBERS_PAGE_MAX),
-        (rules.INVITES_MAX, chat_rules.INVITES_MAX),
-        (rules.MESSAGE_CHARS_DEFAULT, ChatSettings.model_fields["max_message_chars"].default),
-    ],
-)
-def test_rule_numbers_are_the_services(ours: int, theirs: int) -> None:
-    """Each limit the document states is the number the service enforces."""
-    assert ours == theirs
 
 
 @pytest.mark.parametrize(

@@ -19,12 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
 from auth_svc.keys import Keyring
-from edge_gateway.tests.conftest import GATEWAY_SECRET
-from edge_gateway.tests.conftest import GatewayStack as Stack
+from edge_gateway.tests.conftest import GATEWAY_SECRET, GatewayStack as Stack
 from edge_gateway.ws.frames import SERVER_FRAME
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
-from parley.chat.v1 import chat_pb2 as pb
-from parley.chat.v1 import chat_pb2_grpc
+from parley.chat.v1 import chat_pb2 as pb, chat_pb2_grpc
 
 pytestmark = pytest.mark.mysql
 

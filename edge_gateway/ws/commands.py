@@ -17,8 +17,7 @@ import grpc
 from edge_gateway.backends import Backends
 from edge_gateway.deps import verify_user_token
 from edge_gateway.errors import ApiError, from_rpc_error
-from edge_gateway.ws import frames as f
-from edge_gateway.ws import protocol as p
+from edge_gateway.ws import frames as f, protocol as p
 from edge_gateway.ws.connection import Connection
 from edge_gateway.ws.sends import SendPipe
 from parley.chat.v1 import chat_pb2 as pb

@@ -14,8 +14,7 @@ from edge_gateway.backends import Backends
 from edge_gateway.convert import my_room_json
 from edge_gateway.deps import verify_user_token
 from edge_gateway.errors import ApiError, close_code, from_rpc_error
-from edge_gateway.ws import frames as f
-from edge_gateway.ws import protocol as p
+from edge_gateway.ws import frames as f, protocol as p
 from edge_gateway.ws.catch_up import catch_up
 from edge_gateway.ws.commands import Commands
 from edge_gateway.ws.connection import Connection

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support import IN_CI as IN_CI
-from tests.support import mysql
+from tests.support import IN_CI as IN_CI, mysql
 from tests.support.processes import ROOT
 from tests.support.stack import SERVER_JS, Stack
 

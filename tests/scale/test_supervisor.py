@@ -25,8 +25,7 @@ import orjson
 import pytest
 
 from tests.scale.client import ChatClient
-from tests.support import mysql
-from tests.support import redis as redis_support
+from tests.support import mysql, redis as redis_support
 from tests.support.processes import ROOT
 from tests.support.redis import RedisServer
 

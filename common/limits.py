@@ -1,0 +1,22 @@
+"""The input limits of the services, written once.
+
+auth_svc and chat_svc enforce them (with their own messages); the gateway states them in its OpenAPI
+document (edge_gateway/rules.py), so generated clients and fuzzers agree with the services.
+"""
+
+from __future__ import annotations
+
+# auth_svc
+USERNAME_MIN, USERNAME_MAX = 3, 32
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+DISPLAY_NAME_MAX = 64
+BATCH_USERS_MAX = 500  # users per BatchGetUsers / GET /users
+
+# chat_svc
+ROOM_NAME_MAX = 80
+TOPIC_MAX = 250
+CLIENT_MSG_ID_MAX = 64
+PAGE_DEFAULT, PAGE_MAX = 50, 200
+MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX = 200, 1000
+INVITES_MAX = 100  # members named when a room is created
+MESSAGE_CHARS_DEFAULT = 4000  # CHAT_MAX_MESSAGE_CHARS' default
