@@ -1,28 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SessionManager, tokenLifetimeMs } from "@/lib/session";
 import type { SignedIn } from "@/lib/types";
-
-class MemoryStorage {
-  private readonly items = new Map<string, string>();
-  get length() {
-    return this.items.size;
-  }
-  clear() {
-    this.items.clear();
-  }
-  getItem(key: string) {
-    return this.items.get(key) ?? null;
-  }
-  key(index: number) {
-    return [...this.items.keys()][index] ?? null;
-  }
-  removeItem(key: string) {
-    this.items.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.items.set(key, value);
-  }
-}
+import { MemoryStorage } from "./fixtures";
 
 function jwt(iat: number, exp: number): string {
   const part = (value: object) => btoa(JSON.stringify(value)).replace(/=+$/, "");
@@ -49,7 +28,7 @@ describe("SessionManager", () => {
   it("shares one refresh between concurrent callers (a refresh token works once)", async () => {
     const fetchMock = vi.fn(async () => new Response(JSON.stringify(signedIn("r2")), { status: 200 }));
     vi.stubGlobal("fetch", fetchMock);
-    const session = new SessionManager(new MemoryStorage() as Storage);
+    const session = new SessionManager(new MemoryStorage());
     session.set(signedIn("r1"));
     const [a, b] = await Promise.all([session.refresh(), session.refresh()]);
     expect(fetchMock).toHaveBeenCalledTimes(1);
@@ -60,7 +39,7 @@ describe("SessionManager", () => {
   it("adopts tokens another tab already rotated instead of spending the old refresh token", async () => {
     const fetchMock = vi.fn();
     vi.stubGlobal("fetch", fetchMock);
-    const storage = new MemoryStorage() as Storage;
+    const storage = new MemoryStorage();
     const session = new SessionManager(storage);
     session.set(signedIn("r1", 5));
     storage.setItem("parley.session.v1", JSON.stringify(signedIn("r2")));
@@ -72,7 +51,7 @@ describe("SessionManager", () => {
   it("forgets the session when the gateway refuses the refresh token", async () => {
     const body = { error: { code: "unauthenticated", message: "session ended; sign in again" } };
     vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify(body), { status: 401 })));
-    const session = new SessionManager(new MemoryStorage() as Storage);
+    const session = new SessionManager(new MemoryStorage());
     session.set(signedIn("r1"));
     await expect(session.refresh()).rejects.toThrow("session ended; sign in again");
     expect(session.signedIn).toBeNull();
