@@ -48,14 +48,15 @@ async def test_an_id_past_int64_is_422(new_user: NewUser, method: str, path: str
     assert _error(response) == (422, "invalid_argument")
 
 
-@pytest.mark.parametrize(
-    ("path", "maximum"),
-    [
-        ("/rooms/public", rules.PAGE_MAX),
-        ("/rooms/{room}/messages", rules.PAGE_MAX),
-        ("/rooms/{room}/members", rules.MEMBERS_PAGE_MAX),
-    ],
-)
+# Each paged route and the largest page size its service accepts.
+PAGED = [
+    ("/rooms/public", rules.PAGE_MAX),
+    ("/rooms/{room}/messages", rules.PAGE_MAX),
+    ("/rooms/{room}/members", rules.MEMBERS_PAGE_MAX),
+]
+
+
+@pytest.mark.parametrize(("path", "maximum"), PAGED)
 async def test_a_limit_past_the_page_maximum_is_422(new_user: NewUser, path: str, maximum: int) -> None:
     """A page size over the service's maximum is refused by the gateway (the document used to allow 2^31-1)."""
     client, room, _ = await _room(new_user)
@@ -63,14 +64,7 @@ async def test_a_limit_past_the_page_maximum_is_422(new_user: NewUser, path: str
     assert _error(response) == (422, "invalid_argument")
 
 
-@pytest.mark.parametrize(
-    ("path", "maximum"),
-    [
-        ("/rooms/public", rules.PAGE_MAX),
-        ("/rooms/{room}/messages", rules.PAGE_MAX),
-        ("/rooms/{room}/members", rules.MEMBERS_PAGE_MAX),
-    ],
-)
+@pytest.mark.parametrize(("path", "maximum"), PAGED)
 async def test_a_limit_at_the_page_maximum_is_accepted(new_user: NewUser, path: str, maximum: int) -> None:
     """The largest page size the document allows is one the service accepts."""
     client, room, _ = await _room(new_user)
