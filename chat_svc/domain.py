@@ -27,6 +27,16 @@ class MemberRole(IntEnum):
 
     OWNER = 1
     MEMBER = 2
+    MODERATOR = 3
+
+
+class NotificationLevel(IntEnum):
+    """parley.chat.v1.NotificationLevel by number (members.notification_level stores it; 0: the default)."""
+
+    DEFAULT = 0
+    ALL = 1
+    MENTIONS = 2
+    NONE = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +53,8 @@ class Room:
     last_change: int
     member_count: int
     direct_user_ids: tuple[int, ...] = ()  # the two users of a direct room, ascending
+    room_mentions: bool = False  # whether @room mentions every member
+    settings_change: int = 0  # change of the last UpdateRoom / RemoveMember
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,7 @@ class Member:
     user_id: int
     role: int
     joined_at: datetime
+    role_change: int = 0  # change of the last role change
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +75,33 @@ class MyRoom:
     last_read_seq: int
     unread_count: int
     role: int
+    mention_count: int = 0
+    notification_level: int = NotificationLevel.MENTIONS  # resolved: never DEFAULT
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSummary:
+    """What a thread's root shows of its replies."""
+
+    reply_count: int
+    last_reply_seq: int
+    last_reply_at: datetime | None
+    participant_ids: tuple[int, ...]  # up to 5, the most recent first
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """One emoji's reactions to a message; `me` only where one user asks."""
+
+    emoji: str
+    count: int
+    user_ids: tuple[int, ...]  # the first 10 who reacted, in order
+    me: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A stored message; a deleted one is a tombstone with an empty body."""
+    """A stored message; a deleted one is a tombstone with an empty body, no reactions, no mentions."""
 
     room_id: int
     seq: int
@@ -77,6 +112,13 @@ class Message:
     created_at: datetime
     edited_at: datetime | None = None
     deleted: bool = False
+    thread_root_seq: int = 0  # a reply's root; 0 in the main timeline
+    also_in_room: bool = False
+    thread: ThreadSummary | None = None  # a root with replies
+    reactions: tuple[Reaction, ...] = ()
+    deleted_by: int = 0
+    mentioned_user_ids: tuple[int, ...] = ()  # members mentioned by @username, ascending
+    mentions_room: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +129,10 @@ class Send:
     room_id: int
     client_msg_id: str
     body: str
+    thread_root_seq: int = 0
+    also_in_room: bool = False
+    mentioned_user_ids: tuple[int, ...] = ()  # users named by @username (members or not: store() keeps members)
+    mentions_room: bool = False  # the body says @room (store() keeps it where the room allows it)
 
 
 class Sent(NamedTuple):

@@ -1,13 +1,17 @@
-"""chat_db tables: rooms, members and messages."""
+"""chat_db tables: rooms, members, messages, and the mentions and reactions of messages."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.db import BigId, PreciseDateTime
+
+# Emoji compare by code point: MySQL's *_ci collations weigh every emoji alike ("👍" = "🎉").
+Emoji = String(64).with_variant(mysql.VARCHAR(64, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -31,6 +35,9 @@ class Room(Base):
     member_count: Mapped[int] = mapped_column(Integer, default=0)
     # "<low user id>:<high user id>" for direct rooms, so that each pair has one room.
     direct_key: Mapped[str | None] = mapped_column(String(41), unique=True, default=None)
+    # Whether @room mentions everyone; the change number of the last UpdateRoom / RemoveMember.
+    room_mentions: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    settings_change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (Index("ix_rooms_kind_id", "kind", "id"),)
 
@@ -45,6 +52,9 @@ class Member(Base):
     role: Mapped[int] = mapped_column(SmallInteger)  # parley.chat.v1.MemberRole
     joined_at: Mapped[datetime] = mapped_column(PreciseDateTime)
     last_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # parley.chat.v1.NotificationLevel (0: the room kind's default); the change of the last role change.
+    notification_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    role_change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (Index("ix_members_user_id", "user_id"),)
 
@@ -63,9 +73,49 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
     edited_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
+    deleted_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # A reply names its thread's root; 0 for the main timeline. also_in_room: shown there too.
+    thread_root_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    also_in_room: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A root's thread summary, kept up to date under the room's lock (no count over the thread).
+    reply_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_reply_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_reply_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
+    thread_user_ids: Mapped[str | None] = mapped_column(String(120), default=None)  # up to 5 ids, newest first: "3,1"
+    # Who the body mentions: member ids "2,7" or NULL (the mentions table indexes them), and @room.
+    mentions: Mapped[str | None] = mapped_column(Text, default=None)
+    mentions_room: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The reactions' aggregate as JSON, [{"e": "👍", "n": 2, "u": [1, 5]}] or NULL, kept with each React
+    # under the room's lock; the reactions table holds each (user, emoji) and answers "did I react".
+    reactions: Mapped[str | None] = mapped_column(Text, default=None)
 
     __table_args__ = (
         # Idempotent sends: a retry with the same key finds the original.
         UniqueConstraint("room_id", "sender_id", "client_msg_id", name="uq_messages_client_msg_id"),
         Index("ix_messages_room_change", "room_id", "change"),
+        # A thread's page; main-timeline messages (0) append at the end of their room's range.
+        Index("ix_messages_thread", "room_id", "thread_root_seq", "seq"),
     )
+
+
+class Mention(Base):
+    """A user (0 for @room) mentioned by a message: counted against the member's read marker."""
+
+    __tablename__ = "mentions"
+
+    room_id: Mapped[int] = mapped_column(BigId, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # 0: @room
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sender_id: Mapped[int] = mapped_column(BigInteger)  # your own @room is not a mention of you
+
+
+class Reaction(Base):
+    """One user's reaction with one emoji to one message: at most once, so a retry changes nothing."""
+
+    __tablename__ = "reactions"
+
+    room_id: Mapped[int] = mapped_column(BigId, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    emoji: Mapped[str] = mapped_column(Emoji, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)

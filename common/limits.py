@@ -20,3 +20,10 @@ PAGE_DEFAULT, PAGE_MAX = 50, 200
 MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX = 200, 1000
 INVITES_MAX = 100  # members named when a room is created
 MESSAGE_CHARS_DEFAULT = 4000  # CHAT_MAX_MESSAGE_CHARS' default
+
+# conversations (docs/conversations.md)
+REACTION_EMOJI_MAX = 20  # distinct emoji on one message
+REACTION_USERS_SHOWN = 10  # user ids each reaction aggregate lists
+EMOJI_CHARS_MAX = 16  # code points of one emoji (flags, skin tones and ZWJ sequences included)
+THREAD_PARTICIPANTS_SHOWN = 5  # user ids a thread summary lists
+MENTIONS_MAX = 50  # distinct @usernames recognised in one message; more are left as text

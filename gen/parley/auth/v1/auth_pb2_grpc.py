@@ -120,7 +120,7 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def BatchGetUsers(self, request, context):
-        """Looks up many users by id at once; unknown ids are left out. Needs an access token.
+        """Looks up many users by id or username at once; unknown ones are left out. Needs an access token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

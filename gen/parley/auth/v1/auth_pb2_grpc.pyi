@@ -58,7 +58,7 @@ class AuthServiceStub:
     GetUser: _grpc.UnaryUnaryMultiCallable[_auth_pb2.GetUserRequest, _auth_pb2.GetUserResponse]
     """Looks up one user by id or username. Needs an access token. NOT_FOUND when there is none."""
     BatchGetUsers: _grpc.UnaryUnaryMultiCallable[_auth_pb2.BatchGetUsersRequest, _auth_pb2.BatchGetUsersResponse]
-    """Looks up many users by id at once; unknown ids are left out. Needs an access token."""
+    """Looks up many users by id or username at once; unknown ones are left out. Needs an access token."""
     GetPublicKeys: _grpc.UnaryUnaryMultiCallable[_auth_pb2.GetPublicKeysRequest, _auth_pb2.GetPublicKeysResponse]
     """The public keys that verify access tokens, the issuer and the audience. Public."""
     IssueServiceToken: _grpc.UnaryUnaryMultiCallable[_auth_pb2.IssueServiceTokenRequest, _auth_pb2.IssueServiceTokenResponse]
@@ -88,7 +88,7 @@ class AuthServiceAsyncStub(AuthServiceStub):
     GetUser: _aio.UnaryUnaryMultiCallable[_auth_pb2.GetUserRequest, _auth_pb2.GetUserResponse]  # type: ignore[assignment]
     """Looks up one user by id or username. Needs an access token. NOT_FOUND when there is none."""
     BatchGetUsers: _aio.UnaryUnaryMultiCallable[_auth_pb2.BatchGetUsersRequest, _auth_pb2.BatchGetUsersResponse]  # type: ignore[assignment]
-    """Looks up many users by id at once; unknown ids are left out. Needs an access token."""
+    """Looks up many users by id or username at once; unknown ones are left out. Needs an access token."""
     GetPublicKeys: _aio.UnaryUnaryMultiCallable[_auth_pb2.GetPublicKeysRequest, _auth_pb2.GetPublicKeysResponse]  # type: ignore[assignment]
     """The public keys that verify access tokens, the issuer and the audience. Public."""
     IssueServiceToken: _aio.UnaryUnaryMultiCallable[_auth_pb2.IssueServiceTokenRequest, _auth_pb2.IssueServiceTokenResponse]  # type: ignore[assignment]
@@ -151,7 +151,7 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_pb2.BatchGetUsersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.BatchGetUsersResponse, _abc.Awaitable[_auth_pb2.BatchGetUsersResponse]]:
-        """Looks up many users by id at once; unknown ids are left out. Needs an access token."""
+        """Looks up many users by id or username at once; unknown ones are left out. Needs an access token."""
 
     @_abc_1.abstractmethod
     def GetPublicKeys(

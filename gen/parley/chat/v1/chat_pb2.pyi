@@ -9,8 +9,10 @@ service token.
 
 Messages of a room are numbered by `seq` = 1, 2, 3, ... with no gaps, assigned in the same
 transaction that stores the message. `seq` is the history cursor and the resume point of the
-event stream. Each change to a room's messages (create, edit, delete) also takes the room's next
-`change` number, so a client can catch up on edits made while it was away.
+event stream. Each change to a room's messages (create, edit, delete, a reaction, a thread's
+summary) and to its settings and roles also takes the room's next `change` number, so a client can
+catch up on what changed while it was away (StreamEvents' after_change). docs/conversations.md
+has the rules of threads, reactions, mentions, notification levels and roles.
 """
 
 from collections import abc as _abc
@@ -70,6 +72,8 @@ class _MemberRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MemberRole
     """Created the room."""
     MEMBER_ROLE_MEMBER: _MemberRole.ValueType  # 2
     """Joined or was invited."""
+    MEMBER_ROLE_MODERATOR: _MemberRole.ValueType  # 3
+    """Named by the owner: renames, sets the topic and settings, removes members, deletes messages."""
 
 class MemberRole(_MemberRole, metaclass=_MemberRoleEnumTypeWrapper):
     """A member's role in a room."""
@@ -80,7 +84,39 @@ MEMBER_ROLE_OWNER: MemberRole.ValueType  # 1
 """Created the room."""
 MEMBER_ROLE_MEMBER: MemberRole.ValueType  # 2
 """Joined or was invited."""
+MEMBER_ROLE_MODERATOR: MemberRole.ValueType  # 3
+"""Named by the owner: renames, sets the topic and settings, removes members, deletes messages."""
 Global___MemberRole: _TypeAlias = MemberRole  # noqa: Y015
+
+class _NotificationLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NotificationLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NotificationLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NOTIFICATION_LEVEL_UNSPECIFIED: _NotificationLevel.ValueType  # 0
+    """Not chosen: ALL for direct rooms, MENTIONS for the others. Never returned."""
+    NOTIFICATION_LEVEL_ALL: _NotificationLevel.ValueType  # 1
+    """Every message by someone else."""
+    NOTIFICATION_LEVEL_MENTIONS: _NotificationLevel.ValueType  # 2
+    """Messages that mention the member (or @room)."""
+    NOTIFICATION_LEVEL_NONE: _NotificationLevel.ValueType  # 3
+    """Nothing: the room is muted."""
+
+class NotificationLevel(_NotificationLevel, metaclass=_NotificationLevelEnumTypeWrapper):
+    """When a member wants to be notified of a room's messages (the web app raises the notifications;
+    counts are kept whatever the level).
+    """
+
+NOTIFICATION_LEVEL_UNSPECIFIED: NotificationLevel.ValueType  # 0
+"""Not chosen: ALL for direct rooms, MENTIONS for the others. Never returned."""
+NOTIFICATION_LEVEL_ALL: NotificationLevel.ValueType  # 1
+"""Every message by someone else."""
+NOTIFICATION_LEVEL_MENTIONS: NotificationLevel.ValueType  # 2
+"""Messages that mention the member (or @room)."""
+NOTIFICATION_LEVEL_NONE: NotificationLevel.ValueType  # 3
+"""Nothing: the room is muted."""
+Global___NotificationLevel: _TypeAlias = NotificationLevel  # noqa: Y015
 
 class _Direction:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -122,6 +158,8 @@ class Room(_message.Message):
     LAST_CHANGE_FIELD_NUMBER: _builtins.int
     MEMBER_COUNT_FIELD_NUMBER: _builtins.int
     DIRECT_USER_IDS_FIELD_NUMBER: _builtins.int
+    ROOM_MENTIONS_FIELD_NUMBER: _builtins.int
+    SETTINGS_CHANGE_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """Room id."""
     kind: Global___RoomKind.ValueType
@@ -138,6 +176,12 @@ class Room(_message.Message):
     """change number of the newest create, edit or delete, 0 when there is none."""
     member_count: _builtins.int
     """How many members it has."""
+    room_mentions: _builtins.bool
+    """Whether `@room` in a message mentions every member. Set by the owner and moderators."""
+    settings_change: _builtins.int
+    """The change number of the last change to name, topic, settings or member count by UpdateRoom
+    or RemoveMember (0 when none): StreamEvents replays room_updated when it is after the cursor.
+    """
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When it was created."""
@@ -159,10 +203,12 @@ class Room(_message.Message):
         last_change: _builtins.int = ...,
         member_count: _builtins.int = ...,
         direct_user_ids: _abc.Iterable[_builtins.int] | None = ...,
+        room_mentions: _builtins.bool = ...,
+        settings_change: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "direct_user_ids", b"direct_user_ids", "id", b"id", "kind", b"kind", "last_change", b"last_change", "last_seq", b"last_seq", "member_count", b"member_count", "name", b"name", "topic", b"topic"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "direct_user_ids", b"direct_user_ids", "id", b"id", "kind", b"kind", "last_change", b"last_change", "last_seq", b"last_seq", "member_count", b"member_count", "name", b"name", "room_mentions", b"room_mentions", "settings_change", b"settings_change", "topic", b"topic"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -178,12 +224,22 @@ class MyRoom(_message.Message):
     LAST_READ_SEQ_FIELD_NUMBER: _builtins.int
     UNREAD_COUNT_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
+    MENTION_COUNT_FIELD_NUMBER: _builtins.int
+    NOTIFICATION_LEVEL_FIELD_NUMBER: _builtins.int
     last_read_seq: _builtins.int
     """The member's read marker: the newest seq they have read."""
     unread_count: _builtins.int
-    """Messages by others after the read marker, not deleted."""
+    """Messages by others after the read marker, not deleted, in the main timeline (thread replies
+    not sent to the room are left out).
+    """
     role: Global___MemberRole.ValueType
     """The member's role."""
+    mention_count: _builtins.int
+    """Messages by others after the read marker, not deleted, that mention the member or @room
+    (thread replies included).
+    """
+    notification_level: Global___NotificationLevel.ValueType
+    """The member's notification level for this room (never UNSPECIFIED: the default is resolved)."""
     @_builtins.property
     def room(self) -> Global___Room:
         """The room."""
@@ -195,10 +251,12 @@ class MyRoom(_message.Message):
         last_read_seq: _builtins.int = ...,
         unread_count: _builtins.int = ...,
         role: Global___MemberRole.ValueType = ...,
+        mention_count: _builtins.int = ...,
+        notification_level: Global___NotificationLevel.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_read_seq", b"last_read_seq", "role", b"role", "room", b"room", "unread_count", b"unread_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_read_seq", b"last_read_seq", "mention_count", b"mention_count", "notification_level", b"notification_level", "role", b"role", "room", b"room", "unread_count", b"unread_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -213,10 +271,15 @@ class Member(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
     JOINED_AT_FIELD_NUMBER: _builtins.int
+    ROLE_CHANGE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
     """The user."""
     role: Global___MemberRole.ValueType
-    """Owner or member."""
+    """Owner, moderator or member."""
+    role_change: _builtins.int
+    """The change number of their last role change (0 when none): StreamEvents replays
+    member_updated when it is after the cursor.
+    """
     @_builtins.property
     def joined_at(self) -> _timestamp_pb2.Timestamp:
         """When they joined."""
@@ -227,14 +290,91 @@ class Member(_message.Message):
         user_id: _builtins.int = ...,
         role: Global___MemberRole.ValueType = ...,
         joined_at: _timestamp_pb2.Timestamp | None = ...,
+        role_change: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["joined_at", b"joined_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["joined_at", b"joined_at", "role", b"role", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["joined_at", b"joined_at", "role", b"role", "role_change", b"role_change", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Member: _TypeAlias = Member  # noqa: Y015
+
+@_typing.final
+class ThreadSummary(_message.Message):
+    """The summary a thread's root message carries."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLY_COUNT_FIELD_NUMBER: _builtins.int
+    LAST_REPLY_SEQ_FIELD_NUMBER: _builtins.int
+    LAST_REPLY_AT_FIELD_NUMBER: _builtins.int
+    PARTICIPANT_IDS_FIELD_NUMBER: _builtins.int
+    reply_count: _builtins.int
+    """Replies that are not deleted."""
+    last_reply_seq: _builtins.int
+    """seq of the newest reply (deleted or not), 0 when there is none."""
+    @_builtins.property
+    def last_reply_at(self) -> _timestamp_pb2.Timestamp:
+        """When the newest reply was stored."""
+
+    @_builtins.property
+    def participant_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Up to 5 users who replied, the most recent first."""
+
+    def __init__(
+        self,
+        *,
+        reply_count: _builtins.int = ...,
+        last_reply_seq: _builtins.int = ...,
+        last_reply_at: _timestamp_pb2.Timestamp | None = ...,
+        participant_ids: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_reply_at", b"last_reply_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_reply_at", b"last_reply_at", "last_reply_seq", b"last_reply_seq", "participant_ids", b"participant_ids", "reply_count", b"reply_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreadSummary: _TypeAlias = ThreadSummary  # noqa: Y015
+
+@_typing.final
+class Reaction(_message.Message):
+    """One emoji's reactions to a message."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMOJI_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    USER_IDS_FIELD_NUMBER: _builtins.int
+    ME_FIELD_NUMBER: _builtins.int
+    emoji: _builtins.str
+    """The emoji, e.g. "👍"."""
+    count: _builtins.int
+    """How many users reacted with it (at least 1)."""
+    me: _builtins.bool
+    """Whether the user asking reacted with it. Only set on answers to one user (history, replay,
+    React); false in live events, which carry the reacting user instead (ReactionChanged).
+    """
+    @_builtins.property
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The first users who reacted with it, up to 10, in the order they reacted."""
+
+    def __init__(
+        self,
+        *,
+        emoji: _builtins.str = ...,
+        count: _builtins.int = ...,
+        user_ids: _abc.Iterable[_builtins.int] | None = ...,
+        me: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "emoji", b"emoji", "me", b"me", "user_ids", b"user_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Reaction: _TypeAlias = Reaction  # noqa: Y015
 
 @_typing.final
 class Message(_message.Message):
@@ -251,6 +391,13 @@ class Message(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     EDITED_AT_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
+    THREAD_ROOT_SEQ_FIELD_NUMBER: _builtins.int
+    ALSO_IN_ROOM_FIELD_NUMBER: _builtins.int
+    THREAD_FIELD_NUMBER: _builtins.int
+    REACTIONS_FIELD_NUMBER: _builtins.int
+    DELETED_BY_FIELD_NUMBER: _builtins.int
+    MENTIONED_USER_IDS_FIELD_NUMBER: _builtins.int
+    MENTIONS_ROOM_FIELD_NUMBER: _builtins.int
     room_id: _builtins.int
     """Room it belongs to."""
     seq: _builtins.int
@@ -265,6 +412,16 @@ class Message(_message.Message):
     """Text; empty when deleted."""
     deleted: _builtins.bool
     """True for a tombstone left by DeleteMessage."""
+    thread_root_seq: _builtins.int
+    """For a reply: the seq of its thread's root message (a reply to a reply joins the root's
+    thread). 0 for a message of the main timeline.
+    """
+    also_in_room: _builtins.bool
+    """For a reply: also shown in the room's main timeline ("also send to the room")."""
+    deleted_by: _builtins.int
+    """For a tombstone: who deleted it (the author, or a moderator or the owner)."""
+    mentions_room: _builtins.bool
+    """True when the body says @room and the room allows it. False on tombstones."""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When it was stored."""
@@ -272,6 +429,18 @@ class Message(_message.Message):
     @_builtins.property
     def edited_at(self) -> _timestamp_pb2.Timestamp:
         """When it was last edited; unset when never."""
+
+    @_builtins.property
+    def thread(self) -> Global___ThreadSummary:
+        """For a thread's root: its summary. Unset when the message has no replies."""
+
+    @_builtins.property
+    def reactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reaction]:
+        """Reactions by emoji, in the order each emoji was first used. Empty on tombstones."""
+
+    @_builtins.property
+    def mentioned_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Users the body mentions with @username who are members of the room, ascending. Empty on tombstones."""
 
     def __init__(
         self,
@@ -285,10 +454,17 @@ class Message(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         edited_at: _timestamp_pb2.Timestamp | None = ...,
         deleted: _builtins.bool = ...,
+        thread_root_seq: _builtins.int = ...,
+        also_in_room: _builtins.bool = ...,
+        thread: Global___ThreadSummary | None = ...,
+        reactions: _abc.Iterable[Global___Reaction] | None = ...,
+        deleted_by: _builtins.int = ...,
+        mentioned_user_ids: _abc.Iterable[_builtins.int] | None = ...,
+        mentions_room: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "edited_at", b"edited_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "edited_at", b"edited_at", "thread", b"thread"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "change", b"change", "client_msg_id", b"client_msg_id", "created_at", b"created_at", "deleted", b"deleted", "edited_at", b"edited_at", "room_id", b"room_id", "sender_id", b"sender_id", "seq", b"seq"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["also_in_room", b"also_in_room", "body", b"body", "change", b"change", "client_msg_id", b"client_msg_id", "created_at", b"created_at", "deleted", b"deleted", "deleted_by", b"deleted_by", "edited_at", b"edited_at", "mentioned_user_ids", b"mentioned_user_ids", "mentions_room", b"mentions_room", "reactions", b"reactions", "room_id", b"room_id", "sender_id", b"sender_id", "seq", b"seq", "thread", b"thread", "thread_root_seq", b"thread_root_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -751,22 +927,32 @@ class SendMessageRequest(_message.Message):
     ROOM_ID_FIELD_NUMBER: _builtins.int
     CLIENT_MSG_ID_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
+    THREAD_ROOT_SEQ_FIELD_NUMBER: _builtins.int
+    ALSO_IN_ROOM_FIELD_NUMBER: _builtins.int
     room_id: _builtins.int
     """A room the caller belongs to."""
     client_msg_id: _builtins.str
     """1-64 characters chosen by the client, unique per (room, sender); a retry reuses it."""
     body: _builtins.str
     """1-4000 characters (configurable), not only whitespace."""
+    thread_root_seq: _builtins.int
+    """Answer the message with this seq in a thread (0 = the main timeline). The message must exist
+    in the same room (a tombstone is fine); a reply to a reply joins the root's thread.
+    """
+    also_in_room: _builtins.bool
+    """With thread_root_seq: also show the reply in the room's main timeline."""
     def __init__(
         self,
         *,
         room_id: _builtins.int = ...,
         client_msg_id: _builtins.str = ...,
         body: _builtins.str = ...,
+        thread_root_seq: _builtins.int = ...,
+        also_in_room: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "client_msg_id", b"client_msg_id", "room_id", b"room_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["also_in_room", b"also_in_room", "body", b"body", "client_msg_id", b"client_msg_id", "room_id", b"room_id", "thread_root_seq", b"thread_root_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1030,6 +1216,7 @@ class ListMessagesRequest(_message.Message):
     ANCHOR_SEQ_FIELD_NUMBER: _builtins.int
     DIRECTION_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    THREAD_ROOT_SEQ_FIELD_NUMBER: _builtins.int
     room_id: _builtins.int
     """A room the caller belongs to."""
     anchor_seq: _builtins.int
@@ -1038,6 +1225,10 @@ class ListMessagesRequest(_message.Message):
     """Older or newer than the anchor."""
     limit: _builtins.int
     """Page size, 1-200; 0 means 50."""
+    thread_root_seq: _builtins.int
+    """0: the main timeline (messages that are not replies, and replies also sent to the room).
+    A root's seq: that thread (the root, then its replies). NOT_FOUND when no message has that seq.
+    """
     def __init__(
         self,
         *,
@@ -1045,10 +1236,11 @@ class ListMessagesRequest(_message.Message):
         anchor_seq: _builtins.int = ...,
         direction: Global___Direction.ValueType = ...,
         limit: _builtins.int = ...,
+        thread_root_seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["anchor_seq", b"anchor_seq", "direction", b"direction", "limit", b"limit", "room_id", b"room_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anchor_seq", b"anchor_seq", "direction", b"direction", "limit", b"limit", "room_id", b"room_id", "thread_root_seq", b"thread_root_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1116,23 +1308,303 @@ class MarkReadResponse(_message.Message):
 
     LAST_READ_SEQ_FIELD_NUMBER: _builtins.int
     UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    MENTION_COUNT_FIELD_NUMBER: _builtins.int
     last_read_seq: _builtins.int
     """The read marker after the call (never lower than before)."""
     unread_count: _builtins.int
     """Unread messages left."""
+    mention_count: _builtins.int
+    """Unread mentions left."""
     def __init__(
         self,
         *,
         last_read_seq: _builtins.int = ...,
         unread_count: _builtins.int = ...,
+        mention_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_read_seq", b"last_read_seq", "unread_count", b"unread_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_read_seq", b"last_read_seq", "mention_count", b"mention_count", "unread_count", b"unread_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MarkReadResponse: _TypeAlias = MarkReadResponse  # noqa: Y015
+
+@_typing.final
+class ReactRequest(_message.Message):
+    """React input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
+    EMOJI_FIELD_NUMBER: _builtins.int
+    ADD_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.int
+    """A room the caller belongs to."""
+    seq: _builtins.int
+    """The message's seq; not a tombstone."""
+    emoji: _builtins.str
+    """One emoji (a single emoji grapheme, e.g. "👍" or "👍🏽")."""
+    add: _builtins.bool
+    """True to add the caller's reaction, false to remove it."""
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.int = ...,
+        seq: _builtins.int = ...,
+        emoji: _builtins.str = ...,
+        add: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["add", b"add", "emoji", b"emoji", "room_id", b"room_id", "seq", b"seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReactRequest: _TypeAlias = ReactRequest  # noqa: Y015
+
+@_typing.final
+class ReactResponse(_message.Message):
+    """React output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    changed: _builtins.bool
+    """False when nothing changed (already added, or not there to remove)."""
+    @_builtins.property
+    def message(self) -> Global___Message:
+        """The message after the call, with `me` set for the caller."""
+
+    def __init__(
+        self,
+        *,
+        message: Global___Message | None = ...,
+        changed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReactResponse: _TypeAlias = ReactResponse  # noqa: Y015
+
+@_typing.final
+class UpdateRoomRequest(_message.Message):
+    """UpdateRoom input: only the fields that are set change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    TOPIC_FIELD_NUMBER: _builtins.int
+    ROOM_MENTIONS_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.int
+    """A public or private room."""
+    name: _builtins.str
+    """New name, 1-80 characters."""
+    topic: _builtins.str
+    """New topic, up to 250 characters (empty clears it)."""
+    room_mentions: _builtins.bool
+    """Whether @room mentions everyone."""
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.int = ...,
+        name: _builtins.str | None = ...,
+        topic: _builtins.str | None = ...,
+        room_mentions: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_name", b"_name", "_room_mentions", b"_room_mentions", "_topic", b"_topic", "name", b"name", "room_mentions", b"room_mentions", "topic", b"topic"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_name", b"_name", "_room_mentions", b"_room_mentions", "_topic", b"_topic", "name", b"name", "room_id", b"room_id", "room_mentions", b"room_mentions", "topic", b"topic"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    _WhichOneofReturnType__room_mentions: _TypeAlias = _typing.Literal["room_mentions"]  # noqa: Y015
+    _WhichOneofArgType__room_mentions: _TypeAlias = _typing.Literal["_room_mentions", b"_room_mentions"]  # noqa: Y015
+    _WhichOneofReturnType__topic: _TypeAlias = _typing.Literal["topic"]  # noqa: Y015
+    _WhichOneofArgType__topic: _TypeAlias = _typing.Literal["_topic", b"_topic"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__room_mentions) -> _WhichOneofReturnType__room_mentions | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__topic) -> _WhichOneofReturnType__topic | None: ...
+
+Global___UpdateRoomRequest: _TypeAlias = UpdateRoomRequest  # noqa: Y015
+
+@_typing.final
+class UpdateRoomResponse(_message.Message):
+    """UpdateRoom output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def room(self) -> Global___Room:
+        """The room after the change."""
+
+    def __init__(
+        self,
+        *,
+        room: Global___Room | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateRoomResponse: _TypeAlias = UpdateRoomResponse  # noqa: Y015
+
+@_typing.final
+class SetMemberRoleRequest(_message.Message):
+    """SetMemberRole input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.int
+    """Room id."""
+    user_id: _builtins.int
+    """A member other than the owner."""
+    role: Global___MemberRole.ValueType
+    """MEMBER_ROLE_MODERATOR or MEMBER_ROLE_MEMBER."""
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.int = ...,
+        user_id: _builtins.int = ...,
+        role: Global___MemberRole.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["role", b"role", "room_id", b"room_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetMemberRoleRequest: _TypeAlias = SetMemberRoleRequest  # noqa: Y015
+
+@_typing.final
+class SetMemberRoleResponse(_message.Message):
+    """SetMemberRole output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def member(self) -> Global___Member:
+        """The membership after the change."""
+
+    def __init__(
+        self,
+        *,
+        member: Global___Member | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetMemberRoleResponse: _TypeAlias = SetMemberRoleResponse  # noqa: Y015
+
+@_typing.final
+class RemoveMemberRequest(_message.Message):
+    """RemoveMember input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.int
+    """Room id."""
+    user_id: _builtins.int
+    """The member to remove; not the caller (use LeaveRoom)."""
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.int = ...,
+        user_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["room_id", b"room_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveMemberRequest: _TypeAlias = RemoveMemberRequest  # noqa: Y015
+
+@_typing.final
+class RemoveMemberResponse(_message.Message):
+    """RemoveMember output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveMemberResponse: _TypeAlias = RemoveMemberResponse  # noqa: Y015
+
+@_typing.final
+class SetNotificationLevelRequest(_message.Message):
+    """SetNotificationLevel input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.int
+    """A room the caller belongs to."""
+    level: Global___NotificationLevel.ValueType
+    """ALL, MENTIONS or NONE; UNSPECIFIED goes back to the room kind's default."""
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.int = ...,
+        level: Global___NotificationLevel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["level", b"level", "room_id", b"room_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetNotificationLevelRequest: _TypeAlias = SetNotificationLevelRequest  # noqa: Y015
+
+@_typing.final
+class SetNotificationLevelResponse(_message.Message):
+    """SetNotificationLevel output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEVEL_FIELD_NUMBER: _builtins.int
+    level: Global___NotificationLevel.ValueType
+    """The level now in force (the default resolved)."""
+    def __init__(
+        self,
+        *,
+        level: Global___NotificationLevel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["level", b"level"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetNotificationLevelResponse: _TypeAlias = SetNotificationLevelResponse  # noqa: Y015
 
 @_typing.final
 class SendTypingRequest(_message.Message):
@@ -1274,23 +1746,159 @@ class Membership(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
+    BY_USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
     """Who."""
     role: Global___MemberRole.ValueType
     """Their role (joined only)."""
+    by_user_id: _builtins.int
+    """Who made it happen when it was someone else: the inviter, or the owner or moderator who
+    removed them. 0 when they joined or left themselves.
+    """
     def __init__(
         self,
         *,
         user_id: _builtins.int = ...,
         role: Global___MemberRole.ValueType = ...,
+        by_user_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["role", b"role", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_user_id", b"by_user_id", "role", b"role", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Membership: _TypeAlias = Membership  # noqa: Y015
+
+@_typing.final
+class RoleChanged(_message.Message):
+    """A member's role changed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_FIELD_NUMBER: _builtins.int
+    BY_USER_ID_FIELD_NUMBER: _builtins.int
+    by_user_id: _builtins.int
+    """Who changed it (the owner)."""
+    @_builtins.property
+    def member(self) -> Global___Member:
+        """The member after the change, with its role_change."""
+
+    def __init__(
+        self,
+        *,
+        member: Global___Member | None = ...,
+        by_user_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_user_id", b"by_user_id", "member", b"member"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RoleChanged: _TypeAlias = RoleChanged  # noqa: Y015
+
+@_typing.final
+class ReactionChanged(_message.Message):
+    """A user's reaction was added or removed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQ_FIELD_NUMBER: _builtins.int
+    CHANGE_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    EMOJI_FIELD_NUMBER: _builtins.int
+    ADDED_FIELD_NUMBER: _builtins.int
+    REACTIONS_FIELD_NUMBER: _builtins.int
+    seq: _builtins.int
+    """The message's seq."""
+    change: _builtins.int
+    """The message's change number after this (the room's change it took)."""
+    user_id: _builtins.int
+    """Who reacted."""
+    emoji: _builtins.str
+    """With what."""
+    added: _builtins.bool
+    """True when added, false when removed."""
+    @_builtins.property
+    def reactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reaction]:
+        """All of the message's reactions after the change (`me` false)."""
+
+    def __init__(
+        self,
+        *,
+        seq: _builtins.int = ...,
+        change: _builtins.int = ...,
+        user_id: _builtins.int = ...,
+        emoji: _builtins.str = ...,
+        added: _builtins.bool = ...,
+        reactions: _abc.Iterable[Global___Reaction] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added", b"added", "change", b"change", "emoji", b"emoji", "reactions", b"reactions", "seq", b"seq", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReactionChanged: _TypeAlias = ReactionChanged  # noqa: Y015
+
+@_typing.final
+class ThreadUpdated(_message.Message):
+    """A thread's summary changed (a reply was stored or deleted)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOT_SEQ_FIELD_NUMBER: _builtins.int
+    CHANGE_FIELD_NUMBER: _builtins.int
+    THREAD_FIELD_NUMBER: _builtins.int
+    root_seq: _builtins.int
+    """The root's seq."""
+    change: _builtins.int
+    """The root's change number after this (the room's change it took)."""
+    @_builtins.property
+    def thread(self) -> Global___ThreadSummary:
+        """The summary after the change."""
+
+    def __init__(
+        self,
+        *,
+        root_seq: _builtins.int = ...,
+        change: _builtins.int = ...,
+        thread: Global___ThreadSummary | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "root_seq", b"root_seq", "thread", b"thread"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreadUpdated: _TypeAlias = ThreadUpdated  # noqa: Y015
+
+@_typing.final
+class MemberSettings(_message.Message):
+    """A member's own settings for a room changed (sent to that member's sessions only)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    NOTIFICATION_LEVEL_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    """The member."""
+    notification_level: Global___NotificationLevel.ValueType
+    """Their notification level now (default resolved)."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+        notification_level: Global___NotificationLevel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notification_level", b"notification_level", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberSettings: _TypeAlias = MemberSettings  # noqa: Y015
 
 @_typing.final
 class ReadMarker(_message.Message):
@@ -1300,19 +1908,27 @@ class ReadMarker(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     LAST_READ_SEQ_FIELD_NUMBER: _builtins.int
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    MENTION_COUNT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
     """Reader."""
     last_read_seq: _builtins.int
     """Their new read marker."""
+    unread_count: _builtins.int
+    """Their unread messages after it."""
+    mention_count: _builtins.int
+    """Their unread mentions after it."""
     def __init__(
         self,
         *,
         user_id: _builtins.int = ...,
         last_read_seq: _builtins.int = ...,
+        unread_count: _builtins.int = ...,
+        mention_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_read_seq", b"last_read_seq", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_read_seq", b"last_read_seq", "mention_count", b"mention_count", "unread_count", b"unread_count", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1333,6 +1949,11 @@ class Event(_message.Message):
     MEMBER_LEFT_FIELD_NUMBER: _builtins.int
     READ_MARKER_FIELD_NUMBER: _builtins.int
     ROOM_UPDATED_FIELD_NUMBER: _builtins.int
+    REACTION_CHANGED_FIELD_NUMBER: _builtins.int
+    THREAD_UPDATED_FIELD_NUMBER: _builtins.int
+    ROLE_CHANGED_FIELD_NUMBER: _builtins.int
+    MEMBER_SETTINGS_FIELD_NUMBER: _builtins.int
+    MESSAGE_UPDATED_FIELD_NUMBER: _builtins.int
     room_id: _builtins.int
     """The room."""
     @_builtins.property
@@ -1365,7 +1986,29 @@ class Event(_message.Message):
 
     @_builtins.property
     def room_updated(self) -> Global___Room:
-        """The room was created or its details changed."""
+        """The room was created or its details changed. A snapshot: applying it twice is harmless."""
+
+    @_builtins.property
+    def reaction_changed(self) -> Global___ReactionChanged:
+        """A reaction was added or removed."""
+
+    @_builtins.property
+    def thread_updated(self) -> Global___ThreadUpdated:
+        """A thread's summary changed."""
+
+    @_builtins.property
+    def role_changed(self) -> Global___RoleChanged:
+        """A member's role changed. A snapshot."""
+
+    @_builtins.property
+    def member_settings(self) -> Global___MemberSettings:
+        """A member's own settings changed (to that member's sessions only)."""
+
+    @_builtins.property
+    def message_updated(self) -> Global___Message:
+        """Replay only: a message's state now (reactions, thread summary, body), for a change after the
+        cursor that the client missed. Tombstones replay as message_deleted.
+        """
 
     def __init__(
         self,
@@ -1379,12 +2022,17 @@ class Event(_message.Message):
         member_left: Global___Membership | None = ...,
         read_marker: Global___ReadMarker | None = ...,
         room_updated: Global___Room | None = ...,
+        reaction_changed: Global___ReactionChanged | None = ...,
+        thread_updated: Global___ThreadUpdated | None = ...,
+        role_changed: Global___RoleChanged | None = ...,
+        member_settings: Global___MemberSettings | None = ...,
+        message_updated: Global___Message | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "member_joined", b"member_joined", "member_left", b"member_left", "message_created", b"message_created", "message_deleted", b"message_deleted", "message_edited", b"message_edited", "read_marker", b"read_marker", "room_updated", b"room_updated", "typing", b"typing"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "member_joined", b"member_joined", "member_left", b"member_left", "member_settings", b"member_settings", "message_created", b"message_created", "message_deleted", b"message_deleted", "message_edited", b"message_edited", "message_updated", b"message_updated", "reaction_changed", b"reaction_changed", "read_marker", b"read_marker", "role_changed", b"role_changed", "room_updated", b"room_updated", "thread_updated", b"thread_updated", "typing", b"typing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "member_joined", b"member_joined", "member_left", b"member_left", "message_created", b"message_created", "message_deleted", b"message_deleted", "message_edited", b"message_edited", "read_marker", b"read_marker", "room_id", b"room_id", "room_updated", b"room_updated", "typing", b"typing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "member_joined", b"member_joined", "member_left", b"member_left", "member_settings", b"member_settings", "message_created", b"message_created", "message_deleted", b"message_deleted", "message_edited", b"message_edited", "message_updated", b"message_updated", "reaction_changed", b"reaction_changed", "read_marker", b"read_marker", "role_changed", b"role_changed", "room_id", b"room_id", "room_updated", b"room_updated", "thread_updated", b"thread_updated", "typing", b"typing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["message_created", "message_edited", "message_deleted", "typing", "member_joined", "member_left", "read_marker", "room_updated"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["message_created", "message_edited", "message_deleted", "typing", "member_joined", "member_left", "read_marker", "room_updated", "reaction_changed", "thread_updated", "role_changed", "member_settings", "message_updated"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 

@@ -95,6 +95,31 @@ class ChatServiceStub:
                 request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.DeleteMessageRequest.SerializeToString,
                 response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.DeleteMessageResponse.FromString,
                 _registered_method=True)
+        self.React = channel.unary_unary(
+                '/parley.chat.v1.ChatService/React',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.ReactRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.ReactResponse.FromString,
+                _registered_method=True)
+        self.UpdateRoom = channel.unary_unary(
+                '/parley.chat.v1.ChatService/UpdateRoom',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.UpdateRoomRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.UpdateRoomResponse.FromString,
+                _registered_method=True)
+        self.SetMemberRole = channel.unary_unary(
+                '/parley.chat.v1.ChatService/SetMemberRole',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SetMemberRoleRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SetMemberRoleResponse.FromString,
+                _registered_method=True)
+        self.RemoveMember = channel.unary_unary(
+                '/parley.chat.v1.ChatService/RemoveMember',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.RemoveMemberRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.RemoveMemberResponse.FromString,
+                _registered_method=True)
+        self.SetNotificationLevel = channel.unary_unary(
+                '/parley.chat.v1.ChatService/SetNotificationLevel',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SetNotificationLevelRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SetNotificationLevelResponse.FromString,
+                _registered_method=True)
         self.ListMessages = channel.unary_unary(
                 '/parley.chat.v1.ChatService/ListMessages',
                 request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListMessagesRequest.SerializeToString,
@@ -206,7 +231,47 @@ class ChatServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteMessage(self, request, context):
-        """Deletes the caller's own message; history keeps a tombstone at its seq.
+        """Deletes the caller's own message, or anyone's for the room's owner and moderators; history
+        keeps a tombstone at its seq that says who deleted it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def React(self, request, context):
+        """Adds or removes the caller's reaction to a message. Idempotent: adding a reaction the caller
+        already made (or removing one they did not) changes nothing and takes no change number.
+        INVALID_ARGUMENT for something that is not one emoji; RESOURCE_EXHAUSTED when the message
+        already has MAX distinct emoji (docs/conversations.md) and this would be a new one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRoom(self, request, context):
+        """Changes a room's name, topic or settings. Owner and moderators only; not for direct rooms.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetMemberRole(self, request, context):
+        """Makes a member a moderator or a plain member again. The owner only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveMember(self, request, context):
+        """Removes another member from a room. The owner may remove anyone else; a moderator may remove
+        plain members. Not for direct rooms.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetNotificationLevel(self, request, context):
+        """Sets when the caller wants to be notified of a room's messages, on all their devices.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -316,6 +381,31 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.DeleteMessage,
                     request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.DeleteMessageRequest.FromString,
                     response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.DeleteMessageResponse.SerializeToString,
+            ),
+            'React': grpc.unary_unary_rpc_method_handler(
+                    servicer.React,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.ReactRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.ReactResponse.SerializeToString,
+            ),
+            'UpdateRoom': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRoom,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.UpdateRoomRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.UpdateRoomResponse.SerializeToString,
+            ),
+            'SetMemberRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMemberRole,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SetMemberRoleRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SetMemberRoleResponse.SerializeToString,
+            ),
+            'RemoveMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveMember,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.RemoveMemberRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.RemoveMemberResponse.SerializeToString,
+            ),
+            'SetNotificationLevel': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetNotificationLevel,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SetNotificationLevelRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SetNotificationLevelResponse.SerializeToString,
             ),
             'ListMessages': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMessages,
@@ -668,6 +758,141 @@ class ChatService:
             '/parley.chat.v1.ChatService/DeleteMessage',
             parley_dot_chat_dot_v1_dot_chat__pb2.DeleteMessageRequest.SerializeToString,
             parley_dot_chat_dot_v1_dot_chat__pb2.DeleteMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def React(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/React',
+            parley_dot_chat_dot_v1_dot_chat__pb2.ReactRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.ReactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRoom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/UpdateRoom',
+            parley_dot_chat_dot_v1_dot_chat__pb2.UpdateRoomRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.UpdateRoomResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMemberRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/SetMemberRole',
+            parley_dot_chat_dot_v1_dot_chat__pb2.SetMemberRoleRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.SetMemberRoleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/RemoveMember',
+            parley_dot_chat_dot_v1_dot_chat__pb2.RemoveMemberRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.RemoveMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetNotificationLevel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/SetNotificationLevel',
+            parley_dot_chat_dot_v1_dot_chat__pb2.SetNotificationLevelRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.SetNotificationLevelResponse.FromString,
             options,
             channel_credentials,
             insecure,

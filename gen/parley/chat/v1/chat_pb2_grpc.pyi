@@ -9,8 +9,10 @@ service token.
 
 Messages of a room are numbered by `seq` = 1, 2, 3, ... with no gaps, assigned in the same
 transaction that stores the message. `seq` is the history cursor and the resume point of the
-event stream. Each change to a room's messages (create, edit, delete) also takes the room's next
-`change` number, so a client can catch up on edits made while it was away.
+event stream. Each change to a room's messages (create, edit, delete, a reaction, a thread's
+summary) and to its settings and roles also takes the room's next `change` number, so a client can
+catch up on what changed while it was away (StreamEvents' after_change). docs/conversations.md
+has the rules of threads, reactions, mentions, notification levels and roles.
 """
 
 from collections import abc as _abc
@@ -70,7 +72,25 @@ class ChatServiceStub:
     EditMessage: _grpc.UnaryUnaryMultiCallable[_chat_pb2.EditMessageRequest, _chat_pb2.EditMessageResponse]
     """Replaces the body of the caller's own message."""
     DeleteMessage: _grpc.UnaryUnaryMultiCallable[_chat_pb2.DeleteMessageRequest, _chat_pb2.DeleteMessageResponse]
-    """Deletes the caller's own message; history keeps a tombstone at its seq."""
+    """Deletes the caller's own message, or anyone's for the room's owner and moderators; history
+    keeps a tombstone at its seq that says who deleted it.
+    """
+    React: _grpc.UnaryUnaryMultiCallable[_chat_pb2.ReactRequest, _chat_pb2.ReactResponse]
+    """Adds or removes the caller's reaction to a message. Idempotent: adding a reaction the caller
+    already made (or removing one they did not) changes nothing and takes no change number.
+    INVALID_ARGUMENT for something that is not one emoji; RESOURCE_EXHAUSTED when the message
+    already has MAX distinct emoji (docs/conversations.md) and this would be a new one.
+    """
+    UpdateRoom: _grpc.UnaryUnaryMultiCallable[_chat_pb2.UpdateRoomRequest, _chat_pb2.UpdateRoomResponse]
+    """Changes a room's name, topic or settings. Owner and moderators only; not for direct rooms."""
+    SetMemberRole: _grpc.UnaryUnaryMultiCallable[_chat_pb2.SetMemberRoleRequest, _chat_pb2.SetMemberRoleResponse]
+    """Makes a member a moderator or a plain member again. The owner only."""
+    RemoveMember: _grpc.UnaryUnaryMultiCallable[_chat_pb2.RemoveMemberRequest, _chat_pb2.RemoveMemberResponse]
+    """Removes another member from a room. The owner may remove anyone else; a moderator may remove
+    plain members. Not for direct rooms.
+    """
+    SetNotificationLevel: _grpc.UnaryUnaryMultiCallable[_chat_pb2.SetNotificationLevelRequest, _chat_pb2.SetNotificationLevelResponse]
+    """Sets when the caller wants to be notified of a room's messages, on all their devices."""
     ListMessages: _grpc.UnaryUnaryMultiCallable[_chat_pb2.ListMessagesRequest, _chat_pb2.ListMessagesResponse]
     """A page of history around an anchor seq, in ascending seq order."""
     MarkRead: _grpc.UnaryUnaryMultiCallable[_chat_pb2.MarkReadRequest, _chat_pb2.MarkReadResponse]
@@ -123,7 +143,25 @@ class ChatServiceAsyncStub(ChatServiceStub):
     EditMessage: _aio.UnaryUnaryMultiCallable[_chat_pb2.EditMessageRequest, _chat_pb2.EditMessageResponse]  # type: ignore[assignment]
     """Replaces the body of the caller's own message."""
     DeleteMessage: _aio.UnaryUnaryMultiCallable[_chat_pb2.DeleteMessageRequest, _chat_pb2.DeleteMessageResponse]  # type: ignore[assignment]
-    """Deletes the caller's own message; history keeps a tombstone at its seq."""
+    """Deletes the caller's own message, or anyone's for the room's owner and moderators; history
+    keeps a tombstone at its seq that says who deleted it.
+    """
+    React: _aio.UnaryUnaryMultiCallable[_chat_pb2.ReactRequest, _chat_pb2.ReactResponse]  # type: ignore[assignment]
+    """Adds or removes the caller's reaction to a message. Idempotent: adding a reaction the caller
+    already made (or removing one they did not) changes nothing and takes no change number.
+    INVALID_ARGUMENT for something that is not one emoji; RESOURCE_EXHAUSTED when the message
+    already has MAX distinct emoji (docs/conversations.md) and this would be a new one.
+    """
+    UpdateRoom: _aio.UnaryUnaryMultiCallable[_chat_pb2.UpdateRoomRequest, _chat_pb2.UpdateRoomResponse]  # type: ignore[assignment]
+    """Changes a room's name, topic or settings. Owner and moderators only; not for direct rooms."""
+    SetMemberRole: _aio.UnaryUnaryMultiCallable[_chat_pb2.SetMemberRoleRequest, _chat_pb2.SetMemberRoleResponse]  # type: ignore[assignment]
+    """Makes a member a moderator or a plain member again. The owner only."""
+    RemoveMember: _aio.UnaryUnaryMultiCallable[_chat_pb2.RemoveMemberRequest, _chat_pb2.RemoveMemberResponse]  # type: ignore[assignment]
+    """Removes another member from a room. The owner may remove anyone else; a moderator may remove
+    plain members. Not for direct rooms.
+    """
+    SetNotificationLevel: _aio.UnaryUnaryMultiCallable[_chat_pb2.SetNotificationLevelRequest, _chat_pb2.SetNotificationLevelResponse]  # type: ignore[assignment]
+    """Sets when the caller wants to be notified of a room's messages, on all their devices."""
     ListMessages: _aio.UnaryUnaryMultiCallable[_chat_pb2.ListMessagesRequest, _chat_pb2.ListMessagesResponse]  # type: ignore[assignment]
     """A page of history around an anchor seq, in ascending seq order."""
     MarkRead: _aio.UnaryUnaryMultiCallable[_chat_pb2.MarkReadRequest, _chat_pb2.MarkReadResponse]  # type: ignore[assignment]
@@ -245,7 +283,55 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _chat_pb2.DeleteMessageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_chat_pb2.DeleteMessageResponse, _abc.Awaitable[_chat_pb2.DeleteMessageResponse]]:
-        """Deletes the caller's own message; history keeps a tombstone at its seq."""
+        """Deletes the caller's own message, or anyone's for the room's owner and moderators; history
+        keeps a tombstone at its seq that says who deleted it.
+        """
+
+    @_abc_1.abstractmethod
+    def React(
+        self,
+        request: _chat_pb2.ReactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.ReactResponse, _abc.Awaitable[_chat_pb2.ReactResponse]]:
+        """Adds or removes the caller's reaction to a message. Idempotent: adding a reaction the caller
+        already made (or removing one they did not) changes nothing and takes no change number.
+        INVALID_ARGUMENT for something that is not one emoji; RESOURCE_EXHAUSTED when the message
+        already has MAX distinct emoji (docs/conversations.md) and this would be a new one.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateRoom(
+        self,
+        request: _chat_pb2.UpdateRoomRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.UpdateRoomResponse, _abc.Awaitable[_chat_pb2.UpdateRoomResponse]]:
+        """Changes a room's name, topic or settings. Owner and moderators only; not for direct rooms."""
+
+    @_abc_1.abstractmethod
+    def SetMemberRole(
+        self,
+        request: _chat_pb2.SetMemberRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.SetMemberRoleResponse, _abc.Awaitable[_chat_pb2.SetMemberRoleResponse]]:
+        """Makes a member a moderator or a plain member again. The owner only."""
+
+    @_abc_1.abstractmethod
+    def RemoveMember(
+        self,
+        request: _chat_pb2.RemoveMemberRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.RemoveMemberResponse, _abc.Awaitable[_chat_pb2.RemoveMemberResponse]]:
+        """Removes another member from a room. The owner may remove anyone else; a moderator may remove
+        plain members. Not for direct rooms.
+        """
+
+    @_abc_1.abstractmethod
+    def SetNotificationLevel(
+        self,
+        request: _chat_pb2.SetNotificationLevelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.SetNotificationLevelResponse, _abc.Awaitable[_chat_pb2.SetNotificationLevelResponse]]:
+        """Sets when the caller wants to be notified of a room's messages, on all their devices."""
 
     @_abc_1.abstractmethod
     def ListMessages(
