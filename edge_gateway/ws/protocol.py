@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from edge_gateway.convert import ROLES, message_json, room_json
+from edge_gateway.convert import ROLES, member_json, message_json, reactions_json, room_json
 from edge_gateway.ws.frames import CLIENT_FRAME, ClientFrame
 from parley.chat.v1 import chat_pb2 as pb
 
@@ -42,7 +42,7 @@ class ProtocolError(Exception):
         self.ref = ref
 
 
-FRAME_TYPES = ("auth", "send", "typing", "read", "ping", "reauth")
+FRAME_TYPES = ("auth", "send", "typing", "read", "ping", "reauth", "react")
 
 
 def parse(data: str | bytes, max_bytes: int) -> ClientFrame:
@@ -104,12 +104,54 @@ def event_frame(event: pb.Event) -> dict[str, Any] | None:
             "room_id": room_id,
             "user_id": membership.user_id,
             "role": ROLES.get(membership.role, "member"),
+            "by_user_id": membership.by_user_id or None,
         }
     if kind == "read_marker":
         return {"type": "read_marker", "room_id": room_id, "last_read_seq": event.read_marker.last_read_seq}
     if kind == "room_updated":
         return {"type": "room_updated", "room_id": room_id, "room": room_json(event.room_updated)}
+    return _moderation_frame(kind, event)
+
+
+# -- reactions and moderation ----------------------------------------------------------------------
+
+
+def _moderation_frame(kind: str | None, event: pb.Event) -> dict[str, Any] | None:
+    room_id = event.room_id
+    if kind == "reaction_changed":
+        changed = event.reaction_changed
+        return {
+            "type": "reaction",
+            "room_id": room_id,
+            "seq": changed.seq,
+            "change": changed.change,
+            "user_id": changed.user_id,
+            "emoji": changed.emoji,
+            "added": changed.added,
+            "reactions": reactions_json(changed.reactions),
+        }
+    if kind == "role_changed":
+        role = event.role_changed
+        return {
+            "type": "role_changed",
+            "room_id": room_id,
+            "member": member_json(role.member),
+            "by_user_id": role.by_user_id,
+        }
+    if kind == "message_updated":
+        return {"type": "message_updated", "room_id": room_id, "message": message_json(event.message_updated)}
     return None
+
+
+def react_ack(ref: str | None, room_id: int, reacted: pb.ReactResponse) -> dict[str, Any]:
+    """A reaction was added or removed (or already was: changed false)."""
+    return {
+        "type": "react_ack",
+        "ref": ref,
+        "room_id": room_id,
+        "message": message_json(reacted.message),
+        "changed": reacted.changed,
+    }
 
 
 def event_position(event: pb.Event) -> tuple[int, int]:
@@ -121,6 +163,11 @@ def event_position(event: pb.Event) -> tuple[int, int]:
         return 0, event.message_edited.change
     if kind == "message_deleted":
         return 0, event.message_deleted.change
+    # reactions and moderation; room_updated and role_changed are snapshots: (0, 0), never deduped
+    if kind == "reaction_changed":
+        return 0, event.reaction_changed.change
+    if kind == "message_updated":
+        return 0, event.message_updated.change
     return 0, 0
 
 
