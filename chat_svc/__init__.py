@@ -7,6 +7,7 @@ Layers, top down (each module holds one concept):
                     worker threads, orders the checks that ask auth_svc (directory.py)
     rooms.py  membership.py  messages.py  history.py  reads.py  activity.py  streams.py
                     the rules, in domain values (domain.py); access.py: who may see a room
+    reactions.py  moderation.py (settings, roles, removals)  roles.py: who may do what, one table
     repository.py   the hand-written SQL and shared queries; rows to domain values (models.py)
 
 One write path for messages: SendMessage and each item of SendMessages are queued by sends.py

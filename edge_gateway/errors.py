@@ -136,12 +136,24 @@ def close_code(error: ApiError) -> int:
 
 
 def allowed_methods(request: Request) -> str:
-    """The `Allow` header for the request's path: every method the OpenAPI document lists for it."""
-    methods: set[str] = set()
+    """The `Allow` header for the request's path: every method the OpenAPI document lists for it.
+
+    Where several templates match, the most literal ones own the path: /rooms/public is the channel
+    browser's, not a room called "public" of /rooms/{room_id}.
+    """
+    matching: list[tuple[int, dict[str, Any]]] = []
     for template, operations in request.app.openapi()["paths"].items():
         pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
         if re.fullmatch(pattern, request.url.path):
-            methods |= {method.upper() for method in operations if method != "parameters"}
+            matching.append((template.count("{"), operations))
+    fewest = min((parameters for parameters, _ in matching), default=0)
+    methods = {
+        method.upper()
+        for parameters, operations in matching
+        if parameters == fewest
+        for method in operations
+        if method != "parameters"
+    }
     return ", ".join(sorted(methods))
 
 

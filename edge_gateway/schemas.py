@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict
 
 from common.limits import REACTION_USERS_SHOWN
@@ -372,7 +372,7 @@ class UpdateRoomBody(_Request):
         description=f"At most {rules.TOPIC_MAX} characters after trimming, no control characters (empty clears it)",
         json_schema_extra=rules.TOPIC,
     )
-    room_mentions: bool | None = Field(None, description="Whether @room mentions every member")
+    room_mentions: StrictBool | None = Field(None, description="Whether @room mentions every member")
 
 
 class RoleBody(_Request):

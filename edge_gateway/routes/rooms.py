@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from edge_gateway import convert, rules
 from edge_gateway.deps import BackendsDep, CallerDep
@@ -157,6 +157,12 @@ async def direct(body: UserRef, backends: BackendsDep, caller: CallerDep, respon
 # -- reactions and moderation ----------------------------------------------------------------------
 
 UserId = Annotated[int, Path(gt=0, le=INT64_MAX, description="A member's user id", json_schema_extra=INT64_FORMAT)]
+
+
+@router.patch("/rooms/public", include_in_schema=False)
+async def no_patch_of_the_channel_browser() -> None:
+    """/rooms/public is GET /rooms/public's path, not a room: PATCH there is 405, not a 422 for room "public"."""
+    raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED)
 
 
 @router.patch("/rooms/{room_id}", response_model=Room, summary="Change a room's name, topic or settings")

@@ -80,6 +80,13 @@ async def test_a_405_allows_every_method_of_the_path(new_user: NewUser) -> None:
     assert (message.status_code, message.headers["allow"]) == (405, "DELETE, PATCH")
 
 
+async def test_patch_on_the_channel_browser_is_405_allowing_only_get(new_user: NewUser) -> None:
+    """PATCH /rooms/public is not PATCH /rooms/{room_id} for a room "public": 405, and Allow names GET alone."""
+    client, _, _ = await _room(new_user)
+    response = await client.patch("/rooms/public", json={})
+    assert (_error(response), response.headers["allow"]) == ((405, "method_not_allowed"), "GET")
+
+
 async def test_more_user_ids_than_the_batch_maximum_is_422(new_user: NewUser) -> None:
     """More ids than auth_svc answers at once (500) are refused by the gateway, before the URL grows unbounded."""
     _, client = await new_user("batch")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter
 
 from common.limits import EMOJI_CHARS_MAX
 from edge_gateway.schemas import Member, Message, MyRoom, Reaction, Role, Room, Time
@@ -91,7 +91,7 @@ class ReactFrame(_ClientFrame):
     room_id: int = Field(gt=0)
     seq: int = Field(gt=0)
     emoji: str = Field(min_length=1, max_length=EMOJI_CHARS_MAX, description="One emoji, e.g. 👍")
-    add: bool
+    add: StrictBool
 
 
 ClientFrame = Annotated[
