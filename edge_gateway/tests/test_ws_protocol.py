@@ -81,3 +81,21 @@ def _event_of_kind(kind: str) -> pb.Event:
     getattr(event, kind).SetInParent()
     assert event.WhichOneof("kind") == kind
     return event
+
+
+# -- reactions and moderation --
+
+
+@pytest.mark.parametrize(
+    ("event", "position"),
+    [
+        (pb.Event(room_id=1, reaction_changed=pb.ReactionChanged(seq=3, change=9)), (0, 9)),
+        (pb.Event(room_id=1, message_updated=pb.Message(seq=3, change=8)), (0, 8)),
+        (pb.Event(room_id=1, role_changed=pb.RoleChanged(member=pb.Member(user_id=2, role_change=7))), (0, 0)),
+        (pb.Event(room_id=1, room_updated=pb.Room(id=1, settings_change=6)), (0, 0)),
+    ],
+    ids=["reaction", "message_updated", "role_changed", "room_updated"],
+)
+def test_changes_move_the_change_position_and_snapshots_none(event: pb.Event, position: tuple[int, int]) -> None:
+    """A reaction and a replayed message state move the socket's change position; role and room snapshots do not."""
+    assert p.event_position(event) == position
