@@ -96,3 +96,15 @@ def page_size(value: int, default: int = PAGE_DEFAULT, maximum: int = PAGE_MAX) 
     if not 1 <= value <= maximum:
         raise InvalidArgument(f"limit must be between 1 and {maximum}")
     return value
+
+
+# -- threads and mentions --------------------------------------------------------------------------
+
+
+def thread_root(root_seq: int, also_in_room: bool) -> int:
+    """A send's thread root: 0 (the main timeline) or a positive seq; also_in_room needs a root."""
+    if root_seq < 0:
+        raise InvalidArgument("thread_root_seq must not be negative (0 = the main timeline)")
+    if also_in_room and not root_seq:
+        raise InvalidArgument("also_in_room needs a thread_root_seq: it sends a reply to the room too")
+    return root_seq

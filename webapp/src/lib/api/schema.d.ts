@@ -376,6 +376,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rooms/{room_id}/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set when to be notified
+         * @description The caller's notification level for a room, on all their devices; answers the level in force.
+         *
+         *     Counts are kept whatever the level. The caller's other sockets get a member_settings frame.
+         */
+        put: operations["notifications_api_v1_rooms__room_id__notifications_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/rooms/{room_id}/messages": {
         parameters: {
             query?: never;
@@ -386,12 +408,17 @@ export interface paths {
         /**
          * A page of history
          * @description Ascending seq, tombstones included. No cursor: the newest page. `before` and `after` exclude each other.
+         *
+         *     The main timeline holds the messages that are not replies and the replies also sent to the room;
+         *     `thread` reads one thread instead (404 when the room has no message with that seq).
          */
         get: operations["history_api_v1_rooms__room_id__messages_get"];
         put?: never;
         /**
          * Post a message
          * @description 201 with the stored message; a retry with the same client_msg_id answers 200 with the original.
+         *
+         *     With `thread_root_seq`, a reply in that message's thread (404 when the room has no such message).
          */
         post: operations["send_api_v1_rooms__room_id__messages_post"];
         delete?: never;
@@ -435,7 +462,7 @@ export interface paths {
         put?: never;
         /**
          * Move the read marker
-         * @description Forward only, clamped to the newest seq; answers the marker and the unread count.
+         * @description Forward only, clamped to the newest seq; answers the marker and the unread and mention counts.
          */
         post: operations["mark_read_api_v1_rooms__room_id__read_post"];
         delete?: never;
@@ -627,6 +654,33 @@ export interface components {
             edited_at: string | null;
             /** Deleted */
             deleted: boolean;
+            /**
+             * Thread Root Seq
+             * @description For a reply: its thread's root seq; 0 in the main timeline
+             */
+            thread_root_seq: number;
+            /**
+             * Also In Room
+             * @description A reply also shown in the main timeline
+             */
+            also_in_room: boolean;
+            /** @description For a root: its replies' summary; null when it has none */
+            thread: components["schemas"]["ThreadSummary"] | null;
+            /**
+             * Deleted By
+             * @description For a tombstone: who deleted it; null otherwise
+             */
+            deleted_by: number | null;
+            /**
+             * Mentioned User Ids
+             * @description Members the body mentions by @username, ascending
+             */
+            mentioned_user_ids: number[];
+            /**
+             * Mentions Room
+             * @description The body says @room and the room allows it
+             */
+            mentions_room: boolean;
         };
         /**
          * MessagePage
@@ -649,13 +703,27 @@ export interface components {
             room: components["schemas"]["Room"];
             /** Last Read Seq */
             last_read_seq: number;
-            /** Unread Count */
+            /**
+             * Unread Count
+             * @description Messages by others after the read marker, in the main timeline
+             */
             unread_count: number;
             /**
              * Role
              * @enum {string}
              */
             role: "owner" | "member";
+            /**
+             * Mention Count
+             * @description Messages by others after the read marker that mention you or @room
+             */
+            mention_count: number;
+            /**
+             * Notification Level
+             * @description When you are notified (the room kind's default resolved)
+             * @enum {string}
+             */
+            notification_level: "all" | "mentions" | "none";
         };
         /**
          * MyRooms
@@ -664,6 +732,29 @@ export interface components {
         MyRooms: {
             /** Rooms */
             rooms: components["schemas"]["MyRoom"][];
+        };
+        /**
+         * NotificationLevelAnswer
+         * @description The level now in force.
+         */
+        NotificationLevelAnswer: {
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "all" | "mentions" | "none";
+        };
+        /**
+         * NotificationLevelBody
+         * @description When to be notified of a room's messages, on all the caller's devices.
+         */
+        NotificationLevelBody: {
+            /**
+             * Level
+             * @description 'default' goes back to the room kind's default (direct: all; others: mentions)
+             * @enum {string}
+             */
+            level: "all" | "mentions" | "none" | "default";
         };
         /**
          * OneMessage
@@ -694,6 +785,11 @@ export interface components {
             last_read_seq: number;
             /** Unread Count */
             unread_count: number;
+            /**
+             * Mention Count
+             * @description Unread messages that mention you or @room
+             */
+            mention_count: number;
         };
         /**
          * RefreshTokenBody
@@ -795,6 +891,19 @@ export interface components {
              * @description Not blank; newline and tab are the only control characters allowed; at most CHAT_MAX_MESSAGE_CHARS characters (4000 unless the deployment sets another limit)
              */
             body: string;
+            /**
+             * Thread Root Seq
+             * Format: int64
+             * @description Reply in the thread of this message of the room (a reply's seq joins its root's thread); 0 = the main timeline. A seq the room does not have: 404
+             * @default 0
+             */
+            thread_root_seq?: number;
+            /**
+             * Also In Room
+             * @description With thread_root_seq: show the reply in the main timeline too
+             * @default false
+             */
+            also_in_room?: boolean;
         };
         /**
          * SentMessage
@@ -845,6 +954,32 @@ export interface components {
         SignedIn: {
             user: components["schemas"]["User"];
             session: components["schemas"]["Session"];
+        };
+        /**
+         * ThreadSummary
+         * @description What a thread's root shows of its replies.
+         */
+        ThreadSummary: {
+            /**
+             * Reply Count
+             * @description Replies that are not deleted
+             */
+            reply_count: number;
+            /**
+             * Last Reply Seq
+             * @description seq of the newest reply, deleted or not
+             */
+            last_reply_seq: number;
+            /**
+             * Last Reply At
+             * @description When the newest reply was stored
+             */
+            last_reply_at: string | null;
+            /**
+             * Participant Ids
+             * @description Up to 5 users who replied, the most recent first
+             */
+            participant_ids: number[];
         };
         /**
          * TypingNotice
@@ -1009,6 +1144,18 @@ export interface components {
             client_msg_id: string;
             /** Body */
             body: string;
+            /**
+             * Thread Root Seq
+             * @description Reply in this message's thread; 0 = not a reply
+             * @default 0
+             */
+            thread_root_seq?: number;
+            /**
+             * Also In Room
+             * @description With thread_root_seq: show the reply in the main timeline too
+             * @default false
+             */
+            also_in_room?: boolean;
         };
         /**
          * TypingFrame
@@ -1105,6 +1252,24 @@ export interface components {
             role: "owner" | "member";
         };
         /**
+         * MemberSettingsFrame
+         * @description Your own settings for a room changed (on this or another device).
+         */
+        MemberSettingsFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "member_settings";
+            /** Room Id */
+            room_id: number;
+            /**
+             * Notification Level
+             * @enum {string}
+             */
+            notification_level: "all" | "mentions" | "none";
+        };
+        /**
          * MessageDeletedFrame
          * @description A message was deleted: `message` is its tombstone.
          */
@@ -1194,10 +1359,12 @@ export interface components {
             last_read_seq: number;
             /** Unread Count */
             unread_count: number;
+            /** Mention Count */
+            mention_count: number;
         };
         /**
          * ReadMarkerFrame
-         * @description Your read marker moved (on this or another tab).
+         * @description Your read marker moved (on this or another tab), with what is left unread.
          */
         ReadMarkerFrame: {
             /**
@@ -1209,6 +1376,10 @@ export interface components {
             room_id: number;
             /** Last Read Seq */
             last_read_seq: number;
+            /** Unread Count */
+            unread_count: number;
+            /** Mention Count */
+            mention_count: number;
         };
         /**
          * ReadyFrame
@@ -1299,6 +1470,24 @@ export interface components {
             duplicate: boolean;
         };
         /**
+         * ThreadUpdatedFrame
+         * @description A thread root's summary changed (a reply was stored or deleted); `change` is the root's change now.
+         */
+        ThreadUpdatedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "thread_updated";
+            /** Room Id */
+            room_id: number;
+            /** Root Seq */
+            root_seq: number;
+            /** Change */
+            change: number;
+            thread: components["schemas"]["ThreadSummary"];
+        };
+        /**
          * TypingAckFrame
          * @description A typing frame (with a ref) succeeded.
          */
@@ -1338,7 +1527,7 @@ export interface components {
              */
             expires_at: string;
         };
-        ServerFrame: components["schemas"]["ReadyFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["MessageEditedFrame"] | components["schemas"]["MessageDeletedFrame"] | components["schemas"]["TypingNoticeFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MemberJoinedFrame"] | components["schemas"]["MemberLeftFrame"] | components["schemas"]["ReadMarkerFrame"] | components["schemas"]["RoomUpdatedFrame"] | components["schemas"]["SendAckFrame"] | components["schemas"]["TypingAckFrame"] | components["schemas"]["ReadAckFrame"] | components["schemas"]["ReauthAckFrame"] | components["schemas"]["PongFrame"] | components["schemas"]["ErrorFrame"];
+        ServerFrame: components["schemas"]["ReadyFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["MessageEditedFrame"] | components["schemas"]["MessageDeletedFrame"] | components["schemas"]["TypingNoticeFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MemberJoinedFrame"] | components["schemas"]["MemberLeftFrame"] | components["schemas"]["ReadMarkerFrame"] | components["schemas"]["RoomUpdatedFrame"] | components["schemas"]["ThreadUpdatedFrame"] | components["schemas"]["MemberSettingsFrame"] | components["schemas"]["SendAckFrame"] | components["schemas"]["TypingAckFrame"] | components["schemas"]["ReadAckFrame"] | components["schemas"]["ReauthAckFrame"] | components["schemas"]["PongFrame"] | components["schemas"]["ErrorFrame"];
     };
     responses: never;
     parameters: never;
@@ -3009,6 +3198,105 @@ export interface operations {
             };
         };
     };
+    notifications_api_v1_rooms__room_id__notifications_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A room id */
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationLevelBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationLevelAnswer"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     history_api_v1_rooms__room_id__messages_get: {
         parameters: {
             query?: {
@@ -3018,6 +3306,8 @@ export interface operations {
                 after?: number | null;
                 /** @description Page size (0 = the default, 50) */
                 limit?: number;
+                /** @description A root's seq: that thread (the root, then its replies); 0 = the main timeline */
+                thread?: number;
             };
             header?: never;
             path: {
