@@ -10,7 +10,7 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chat_svc import rules
-from chat_svc.domain import Cursor, Member, Message, MyRoom, Room, SendResult, ThreadSummary
+from chat_svc.domain import Cursor, Member, Message, MyRoom, Reaction, Room, SendResult, ThreadSummary
 from chat_svc.threads import ThreadChange
 from common.errors import ServiceError
 from common.grpc_errors import status_for
@@ -43,6 +43,8 @@ def room_pb(room: Room) -> pb.Room:
         last_change=room.last_change,
         member_count=room.member_count,
         direct_user_ids=room.direct_user_ids,
+        room_mentions=room.room_mentions,
+        settings_change=room.settings_change,
     )
 
 
@@ -52,6 +54,7 @@ def member_pb(member: Member) -> pb.Member:
         user_id=member.user_id,
         role=member.role,  # type: ignore[arg-type]
         joined_at=_timestamp(member.joined_at),
+        role_change=member.role_change,
     )
 
 
@@ -79,6 +82,8 @@ def message_pb(message: Message) -> pb.Message:
         created_at=_timestamp(message.created_at),
         edited_at=_timestamp(message.edited_at),
         deleted=message.deleted,
+        reactions=reactions_pb(message.reactions),
+        deleted_by=message.deleted_by,
     )
     # -- threads and mentions: set only when present, so that the common message costs no more --
     if message.thread_root_seq:
@@ -133,9 +138,9 @@ def changed_event(message: Message) -> pb.Event:
     return pb.Event(room_id=message.room_id, message_edited=message_pb(message))
 
 
-def member_event(room_id: int, user_id: int, role: int, joined: bool) -> pb.Event:
-    """A user joined (or was added to) a room, or left it."""
-    membership = pb.Membership(user_id=user_id, role=role)  # type: ignore[arg-type]
+def member_event(room_id: int, user_id: int, role: int, joined: bool, by_user_id: int = 0) -> pb.Event:
+    """A user joined (or was added to) a room, or left it (or was removed: by_user_id did it)."""
+    membership = pb.Membership(user_id=user_id, role=role, by_user_id=by_user_id)  # type: ignore[arg-type]
     if joined:
         return pb.Event(room_id=room_id, member_joined=membership)
     return pb.Event(room_id=room_id, member_left=membership)
@@ -174,3 +179,36 @@ def member_settings_event(room_id: int, user_id: int, notification_level: int) -
     """A member's own settings for a room (only that member's streams get it)."""
     settings = pb.MemberSettings(user_id=user_id, notification_level=notification_level)  # type: ignore[arg-type]
     return pb.Event(room_id=room_id, member_settings=settings)
+
+
+# -- reactions and moderation ----------------------------------------------------------------------
+
+
+def reactions_pb(reactions: Iterable[Reaction]) -> list[pb.Reaction]:
+    """A message's reactions."""
+    return [pb.Reaction(emoji=r.emoji, count=r.count, user_ids=r.user_ids, me=r.me) for r in reactions]
+
+
+def reaction_event(message: Message, user_id: int, emoji: str, added: bool) -> pb.Event:
+    """A user's reaction was added or removed; the aggregate without `me` (every socket shares it)."""
+    changed = pb.ReactionChanged(
+        seq=message.seq,
+        change=message.change,
+        user_id=user_id,
+        emoji=emoji,
+        added=added,
+        reactions=[pb.Reaction(emoji=r.emoji, count=r.count, user_ids=r.user_ids) for r in message.reactions],
+    )
+    return pb.Event(room_id=message.room_id, reaction_changed=changed)
+
+
+def role_event(room_id: int, member: Member, by_user_id: int) -> pb.Event:
+    """A member's role changed."""
+    return pb.Event(room_id=room_id, role_changed=pb.RoleChanged(member=member_pb(member), by_user_id=by_user_id))
+
+
+def updated_event(message: Message) -> pb.Event:
+    """Replay: a message's newest state (message_updated), or its tombstone (message_deleted)."""
+    if message.deleted:
+        return pb.Event(room_id=message.room_id, message_deleted=message_pb(message))
+    return pb.Event(room_id=message.room_id, message_updated=message_pb(message))

@@ -12,10 +12,13 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from chat_svc import access, repository, rules
-from chat_svc.domain import Message
-from chat_svc.models import Message as Row
+from chat_svc.domain import Member, Message, Room
+from chat_svc.models import Member as MemberRow, Message as Row, Room as RoomRow
 from common.db import Database
 from common.errors import InvalidArgument, NotFound
+
+# One change of a room for the replay, by its change number: a message, the room's settings, a member's role.
+Change = tuple[int, Message | Room | Member]
 
 
 class History:
@@ -48,8 +51,9 @@ class History:
                     statement = statement.where(Row.seq < anchor_seq)
                 statement = statement.order_by(Row.seq.desc())
             rows = list(s.scalars(statement.limit(size + 1)))
-        has_more = len(rows) > size
-        return [repository.message_of(m) for m in sorted(rows[:size], key=lambda m: m.seq)], has_more
+            page = [repository.message_of(m) for m in sorted(rows[:size], key=lambda m: m.seq)]
+            page = repository.seen_by(s, user_id, page)  # reactions and moderation: `me` for the caller
+        return page, len(rows) > size
 
     def after(self, room_id: int, after_seq: int, limit: int) -> list[Message]:
         """Up to limit messages with seq > after_seq, ascending: a stream's replay, a gap's fill."""
@@ -59,22 +63,40 @@ class History:
             )
             return [repository.message_of(m) for m in rows]
 
-    def changes_after(self, room_id: int, up_to_seq: int, after_change: int, limit: int) -> list[Message]:
-        """Messages up to seq up_to_seq edited or deleted after change after_change, by change."""
-        with self._db.sessions() as s:
-            rows = s.scalars(
-                select(Row)
-                .where(Row.room_id == room_id, Row.change > after_change, Row.seq <= up_to_seq)
-                .where(or_(Row.edited_at.is_not(None), Row.deleted_at.is_not(None)))
-                .order_by(Row.change)
-                .limit(limit)
-            )
-            return [repository.message_of(m) for m in rows]
-
     def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]:
         """The newest seq of each of these rooms."""
         with self._db.sessions() as s:
             return repository.last_seqs(s, room_ids)
+
+    # -- reactions and moderation -----------------------------------------------------------------
+
+    def seen_by(self, user_id: int, messages: Sequence[Message]) -> list[Message]:
+        """Messages with `me` set on the user's own reactions (a replay page, as the user sees it)."""
+        with self._db.sessions() as s:
+            return repository.seen_by(s, user_id, messages)
+
+    def replay_changes(self, room_id: int, up_to_seq: int, after_change: int, limit: int) -> list[Change]:
+        """Up to limit changes of a room after after_change, by change: messages up to up_to_seq in their
+        newest state, the room's settings, members' roles (resume, docs/conversations.md)."""
+        with self._db.sessions() as s:
+            messages = s.scalars(
+                select(Row)
+                .where(Row.room_id == room_id, Row.change > after_change, Row.seq <= up_to_seq)
+                .order_by(Row.change)
+                .limit(limit)
+            )
+            found: list[Change] = [(m.change, repository.message_of(m)) for m in messages]
+            room = s.get(RoomRow, room_id)
+            if room is not None and room.settings_change > after_change:
+                found.append((room.settings_change, repository.room_of(room)))
+            members = s.scalars(
+                select(MemberRow)
+                .where(MemberRow.room_id == room_id, MemberRow.role_change > after_change)
+                .order_by(MemberRow.role_change)
+                .limit(limit)
+            )
+            found.extend((m.role_change, repository.member_of(m)) for m in members)
+        return sorted(found, key=lambda change: change[0])[:limit]
 
 
 # -- threads --

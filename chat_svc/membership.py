@@ -86,7 +86,7 @@ class Membership:
                 if found is not None:
                     return repository.member_of(found)
                 member = _add(s, row, invitee_id)
-            self._publisher.joined(room_id, [member])
+            self._publisher.joined(room_id, [member], by_user_id=user_id)
         return member
 
     def list_members(self, user_id: int, room_id: int, after_user_id: int, limit: int) -> tuple[list[Member], bool]:

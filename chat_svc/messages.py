@@ -20,10 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from chat_svc import access, models, repository, rules, threads
+from chat_svc import access, models, repository, roles, rules, threads
 from chat_svc.domain import Message, Send, SendResult, Sent
 from chat_svc.locks import RoomLocks
 from chat_svc.publisher import Publisher
+from chat_svc.roles import Act
 from chat_svc.threads import ThreadChange
 from common.db import Database
 from common.errors import FailedPrecondition, NotFound, PermissionDenied, ServiceError
@@ -313,10 +314,10 @@ class Messages:
         return message
 
     def delete(self, user_id: int, room_id: int, seq: int) -> Message:
-        """Turn the caller's own message into a tombstone; deleting twice is fine."""
+        """Turn the caller's own message (or, for owners and moderators, anyone's) into a tombstone; twice is fine."""
         with self._locks.of(room_id):
             with self._db.sessions.begin() as s:
-                row = _own_message(s, user_id, room_id, seq)
+                row = _own_message(s, user_id, room_id, seq, others=Act.DELETE_OTHERS_MESSAGE)
                 if row.deleted_at is not None:
                     return repository.message_of(row)
                 # -- threads and mentions: a reply's root is locked before the room, as sends lock it --
@@ -324,6 +325,9 @@ class Messages:
                 row.change, now = repository.next_change(s, row.room_id)
                 row.body, row.deleted_at = "", now
                 thread = _reply_deleted(s, row, root)
+                # -- reactions and moderation: who deleted it; a tombstone carries no reactions
+                row.deleted_by, row.reactions = user_id, None
+                repository.drop_reactions(s, row.room_id, row.seq)
                 s.flush()
                 message = repository.message_of(row)
             self._publisher.changed(message)
@@ -331,14 +335,19 @@ class Messages:
         return message
 
 
-def _own_message(s: Session, user_id: int, room_id: int, seq: int) -> models.Message:
-    """The caller's own message of a room they belong to, locked for the change."""
-    found, _ = access.member_room(s, room_id, user_id)
+def _own_message(s: Session, user_id: int, room_id: int, seq: int, others: Act | None = None) -> models.Message:
+    """The caller's own message of a room they belong to, locked for the change.
+
+    others: the act that lets some roles (roles.py) touch other people's messages too.
+    """
+    found, member = access.member_room(s, room_id, user_id)
     row = s.get(models.Message, (found.id, seq), with_for_update=True)
     if row is None:
         raise NotFound(f"room {found.id} has no message {seq}")
     if row.sender_id != user_id:
-        raise PermissionDenied("only the author can edit or delete a message")
+        if others is None:
+            raise PermissionDenied("only the author can edit a message")
+        roles.require(others, member.role)
     return row
 
 

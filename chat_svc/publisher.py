@@ -35,12 +35,17 @@ class Publisher:
 
     def room_created(self, room: Room, members: Sequence[Member]) -> None:
         """A new room with its first members."""
-        joined = [convert.member_event(room.id, m.user_id, m.role, True) for m in members]
+        joined = [
+            convert.member_event(
+                room.id, m.user_id, m.role, True, 0 if m.user_id == room.created_by else room.created_by
+            )
+            for m in members
+        ]
         self._publish([*joined, convert.room_event(room)])
 
-    def joined(self, room_id: int, members: Sequence[Member]) -> None:
-        """Users joined a room, or were added to it."""
-        self._publish([convert.member_event(room_id, m.user_id, m.role, True) for m in members])
+    def joined(self, room_id: int, members: Sequence[Member], by_user_id: int = 0) -> None:
+        """Users joined a room, or were added to it (by_user_id: who added them)."""
+        self._publish([convert.member_event(room_id, m.user_id, m.role, True, by_user_id) for m in members])
 
     def left(self, room_id: int, member: Member) -> None:
         """A user left a room."""
@@ -64,3 +69,23 @@ class Publisher:
     def member_settings(self, room_id: int, user_id: int, notification_level: int) -> None:
         """A member's own settings changed (only that member's streams get it)."""
         self._publish([convert.member_settings_event(room_id, user_id, notification_level)])
+
+    # -- reactions and moderation -----------------------------------------------------------------
+
+    def reacted(self, message: Message, user_id: int, emoji: str, added: bool) -> None:
+        """A user's reaction to a message was added or removed."""
+        self._publish([convert.reaction_event(message, user_id, emoji, added)])
+
+    def room_updated(self, room: Room) -> None:
+        """A room's name, topic or settings changed."""
+        self._publish([convert.room_event(room)])
+
+    def role_changed(self, room_id: int, member: Member, by_user_id: int) -> None:
+        """A member's role changed."""
+        self._publish([convert.role_event(room_id, member, by_user_id)])
+
+    def removed(self, room: Room, member: Member, by_user_id: int) -> None:
+        """A member was removed from a room by another; the room's new state follows."""
+        self._publish(
+            [convert.member_event(room.id, member.user_id, member.role, False, by_user_id), convert.room_event(room)]
+        )

@@ -10,10 +10,11 @@ every sender's read marker.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
 
+import orjson
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
@@ -34,12 +35,13 @@ def room_of(row: models.Room) -> domain.Room:
     return domain.Room(
         row.id, row.kind, row.name, row.topic, row.created_by, row.created_at,
         row.last_seq, row.last_change, row.member_count, direct,
+        room_mentions=row.room_mentions, settings_change=row.settings_change,
     )  # fmt: skip
 
 
 def member_of(row: models.Member) -> domain.Member:
     """A members row as a Member."""
-    return domain.Member(row.user_id, row.role, row.joined_at)
+    return domain.Member(row.user_id, row.role, row.joined_at, row.role_change)
 
 
 def message_of(row: models.Message) -> domain.Message:
@@ -52,8 +54,7 @@ def message_of(row: models.Message) -> domain.Message:
         thread_root_seq=row.thread_root_seq,
         also_in_room=row.also_in_room,
         thread=threads.shown(summary_of(row)),
-        # -- reactions: helper "reactions" maps row.reactions (JSON) here; () until then --
-        reactions=(),
+        reactions=() if deleted else reactions_of(row.reactions),
         deleted_by=row.deleted_by or 0,
         mentioned_user_ids=() if deleted else ids_of(row.mentions),
         mentions_room=row.mentions_room and not deleted,
@@ -364,3 +365,62 @@ def mention_counts(s: Session, user_id: int) -> dict[int, int]:
         .group_by(member.room_id)
     )
     return {room_id: count for room_id, count in rows}
+
+
+# -- reactions and moderation ----------------------------------------------------------------------
+
+
+def reactions_of(aggregate: str | None) -> tuple[domain.Reaction, ...]:
+    """messages.reactions, the JSON aggregate [{"e": emoji, "n": count, "u": [first user ids]}], as Reactions."""
+    if not aggregate:
+        return ()
+    return tuple(domain.Reaction(r["e"], r["n"], tuple(r["u"])) for r in orjson.loads(aggregate))
+
+
+def reactions_json(reactions: Sequence[domain.Reaction]) -> str | None:
+    """Reactions as messages.reactions stores them (NULL for none)."""
+    if not reactions:
+        return None
+    return orjson.dumps([{"e": r.emoji, "n": r.count, "u": list(r.user_ids)} for r in reactions]).decode()
+
+
+def first_reactors(s: Session, room_id: int, seq: int, emoji: str, limit: int) -> tuple[int, ...]:
+    """The first users who reacted to a message with an emoji, in the order they did."""
+    reaction = models.Reaction
+    rows = s.scalars(
+        select(reaction.user_id)
+        .where(reaction.room_id == room_id, reaction.seq == seq, reaction.emoji == emoji)
+        .order_by(reaction.created_at, reaction.user_id)
+        .limit(limit)
+    )
+    return tuple(rows)
+
+
+def drop_reactions(s: Session, room_id: int, seq: int) -> None:
+    """Forget every reaction to a message (it became a tombstone)."""
+    reaction = models.Reaction
+    s.execute(delete(reaction).where(reaction.room_id == room_id, reaction.seq == seq))
+
+
+def seen_by(s: Session, user_id: int, messages: Sequence[domain.Message]) -> list[domain.Message]:
+    """The messages as one user sees them: `me` set on the reactions they made (one query per room)."""
+    reacted = [m for m in messages if m.reactions]
+    if not reacted or user_id <= 0:
+        return list(messages)
+    reaction = models.Reaction
+    mine: set[tuple[int, int, str]] = set()
+    for room_id in sorted({m.room_id for m in reacted}):
+        seqs = [m.seq for m in reacted if m.room_id == room_id]
+        for chunk in _chunks(seqs):
+            rows = s.execute(
+                select(reaction.seq, reaction.emoji).where(
+                    reaction.room_id == room_id, reaction.user_id == user_id, reaction.seq.in_(chunk)
+                )
+            )
+            mine.update((room_id, seq, emoji) for seq, emoji in rows)
+    return [_with_me(m, mine) if m.reactions else m for m in messages]
+
+
+def _with_me(message: domain.Message, mine: set[tuple[int, int, str]]) -> domain.Message:
+    reactions = tuple(replace(r, me=(message.room_id, message.seq, r.emoji) in mine) for r in message.reactions)
+    return replace(message, reactions=reactions)

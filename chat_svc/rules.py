@@ -5,9 +5,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
+import emoji
+
 from common.errors import InvalidArgument
 from common.limits import (  # re-exported: the numbers are written once, in common/limits.py
     CLIENT_MSG_ID_MAX as CLIENT_MSG_ID_MAX,
+    EMOJI_CHARS_MAX as EMOJI_CHARS_MAX,
     INVITES_MAX as INVITES_MAX,
     MEMBERS_PAGE_DEFAULT as MEMBERS_PAGE_DEFAULT,
     MEMBERS_PAGE_MAX as MEMBERS_PAGE_MAX,
@@ -108,3 +111,14 @@ def thread_root(root_seq: int, also_in_room: bool) -> int:
     if also_in_room and not root_seq:
         raise InvalidArgument("also_in_room needs a thread_root_seq: it sends a reply to the room too")
     return root_seq
+
+
+# -- reactions and moderation --
+
+
+def reaction_emoji(raw: str) -> str:
+    """One emoji grapheme as the emoji library knows it (skin tones, ZWJ sequences), at most 16 code points."""
+    if len(raw) > EMOJI_CHARS_MAX or not emoji.is_emoji(raw):
+        shown = raw if len(raw) <= EMOJI_CHARS_MAX else raw[:EMOJI_CHARS_MAX] + "…"
+        raise InvalidArgument(f"{shown!r} is not an emoji; react with exactly one emoji, such as 👍")
+    return raw

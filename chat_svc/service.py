@@ -24,8 +24,10 @@ from chat_svc.limits import SendLimiter
 from chat_svc.locks import RoomLocks
 from chat_svc.membership import Membership
 from chat_svc.messages import Messages
+from chat_svc.moderation import Moderation
 from chat_svc.notifications import Notifications
 from chat_svc.publisher import Publish, Publisher
+from chat_svc.reactions import Reactions
 from chat_svc.reads import Reads
 from chat_svc.rooms import Rooms
 from chat_svc.sends import SendBatcher
@@ -59,6 +61,9 @@ class Chat:
             hub, self.membership, self.history, db, settings.replay_page, settings.stream_batch_events
         )
         self._limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst)
+        # -- reactions and moderation
+        self.reactions = Reactions(db, publisher, locks)
+        self.moderation = Moderation(db, publisher, locks)
 
     # -- rooms and membership ---------------------------------------------------------------------
 
@@ -158,7 +163,7 @@ class Chat:
         return await self._run(self.notifications.set_level, user_id, room_id, level)
 
     async def delete(self, user_id: int, room_id: int, seq: int) -> Message:
-        """Delete one's own message."""
+        """Delete one's own message (owners and moderators: anyone's)."""
         return await self._run(self.messages.delete, user_id, room_id, seq)
 
     async def list_messages(
@@ -174,6 +179,26 @@ class Chat:
     async def typing(self, user_id: int, room_id: int) -> datetime:
         """Tell the room the caller is typing; when that expires."""
         return await self._run(self.activity.typing, user_id, room_id)
+
+    # -- reactions and moderation -----------------------------------------------------------------
+
+    async def react(self, user_id: int, room_id: int, seq: int, emoji: str, add: bool) -> tuple[Message, bool]:
+        """Add or remove the caller's reaction; the message as they see it, and whether anything changed."""
+        return await self._run(self.reactions.react, user_id, room_id, seq, emoji, add)
+
+    async def update_room(
+        self, user_id: int, room_id: int, name: str | None, topic: str | None, room_mentions: bool | None
+    ) -> Room:
+        """Change a room's name, topic or settings (the given ones)."""
+        return await self._run(self.moderation.update_room, user_id, room_id, name, topic, room_mentions)
+
+    async def set_role(self, user_id: int, room_id: int, member_id: int, role: int) -> Member:
+        """Make a member a moderator or a plain member."""
+        return await self._run(self.moderation.set_role, user_id, room_id, member_id, role)
+
+    async def remove_member(self, user_id: int, room_id: int, member_id: int) -> None:
+        """Remove another member from a room."""
+        await self._run(self.moderation.remove, user_id, room_id, member_id)
 
     # -- events -----------------------------------------------------------------------------------
 

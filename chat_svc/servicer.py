@@ -13,7 +13,7 @@ from typing import Any
 from chat_svc import convert
 from chat_svc.domain import Caller, SendResult
 from chat_svc.service import Chat
-from common.errors import FailedPrecondition, PermissionDenied, ServiceError, Unavailable
+from common.errors import PermissionDenied, ServiceError, Unavailable
 from common.server import remaining
 from common.timestamps import to_timestamp
 from common.tokens import Principal, TokenVerifier, bearer_token
@@ -164,21 +164,31 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         expires = await self._chat.typing(await self._user(context), request.room_id)
         return pb.SendTypingResponse(expires_at=to_timestamp(expires))
 
-    # -- TEMPORARY (helper "threads"): helper "reactions" implements these; the integrator drops this block --
+    # -- reactions and moderation -----------------------------------------------------------------
 
     async def React(self, request: pb.ReactRequest, context: Any) -> pb.ReactResponse:
-        raise FailedPrecondition("not implemented yet")
+        message, changed = await self._chat.react(
+            await self._user(context), request.room_id, request.seq, request.emoji, request.add
+        )
+        return pb.ReactResponse(message=convert.message_pb(message), changed=changed)
 
     async def UpdateRoom(self, request: pb.UpdateRoomRequest, context: Any) -> pb.UpdateRoomResponse:
-        raise FailedPrecondition("not implemented yet")
+        room = await self._chat.update_room(
+            await self._user(context),
+            request.room_id,
+            request.name if request.HasField("name") else None,
+            request.topic if request.HasField("topic") else None,
+            request.room_mentions if request.HasField("room_mentions") else None,
+        )
+        return pb.UpdateRoomResponse(room=convert.room_pb(room))
 
     async def SetMemberRole(self, request: pb.SetMemberRoleRequest, context: Any) -> pb.SetMemberRoleResponse:
-        raise FailedPrecondition("not implemented yet")
+        member = await self._chat.set_role(await self._user(context), request.room_id, request.user_id, request.role)
+        return pb.SetMemberRoleResponse(member=convert.member_pb(member))
 
     async def RemoveMember(self, request: pb.RemoveMemberRequest, context: Any) -> pb.RemoveMemberResponse:
-        raise FailedPrecondition("not implemented yet")
-
-    # -- END TEMPORARY --
+        await self._chat.remove_member(await self._user(context), request.room_id, request.user_id)
+        return pb.RemoveMemberResponse()
 
     # -- events -----------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 from chat_svc import convert, rules
-from chat_svc.domain import Cursor
+from chat_svc.domain import Cursor, Member, Message, Room
 from chat_svc.events import EventHub, Subscription
 from chat_svc.history import History
 from chat_svc.membership import Membership
@@ -42,7 +42,8 @@ class EventStreams:
         subscription = await self._subscribe(principal, all_rooms, cursors)
         try:
             replayed: dict[int, int] = {}  # room -> the last seq the replay sent
-            async for events in self._replay(cursors, replayed):
+            viewer = 0 if principal.is_service else principal.user_id  # whose `me` the replay sets
+            async for events in self._replay(cursors, replayed, viewer):
                 yield events
             yield None
             while True:
@@ -77,16 +78,18 @@ class EventStreams:
         subscription.follow(rooms)
         return subscription
 
-    async def _replay(self, cursors: Sequence[Cursor], replayed: dict[int, int]) -> AsyncIterator[list[pb.Event]]:
-        """Missed messages after each cursor, then missed edits and deletes, page by page."""
+    async def _replay(
+        self, cursors: Sequence[Cursor], replayed: dict[int, int], viewer: int
+    ) -> AsyncIterator[list[pb.Event]]:
+        """Missed messages after each cursor, then every other change after its change number, page by page."""
         unique = {c.room_id: c for c in reversed(cursors)}  # a room named twice: its first cursor
         for cursor in unique.values():
-            async for events in self._missed(cursor, replayed):
+            async for events in self._missed(cursor, replayed, viewer):
                 yield events
-            async for events in self._changed(cursor):
+            async for events in self._changed(cursor, viewer):
                 yield events
 
-    async def _missed(self, cursor: Cursor, replayed: dict[int, int]) -> AsyncIterator[list[pb.Event]]:
+    async def _missed(self, cursor: Cursor, replayed: dict[int, int], viewer: int) -> AsyncIterator[list[pb.Event]]:
         after = max(cursor.after_seq, 0)
         # Only what is really replayed counts as sent: a cursor past the room's last seq must not
         # hide the live messages that follow.
@@ -95,21 +98,37 @@ class EventStreams:
             messages = await self._db.run(self._history.after, cursor.room_id, after, self._page)
             if messages:
                 after = replayed[cursor.room_id] = messages[-1].seq
+                if viewer:
+                    messages = await self._db.run(self._history.seen_by, viewer, messages)
                 yield [convert.created_event(m) for m in messages]
             if len(messages) < self._page:
                 return
 
-    async def _changed(self, cursor: Cursor) -> AsyncIterator[list[pb.Event]]:
+    async def _changed(self, cursor: Cursor, viewer: int) -> AsyncIterator[list[pb.Event]]:
+        """Everything with a change after the cursor's, in change order, keyset by change: each message's
+        newest state (message_updated, or message_deleted for a tombstone), room_updated, role_changed."""
         change = cursor.after_change
         while change > 0:
             changed = await self._db.run(
-                self._history.changes_after, cursor.room_id, cursor.after_seq, change, self._page
+                self._history.replay_changes, cursor.room_id, cursor.after_seq, change, self._page
             )
             if changed:
-                change = changed[-1].change
-                yield [convert.changed_event(m) for m in changed]
+                change = changed[-1][0]
+                messages = [value for _, value in changed if isinstance(value, Message)]
+                if viewer and messages:
+                    seen = {m.seq: m for m in await self._db.run(self._history.seen_by, viewer, messages)}
+                    changed = [(n, seen[v.seq] if isinstance(v, Message) else v) for n, v in changed]
+                yield [_replayed_event(cursor.room_id, value) for _, value in changed]
             if len(changed) < self._page:
                 return
+
+
+def _replayed_event(room_id: int, value: Message | Room | Member) -> pb.Event:
+    if isinstance(value, Message):
+        return convert.updated_event(value)
+    if isinstance(value, Room):
+        return convert.room_event(value)
+    return convert.role_event(room_id, value, 0)  # who changed it is not kept; the live event said
 
 
 def _created(event: pb.Event) -> bool:

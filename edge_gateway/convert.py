@@ -7,6 +7,7 @@ ISO 8601 UTC strings; enums are short lower-case words.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -16,7 +17,8 @@ from parley.chat.v1 import chat_pb2 as pb
 
 ROOM_KINDS = {pb.ROOM_KIND_PUBLIC: "public", pb.ROOM_KIND_PRIVATE: "private", pb.ROOM_KIND_DIRECT: "direct"}
 KIND_VALUES = {name: value for value, name in ROOM_KINDS.items()}
-ROLES = {pb.MEMBER_ROLE_OWNER: "owner", pb.MEMBER_ROLE_MEMBER: "member"}
+ROLES = {pb.MEMBER_ROLE_OWNER: "owner", pb.MEMBER_ROLE_MEMBER: "member", pb.MEMBER_ROLE_MODERATOR: "moderator"}
+ROLE_VALUES = {name: value for value, name in ROLES.items()}
 # -- threads and mentions --
 NOTIFICATION_LEVELS = {
     pb.NOTIFICATION_LEVEL_ALL: "all",
@@ -70,6 +72,8 @@ def room_json(room: pb.Room) -> dict[str, Any]:
         "last_change": room.last_change,
         "member_count": room.member_count,
         "direct_user_ids": list(room.direct_user_ids),
+        "room_mentions": room.room_mentions,
+        "settings_change": room.settings_change,
     }
 
 
@@ -92,6 +96,7 @@ def member_json(member: pb.Member) -> dict[str, Any]:
         "user_id": member.user_id,
         "role": ROLES.get(member.role, "member"),
         "joined_at": time_json(member.joined_at),
+        "role_change": member.role_change,
     }
 
 
@@ -114,6 +119,7 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         "deleted_by": message.deleted_by or None,
         "mentioned_user_ids": list(message.mentioned_user_ids),
         "mentions_room": message.mentions_room,
+        "reactions": reactions_json(message.reactions),  # -- reactions --
     }
 
 
@@ -125,3 +131,11 @@ def thread_json(thread: pb.ThreadSummary) -> dict[str, Any]:
         "last_reply_at": time_json(thread.last_reply_at, thread.HasField("last_reply_at")),
         "participant_ids": list(thread.participant_ids),
     }
+
+
+# -- reactions and moderation ----------------------------------------------------------------------
+
+
+def reactions_json(reactions: Iterable[pb.Reaction]) -> list[dict[str, Any]]:
+    """A message's reactions by emoji; `me` is only ever true in answers to one user."""
+    return [{"emoji": r.emoji, "count": r.count, "user_ids": list(r.user_ids), "me": r.me} for r in reactions]

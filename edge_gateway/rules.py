@@ -21,6 +21,7 @@ from common.limits import (  # re-exported: the numbers are written once, in com
     BATCH_USERS_MAX as BATCH_USERS_MAX,
     CLIENT_MSG_ID_MAX as CLIENT_MSG_ID_MAX,
     DISPLAY_NAME_MAX as DISPLAY_NAME_MAX,
+    EMOJI_CHARS_MAX as EMOJI_CHARS_MAX,
     INVITES_MAX as INVITES_MAX,
     MEMBERS_PAGE_DEFAULT as MEMBERS_PAGE_DEFAULT,
     MEMBERS_PAGE_MAX as MEMBERS_PAGE_MAX,

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from common.limits import REACTION_USERS_SHOWN
 from edge_gateway import rules
 
 INT64_MAX = 2**63 - 1  # ids and seqs are int64 in the protos
@@ -24,7 +25,7 @@ Id = Annotated[int, Field(gt=0, le=INT64_MAX, description="A positive id", json_
 Seq = Annotated[int, Field(ge=0, le=INT64_MAX, description="A message seq (0 = none)", json_schema_extra=INT64_FORMAT)]
 Time = Annotated[str, Field(description="ISO 8601 UTC time", json_schema_extra={"format": "date-time"})]
 RoomKind = Literal["public", "private", "direct"]
-Role = Literal["owner", "member"]
+Role = Literal["owner", "moderator", "member"]
 NotificationLevel = Literal["all", "mentions", "none"]  # -- threads and mentions --
 
 MessageBody = Annotated[
@@ -172,6 +173,10 @@ class Room(BaseModel):
     last_change: int = Field(description="change number of the newest create, edit or delete")
     member_count: int
     direct_user_ids: list[int] = Field(description="For direct rooms: the two user ids, ascending")
+    room_mentions: bool = Field(False, description="Whether @room mentions every member (owners and moderators set it)")
+    settings_change: int = Field(
+        0, description="Change number of the last change to name, topic, settings or member count (0 when none)"
+    )
 
 
 class MyRoom(BaseModel):
@@ -207,6 +212,7 @@ class Member(BaseModel):
     user_id: int
     role: Role
     joined_at: Time
+    role_change: int = Field(0, description="Change number of their last role change (0 when none)")
 
 
 class MemberPage(BaseModel):
@@ -270,6 +276,18 @@ class ThreadSummary(BaseModel):
     participant_ids: list[int] = Field(description="Up to 5 users who replied, the most recent first")
 
 
+class Reaction(BaseModel):
+    """One emoji's reactions to a message."""
+
+    emoji: str
+    count: int = Field(description="How many users reacted with it (at least 1)")
+    user_ids: list[int] = Field(description=f"The first {REACTION_USERS_SHOWN} who reacted, in the order they did")
+    me: bool = Field(
+        description="Whether the caller reacted with it: set in answers to one user (history, react, replay);"
+        " false in live `reaction` frames, which name the reacting user instead"
+    )
+
+
 class Message(BaseModel):
     """A message; a tombstone when deleted (empty body)."""
 
@@ -286,9 +304,15 @@ class Message(BaseModel):
     thread_root_seq: int = Field(description="For a reply: its thread's root seq; 0 in the main timeline")
     also_in_room: bool = Field(description="A reply also shown in the main timeline")
     thread: ThreadSummary | None = Field(description="For a root: its replies' summary; null when it has none")
-    deleted_by: int | None = Field(description="For a tombstone: who deleted it; null otherwise")
+    deleted_by: int | None = Field(
+        description="For a tombstone: who deleted it (the author, or a moderator); null otherwise"
+    )
     mentioned_user_ids: list[int] = Field(description="Members the body mentions by @username, ascending")
     mentions_room: bool = Field(description="The body says @room and the room allows it")
+    # -- reactions --
+    reactions: list[Reaction] = Field(
+        default_factory=list, description="By emoji, in the order each was first used; empty on tombstones"
+    )
 
 
 class MessagePage(BaseModel):
@@ -372,3 +396,37 @@ class NotificationLevelAnswer(BaseModel):
     """The level now in force."""
 
     level: NotificationLevel
+
+
+# -- reactions and moderation ----------------------------------------------------------------------
+
+
+class Reacted(BaseModel):
+    """The message after a reaction was added or removed."""
+
+    message: Message = Field(description="With `me` set for the caller")
+    changed: bool = Field(description="False when nothing changed (already there, or not there to remove)")
+
+
+class UpdateRoomBody(_Request):
+    """What to change in a room: only the fields given change."""
+
+    name: str | None = Field(
+        None,
+        max_length=1024,
+        description=f"1-{rules.ROOM_NAME_MAX} characters after trimming, no control characters",
+        json_schema_extra=rules.ROOM_NAME,
+    )
+    topic: str | None = Field(
+        None,
+        max_length=4096,
+        description=f"At most {rules.TOPIC_MAX} characters after trimming, no control characters (empty clears it)",
+        json_schema_extra=rules.TOPIC,
+    )
+    room_mentions: bool | None = Field(None, description="Whether @room mentions every member")
+
+
+class RoleBody(_Request):
+    """A member's new role."""
+
+    role: Literal["moderator", "member"]

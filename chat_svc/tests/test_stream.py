@@ -123,7 +123,7 @@ def test_live_events_keep_seq_order(chat: ChatHarness, alice: Caller, bob: Calle
 def test_edits_and_deletes_after_a_change_are_replayed(
     chat: ChatHarness, alice: Caller, bob: Caller, room: pb.Room
 ) -> None:
-    """Edits and deletes of already-seen messages made after the cursor's change replay as edited/deleted."""
+    """Edits and deletes of already-seen messages made after the cursor's change replay as updated/deleted."""
     first = alice.send(room.id, "one")
     second = alice.send(room.id, "two")
     seen_change = alice.room(room.id).last_change  # the client has seq 2 and change 2
@@ -131,8 +131,8 @@ def test_edits_and_deletes_after_a_change_are_replayed(
     alice.ok("DeleteMessage", pb.DeleteMessageRequest(room_id=room.id, seq=second.seq))
     responses, _, _ = chat.stream(bob, _cursor(room.id, after_seq=2, after_change=seen_change), take=2)
     edits = _events(responses[:1])
-    assert [e.WhichOneof("kind") for e in edits] == ["message_edited", "message_deleted"]
-    assert (edits[0].message_edited.seq, edits[0].message_edited.body) == (1, "one, edited")
+    assert [e.WhichOneof("kind") for e in edits] == ["message_updated", "message_deleted"]
+    assert (edits[0].message_updated.seq, edits[0].message_updated.body) == (1, "one, edited")
     assert (edits[1].message_deleted.seq, edits[1].message_deleted.deleted) == (2, True)
     assert responses[1].caught_up
 

@@ -16,6 +16,7 @@ from edge_gateway.schemas import (
     MarkReadBody,
     MessagePage,
     OneMessage,
+    Reacted,
     ReadMarker,
     SendMessageBody,
     SentMessage,
@@ -150,3 +151,47 @@ async def typing(room_id: RoomId, backends: BackendsDep, caller: CallerDep) -> d
         pb.SendTypingRequest(room_id=room_id), metadata=caller.metadata, timeout=backends.timeout
     )
     return {"expires_at": convert.time_json(reply.expires_at)}
+
+
+# -- reactions and moderation ----------------------------------------------------------------------
+
+Emoji = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=rules.EMOJI_CHARS_MAX,
+        description=f"One emoji, URL-encoded (e.g. %F0%9F%91%8D for 👍); at most {rules.EMOJI_CHARS_MAX} code points",
+    ),
+]
+
+
+async def _react(
+    room_id: int, seq: int, emoji: str, add: bool, backends: BackendsDep, caller: CallerDep
+) -> dict[str, Any]:
+    reply = await backends.chat.React(
+        pb.ReactRequest(room_id=room_id, seq=seq, emoji=emoji, add=add),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    return {"message": convert.message_json(reply.message), "changed": reply.changed}
+
+
+@router.put(
+    "/messages/{seq}/reactions/{emoji}",
+    response_model=Reacted,
+    summary="React to a message",
+    responses=error_responses(429),
+)
+async def add_reaction(
+    room_id: RoomId, seq: MessageSeq, emoji: Emoji, backends: BackendsDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Adds the caller's reaction; again is fine (changed=false). 400: not one emoji; 429: a 21st emoji."""
+    return await _react(room_id, seq, emoji, True, backends, caller)
+
+
+@router.delete("/messages/{seq}/reactions/{emoji}", response_model=Reacted, summary="Take a reaction back")
+async def remove_reaction(
+    room_id: RoomId, seq: MessageSeq, emoji: Emoji, backends: BackendsDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Removes the caller's reaction; one that is not there is fine (changed=false)."""
+    return await _react(room_id, seq, emoji, False, backends, caller)

@@ -19,8 +19,10 @@ from edge_gateway.schemas import (
     NotificationLevelAnswer,
     NotificationLevelBody,
     Presence,
+    RoleBody,
     Room,
     RoomPage,
+    UpdateRoomBody,
     UserRef,
     error_responses,
 )
@@ -171,3 +173,46 @@ async def notifications(
         timeout=backends.timeout,
     )
     return {"level": convert.NOTIFICATION_LEVELS[reply.level]}
+
+
+# -- reactions and moderation ----------------------------------------------------------------------
+
+UserId = Annotated[int, Path(gt=0, le=INT64_MAX, description="A member's user id", json_schema_extra=INT64_FORMAT)]
+
+
+@router.patch("/rooms/{room_id}", response_model=Room, summary="Change a room's name, topic or settings")
+async def update_room(
+    room_id: RoomId, body: UpdateRoomBody, backends: BackendsDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Only the fields given change. The owner and moderators; 400 for a direct room."""
+    request = pb.UpdateRoomRequest(room_id=room_id)
+    if body.name is not None:
+        request.name = body.name
+    if body.topic is not None:
+        request.topic = body.topic
+    if body.room_mentions is not None:
+        request.room_mentions = body.room_mentions
+    reply = await backends.chat.UpdateRoom(request, metadata=caller.metadata, timeout=backends.timeout)
+    return convert.room_json(reply.room)
+
+
+@router.put("/rooms/{room_id}/members/{user_id}/role", response_model=Member, summary="Change a member's role")
+async def set_role(
+    room_id: RoomId, user_id: UserId, body: RoleBody, backends: BackendsDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Makes a member a moderator or a plain member again. The owner only; not the owner's own role."""
+    reply = await backends.chat.SetMemberRole(
+        pb.SetMemberRoleRequest(room_id=room_id, user_id=user_id, role=convert.ROLE_VALUES[body.role]),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    return convert.member_json(reply.member)
+
+
+@router.delete("/rooms/{room_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a member")
+async def remove_member(room_id: RoomId, user_id: UserId, backends: BackendsDep, caller: CallerDep) -> Response:
+    """The owner removes anyone else, a moderator plain members; 400 for a direct room or oneself (leave instead)."""
+    await backends.chat.RemoveMember(
+        pb.RemoveMemberRequest(room_id=room_id, user_id=user_id), metadata=caller.metadata, timeout=backends.timeout
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

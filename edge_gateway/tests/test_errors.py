@@ -89,6 +89,12 @@ ROUTES: list[tuple[str, str, str, str | None, str | None]] = [
     ("delete", "/rooms/{room_id}/messages/{seq}", "200", "OneMessage", None),
     ("post", "/rooms/{room_id}/read", "200", "ReadMarker", "MarkReadBody"),
     ("post", "/rooms/{room_id}/typing", "200", "TypingNotice", None),
+    # reactions and moderation
+    ("put", "/rooms/{room_id}/messages/{seq}/reactions/{emoji}", "200", "Reacted", None),
+    ("delete", "/rooms/{room_id}/messages/{seq}/reactions/{emoji}", "200", "Reacted", None),
+    ("patch", "/rooms/{room_id}", "200", "Room", "UpdateRoomBody"),
+    ("put", "/rooms/{room_id}/members/{user_id}/role", "200", "Member", "RoleBody"),
+    ("delete", "/rooms/{room_id}/members/{user_id}", "204", None, None),
 ]
 ROUTE_IDS = [f"{method.upper()} {path}" for method, path, *_ in ROUTES]
 

@@ -214,6 +214,20 @@ async def test_every_server_frame_type_goes_out_as_its_model_says(api: httpx.Asy
     await a.seen("reauth_ack", ref="re")
     await a.send(type="read", ref="bad", room_id=room, seq=-1)
     await a.seen("error", ref="bad")
+    # reactions and moderation: react_ack and reaction live, role_changed, and message_updated on resume
+    await a.send(type="send", ref="s2", room_id=room, client_msg_id="tour-2", body="react to me")
+    second = (await a.seen("send_ack", ref="s2"))["message"]
+    await a.send(type="react", ref="re1", room_id=room, seq=second["seq"], emoji="👍", add=True)
+    await a.seen("react_ack", ref="re1")
+    await b.seen("reaction", room_id=room, seq=second["seq"])
+    role = await api.put(f"/rooms/{room}/members/{bob.id}/role", json={"role": "moderator"}, headers=bearer(alice))
+    assert role.status_code == 200, role.text
+    await b.seen("role_changed", room_id=room)
+    resumed = await connect(
+        bob, cursors=[{"room_id": room, "after_seq": second["seq"], "after_change": second["change"]}]
+    )
+    await resumed.expect("message_updated", room_id=room)
+    b.frames += resumed.frames
     left = await api.post(f"/rooms/{room}/leave", headers=bearer(bob))
     assert left.status_code == 204, left.text
     await a.seen("member_left", room_id=room, user_id=bob.id)

@@ -13,7 +13,7 @@ from edge_gateway.ws import protocol as p
 from edge_gateway.ws.frames import SERVER_FRAME
 from parley.chat.v1 import chat_pb2 as pb
 
-CLIENT_TYPES = {"auth", "send", "typing", "read", "ping", "reauth"}
+CLIENT_TYPES = {"auth", "send", "typing", "read", "ping", "reauth", "react"}
 SERVER_TYPES = {
     "ready",
     "caught_up",
@@ -35,6 +35,11 @@ SERVER_TYPES = {
     "reauth_ack",
     "pong",
     "error",
+    # reactions and moderation
+    "reaction",
+    "role_changed",
+    "message_updated",
+    "react_ack",
 }
 NOW = Timestamp(seconds=1_795_539_945)
 MESSAGE = pb.Message(room_id=1, seq=3, change=4, sender_id=2, client_msg_id="c", body="hi", created_at=NOW)
@@ -82,6 +87,23 @@ BUILT = [
     ),
     p.event_frame(
         pb.Event(room_id=1, member_settings=pb.MemberSettings(user_id=2, notification_level=pb.NOTIFICATION_LEVEL_NONE))
+    ),
+    p.react_ack(
+        "6",
+        1,
+        pb.ReactResponse(
+            message=pb.Message(
+                room_id=1,
+                seq=3,
+                change=5,
+                sender_id=2,
+                client_msg_id="c",
+                body="hi",
+                created_at=NOW,
+                reactions=[pb.Reaction(emoji="👍", count=1, user_ids=[2], me=True)],
+            ),
+            changed=True,
+        ),
     ),
 ]
 

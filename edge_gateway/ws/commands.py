@@ -131,6 +131,14 @@ class Commands:
         self._schedule_expiry()
         return p.reauth_ack(frame.ref, principal.expires_at)
 
+    async def _react(self, frame: f.ReactFrame) -> Reply:
+        reacted = await self._backends.chat.React(
+            pb.ReactRequest(room_id=frame.room_id, seq=frame.seq, emoji=frame.emoji, add=frame.add),
+            metadata=self._connection.metadata,
+            timeout=self._backends.timeout,
+        )
+        return p.react_ack(frame.ref, frame.room_id, reacted)
+
     async def _auth(self, frame: f.AuthFrame) -> Reply:
         raise p.ProtocolError("already signed in; use a reauth frame to swap tokens", frame.ref)
 
@@ -142,4 +150,5 @@ _HANDLERS: dict[type[Any], Callable[[Commands, Any], Awaitable[Reply]]] = {
     f.PingFrame: Commands._ping,
     f.ReauthFrame: Commands._reauth,
     f.AuthFrame: Commands._auth,
+    f.ReactFrame: Commands._react,
 }

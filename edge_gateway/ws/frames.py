@@ -14,7 +14,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from edge_gateway.schemas import INT64_MAX, Message, MyRoom, NotificationLevel, Role, Room, ThreadSummary, Time
+from common.limits import EMOJI_CHARS_MAX
+from edge_gateway.schemas import (
+    INT64_MAX,
+    Member,
+    Message,
+    MyRoom,
+    NotificationLevel,
+    Reaction,
+    Role,
+    Room,
+    ThreadSummary,
+    Time,
+)
 
 Ref = Annotated[str, Field(max_length=64, description="Echoed in the ack or error for this frame")]
 
@@ -83,8 +95,21 @@ class ReauthFrame(_ClientFrame):
     token: str = Field(min_length=1, max_length=4096)
 
 
+# -- reactions and moderation (client) --
+
+
+class ReactFrame(_ClientFrame):
+    """Add (add=true) or remove one's reaction to a message; answered with react_ack."""
+
+    type: Literal["react"]
+    room_id: int = Field(gt=0)
+    seq: int = Field(gt=0)
+    emoji: str = Field(min_length=1, max_length=EMOJI_CHARS_MAX, description="One emoji, e.g. 👍")
+    add: bool
+
+
 ClientFrame = Annotated[
-    AuthFrame | SendFrame | TypingFrame | ReadFrame | PingFrame | ReauthFrame, Field(discriminator="type")
+    AuthFrame | SendFrame | TypingFrame | ReadFrame | PingFrame | ReauthFrame | ReactFrame, Field(discriminator="type")
 ]
 CLIENT_FRAME: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
@@ -163,6 +188,7 @@ class MemberJoinedFrame(_ServerFrame):
     room_id: int
     user_id: int
     role: Role
+    by_user_id: int | None = Field(None, description="Who added them (an invitation); null when they joined themselves")
 
 
 class MemberLeftFrame(_ServerFrame):
@@ -172,6 +198,7 @@ class MemberLeftFrame(_ServerFrame):
     room_id: int
     user_id: int
     role: Role
+    by_user_id: int | None = Field(None, description="The owner or moderator who removed them; null when they left")
 
 
 class ReadMarkerFrame(_ServerFrame):
@@ -265,6 +292,49 @@ class ErrorFrame(_ServerFrame):
     message: str
 
 
+# -- reactions and moderation (server) --
+
+
+class ReactionFrame(_ServerFrame):
+    """Someone added or removed a reaction: the message's reactions after it (`me` false: set your own from user_id)."""
+
+    type: Literal["reaction"]
+    room_id: int
+    seq: int
+    change: int = Field(description="The message's change number after this")
+    user_id: int = Field(description="Who reacted")
+    emoji: str
+    added: bool = Field(description="True when added, false when removed")
+    reactions: list[Reaction]
+
+
+class RoleChangedFrame(_ServerFrame):
+    """A member's role changed (a snapshot: applying it twice is harmless)."""
+
+    type: Literal["role_changed"]
+    room_id: int
+    member: Member
+    by_user_id: int = Field(description="Who changed it (the owner); 0 on replay")
+
+
+class MessageUpdatedFrame(_ServerFrame):
+    """On resume: a message's newest state (reactions, thread summary, body) for a change you missed."""
+
+    type: Literal["message_updated"]
+    room_id: int
+    message: Message
+
+
+class ReactAckFrame(_ServerFrame):
+    """A react frame succeeded: the message with `me` set for you, and whether anything changed."""
+
+    type: Literal["react_ack"]
+    ref: Ref | None
+    room_id: int
+    message: Message
+    changed: bool = Field(description="False when nothing changed (already there, or not there to remove)")
+
+
 ServerFrame = Annotated[
     ReadyFrame
     | CaughtUpFrame
@@ -284,7 +354,11 @@ ServerFrame = Annotated[
     | ReadAckFrame
     | ReauthAckFrame
     | PongFrame
-    | ErrorFrame,
+    | ErrorFrame
+    | ReactionFrame
+    | RoleChangedFrame
+    | MessageUpdatedFrame
+    | ReactAckFrame,
     Field(discriminator="type"),
 ]
 SERVER_FRAME: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)

@@ -16,7 +16,15 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from edge_gateway.convert import NOTIFICATION_LEVELS, ROLES, message_json, room_json, thread_json
+from edge_gateway.convert import (
+    NOTIFICATION_LEVELS,
+    ROLES,
+    member_json,
+    message_json,
+    reactions_json,
+    room_json,
+    thread_json,
+)
 from edge_gateway.ws.frames import CLIENT_FRAME, ClientFrame
 from parley.chat.v1 import chat_pb2 as pb
 
@@ -42,7 +50,7 @@ class ProtocolError(Exception):
         self.ref = ref
 
 
-FRAME_TYPES = ("auth", "send", "typing", "read", "ping", "reauth")
+FRAME_TYPES = ("auth", "send", "typing", "read", "ping", "reauth", "react")
 
 
 def parse(data: str | bytes, max_bytes: int) -> ClientFrame:
@@ -104,6 +112,7 @@ def event_frame(event: pb.Event) -> dict[str, Any] | None:
             "room_id": room_id,
             "user_id": membership.user_id,
             "role": ROLES.get(membership.role, "member"),
+            "by_user_id": membership.by_user_id or None,
         }
     if kind == "read_marker":
         marker = event.read_marker
@@ -129,7 +138,48 @@ def event_frame(event: pb.Event) -> dict[str, Any] | None:
     if kind == "member_settings":
         level = NOTIFICATION_LEVELS.get(event.member_settings.notification_level, "mentions")
         return {"type": "member_settings", "room_id": room_id, "notification_level": level}
+    return _moderation_frame(kind, event)
+
+
+# -- reactions and moderation ----------------------------------------------------------------------
+
+
+def _moderation_frame(kind: str | None, event: pb.Event) -> dict[str, Any] | None:
+    room_id = event.room_id
+    if kind == "reaction_changed":
+        changed = event.reaction_changed
+        return {
+            "type": "reaction",
+            "room_id": room_id,
+            "seq": changed.seq,
+            "change": changed.change,
+            "user_id": changed.user_id,
+            "emoji": changed.emoji,
+            "added": changed.added,
+            "reactions": reactions_json(changed.reactions),
+        }
+    if kind == "role_changed":
+        role = event.role_changed
+        return {
+            "type": "role_changed",
+            "room_id": room_id,
+            "member": member_json(role.member),
+            "by_user_id": role.by_user_id,
+        }
+    if kind == "message_updated":
+        return {"type": "message_updated", "room_id": room_id, "message": message_json(event.message_updated)}
     return None
+
+
+def react_ack(ref: str | None, room_id: int, reacted: pb.ReactResponse) -> dict[str, Any]:
+    """A reaction was added or removed (or already was: changed false)."""
+    return {
+        "type": "react_ack",
+        "ref": ref,
+        "room_id": room_id,
+        "message": message_json(reacted.message),
+        "changed": reacted.changed,
+    }
 
 
 def event_position(event: pb.Event) -> tuple[int, int]:
@@ -143,6 +193,11 @@ def event_position(event: pb.Event) -> tuple[int, int]:
         return 0, event.message_deleted.change
     if kind == "thread_updated":  # -- threads and mentions --
         return 0, event.thread_updated.change
+    # reactions and moderation; room_updated and role_changed are snapshots: (0, 0), never deduped
+    if kind == "reaction_changed":
+        return 0, event.reaction_changed.change
+    if kind == "message_updated":
+        return 0, event.message_updated.change
     return 0, 0
 
 

@@ -269,7 +269,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a room's name, topic or settings
+         * @description Only the fields given change. The owner and moderators; 400 for a direct room.
+         */
+        patch: operations["update_room_api_v1_rooms__room_id__patch"];
         trace?: never;
     };
     "/api/v1/rooms/{room_id}/join": {
@@ -398,6 +402,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rooms/{room_id}/members/{user_id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a member's role
+         * @description Makes a member a moderator or a plain member again. The owner only; not the owner's own role.
+         */
+        put: operations["set_role_api_v1_rooms__room_id__members__user_id__role_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rooms/{room_id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member
+         * @description The owner removes anyone else, a moderator plain members; 400 for a direct room or oneself (leave instead).
+         */
+        delete: operations["remove_member_api_v1_rooms__room_id__members__user_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/rooms/{room_id}/messages": {
         parameters: {
             query?: never;
@@ -486,6 +530,30 @@ export interface paths {
          */
         post: operations["typing_api_v1_rooms__room_id__typing_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rooms/{room_id}/messages/{seq}/reactions/{emoji}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * React to a message
+         * @description Adds the caller's reaction; again is fine (changed=false). 400: not one emoji; 429: a 21st emoji.
+         */
+        put: operations["add_reaction_api_v1_rooms__room_id__messages__seq__reactions__emoji__put"];
+        post?: never;
+        /**
+         * Take a reaction back
+         * @description Removes the caller's reaction; one that is not there is fine (changed=false).
+         */
+        delete: operations["remove_reaction_api_v1_rooms__room_id__messages__seq__reactions__emoji__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -606,13 +674,19 @@ export interface components {
              * Role
              * @enum {string}
              */
-            role: "owner" | "member";
+            role: "owner" | "moderator" | "member";
             /**
              * Joined At
              * Format: date-time
              * @description ISO 8601 UTC time
              */
             joined_at: string;
+            /**
+             * Role Change
+             * @description Change number of their last role change (0 when none)
+             * @default 0
+             */
+            role_change?: number;
         };
         /**
          * MemberPage
@@ -668,7 +742,7 @@ export interface components {
             thread: components["schemas"]["ThreadSummary"] | null;
             /**
              * Deleted By
-             * @description For a tombstone: who deleted it; null otherwise
+             * @description For a tombstone: who deleted it (the author, or a moderator); null otherwise
              */
             deleted_by: number | null;
             /**
@@ -681,6 +755,11 @@ export interface components {
              * @description The body says @room and the room allows it
              */
             mentions_room: boolean;
+            /**
+             * Reactions
+             * @description By emoji, in the order each was first used; empty on tombstones
+             */
+            reactions?: components["schemas"]["Reaction"][];
         };
         /**
          * MessagePage
@@ -712,7 +791,7 @@ export interface components {
              * Role
              * @enum {string}
              */
-            role: "owner" | "member";
+            role: "owner" | "moderator" | "member";
             /**
              * Mention Count
              * @description Messages by others after the read marker that mention you or @room
@@ -777,6 +856,42 @@ export interface components {
             online: number[];
         };
         /**
+         * Reacted
+         * @description The message after a reaction was added or removed.
+         */
+        Reacted: {
+            /** @description With `me` set for the caller */
+            message: components["schemas"]["Message"];
+            /**
+             * Changed
+             * @description False when nothing changed (already there, or not there to remove)
+             */
+            changed: boolean;
+        };
+        /**
+         * Reaction
+         * @description One emoji's reactions to a message.
+         */
+        Reaction: {
+            /** Emoji */
+            emoji: string;
+            /**
+             * Count
+             * @description How many users reacted with it (at least 1)
+             */
+            count: number;
+            /**
+             * User Ids
+             * @description The first 10 who reacted, in the order they did
+             */
+            user_ids: number[];
+            /**
+             * Me
+             * @description Whether the caller reacted with it: set in answers to one user (history, react, replay); false in live `reaction` frames, which name the reacting user instead
+             */
+            me: boolean;
+        };
+        /**
          * ReadMarker
          * @description The caller's read marker after the call.
          */
@@ -822,6 +937,17 @@ export interface components {
             display_name?: string;
         };
         /**
+         * RoleBody
+         * @description A member's new role.
+         */
+        RoleBody: {
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "moderator" | "member";
+        };
+        /**
          * Room
          * @description A room.
          */
@@ -862,6 +988,18 @@ export interface components {
              * @description For direct rooms: the two user ids, ascending
              */
             direct_user_ids: number[];
+            /**
+             * Room Mentions
+             * @description Whether @room mentions every member (owners and moderators set it)
+             * @default false
+             */
+            room_mentions?: boolean;
+            /**
+             * Settings Change
+             * @description Change number of the last change to name, topic, settings or member count (0 when none)
+             * @default 0
+             */
+            settings_change?: number;
         };
         /**
          * RoomPage
@@ -994,6 +1132,27 @@ export interface components {
             expires_at: string;
         };
         /**
+         * UpdateRoomBody
+         * @description What to change in a room: only the fields given change.
+         */
+        UpdateRoomBody: {
+            /**
+             * Name
+             * @description 1-80 characters after trimming, no control characters
+             */
+            name?: string | null;
+            /**
+             * Topic
+             * @description At most 250 characters after trimming, no control characters (empty clears it)
+             */
+            topic?: string | null;
+            /**
+             * Room Mentions
+             * @description Whether @room mentions every member
+             */
+            room_mentions?: boolean | null;
+        };
+        /**
          * User
          * @description A person with an account.
          */
@@ -1086,6 +1245,33 @@ export interface components {
             type: "ping";
         };
         /**
+         * ReactFrame
+         * @description Add (add=true) or remove one's reaction to a message; answered with react_ack.
+         */
+        ReactFrame: {
+            /**
+             * Ref
+             * @default null
+             */
+            ref?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "react";
+            /** Room Id */
+            room_id: number;
+            /** Seq */
+            seq: number;
+            /**
+             * Emoji
+             * @description One emoji, e.g. 👍
+             */
+            emoji: string;
+            /** Add */
+            add: boolean;
+        };
+        /**
          * ReadFrame
          * @description Move the read marker; answered with read_ack.
          */
@@ -1175,7 +1361,7 @@ export interface components {
             /** Room Id */
             room_id: number;
         };
-        ClientFrame: components["schemas"]["AuthFrame"] | components["schemas"]["SendFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["ReadFrame"] | components["schemas"]["PingFrame"] | components["schemas"]["ReauthFrame"];
+        ClientFrame: components["schemas"]["AuthFrame"] | components["schemas"]["SendFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["ReadFrame"] | components["schemas"]["PingFrame"] | components["schemas"]["ReauthFrame"] | components["schemas"]["ReactFrame"];
         /**
          * CaughtUpFrame
          * @description The replay of what you missed is done; live events follow.
@@ -1229,7 +1415,13 @@ export interface components {
              * Role
              * @enum {string}
              */
-            role: "owner" | "member";
+            role: "owner" | "moderator" | "member";
+            /**
+             * By User Id
+             * @description Who added them (an invitation); null when they joined themselves
+             * @default null
+             */
+            by_user_id?: number | null;
         };
         /**
          * MemberLeftFrame
@@ -1249,7 +1441,13 @@ export interface components {
              * Role
              * @enum {string}
              */
-            role: "owner" | "member";
+            role: "owner" | "moderator" | "member";
+            /**
+             * By User Id
+             * @description The owner or moderator who removed them; null when they left
+             * @default null
+             */
+            by_user_id?: number | null;
         };
         /**
          * MemberSettingsFrame
@@ -1312,6 +1510,20 @@ export interface components {
             message: components["schemas"]["Message"];
         };
         /**
+         * MessageUpdatedFrame
+         * @description On resume: a message's newest state (reactions, thread summary, body) for a change you missed.
+         */
+        MessageUpdatedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message_updated";
+            /** Room Id */
+            room_id: number;
+            message: components["schemas"]["Message"];
+        };
+        /**
          * PongFrame
          * @description The answer to a ping.
          */
@@ -1340,6 +1552,61 @@ export interface components {
             user_id: number;
             /** Online */
             online: boolean;
+        };
+        /**
+         * ReactAckFrame
+         * @description A react frame succeeded: the message with `me` set for you, and whether anything changed.
+         */
+        ReactAckFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "react_ack";
+            /** Ref */
+            ref: string | null;
+            /** Room Id */
+            room_id: number;
+            message: components["schemas"]["Message"];
+            /**
+             * Changed
+             * @description False when nothing changed (already there, or not there to remove)
+             */
+            changed: boolean;
+        };
+        /**
+         * ReactionFrame
+         * @description Someone added or removed a reaction: the message's reactions after it (`me` false: set your own from user_id).
+         */
+        ReactionFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "reaction";
+            /** Room Id */
+            room_id: number;
+            /** Seq */
+            seq: number;
+            /**
+             * Change
+             * @description The message's change number after this
+             */
+            change: number;
+            /**
+             * User Id
+             * @description Who reacted
+             */
+            user_id: number;
+            /** Emoji */
+            emoji: string;
+            /**
+             * Added
+             * @description True when added, false when removed
+             */
+            added: boolean;
+            /** Reactions */
+            reactions: components["schemas"]["Reaction"][];
         };
         /**
          * ReadAckFrame
@@ -1437,6 +1704,25 @@ export interface components {
             session_expires_at: number;
         };
         /**
+         * RoleChangedFrame
+         * @description A member's role changed (a snapshot: applying it twice is harmless).
+         */
+        RoleChangedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "role_changed";
+            /** Room Id */
+            room_id: number;
+            member: components["schemas"]["Member"];
+            /**
+             * By User Id
+             * @description Who changed it (the owner); 0 on replay
+             */
+            by_user_id: number;
+        };
+        /**
          * RoomUpdatedFrame
          * @description A room was created or changed.
          */
@@ -1527,7 +1813,7 @@ export interface components {
              */
             expires_at: string;
         };
-        ServerFrame: components["schemas"]["ReadyFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["MessageEditedFrame"] | components["schemas"]["MessageDeletedFrame"] | components["schemas"]["TypingNoticeFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MemberJoinedFrame"] | components["schemas"]["MemberLeftFrame"] | components["schemas"]["ReadMarkerFrame"] | components["schemas"]["RoomUpdatedFrame"] | components["schemas"]["ThreadUpdatedFrame"] | components["schemas"]["MemberSettingsFrame"] | components["schemas"]["SendAckFrame"] | components["schemas"]["TypingAckFrame"] | components["schemas"]["ReadAckFrame"] | components["schemas"]["ReauthAckFrame"] | components["schemas"]["PongFrame"] | components["schemas"]["ErrorFrame"];
+        ServerFrame: components["schemas"]["ReadyFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["MessageEditedFrame"] | components["schemas"]["MessageDeletedFrame"] | components["schemas"]["TypingNoticeFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MemberJoinedFrame"] | components["schemas"]["MemberLeftFrame"] | components["schemas"]["ReadMarkerFrame"] | components["schemas"]["RoomUpdatedFrame"] | components["schemas"]["ThreadUpdatedFrame"] | components["schemas"]["MemberSettingsFrame"] | components["schemas"]["SendAckFrame"] | components["schemas"]["TypingAckFrame"] | components["schemas"]["ReadAckFrame"] | components["schemas"]["ReauthAckFrame"] | components["schemas"]["PongFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["ReactionFrame"] | components["schemas"]["RoleChangedFrame"] | components["schemas"]["MessageUpdatedFrame"] | components["schemas"]["ReactAckFrame"];
     };
     responses: never;
     parameters: never;
@@ -2611,6 +2897,105 @@ export interface operations {
             };
         };
     };
+    update_room_api_v1_rooms__room_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A room id */
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRoomBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Room"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     join_api_v1_rooms__room_id__join_post: {
         parameters: {
             query?: never;
@@ -3297,6 +3682,202 @@ export interface operations {
             };
         };
     };
+    set_role_api_v1_rooms__room_id__members__user_id__role_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A room id */
+                room_id: number;
+                /** @description A member's user id */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    remove_member_api_v1_rooms__room_id__members__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A room id */
+                room_id: number;
+                /** @description A member's user id */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     history_api_v1_rooms__room_id__messages_get: {
         parameters: {
             query?: {
@@ -3834,6 +4415,213 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TypingNotice"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    add_reaction_api_v1_rooms__room_id__messages__seq__reactions__emoji__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A room id */
+                room_id: number;
+                /** @description The message's seq */
+                seq: number;
+                /** @description One emoji, URL-encoded (e.g. %F0%9F%91%8D for 👍); at most 16 code points */
+                emoji: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reacted"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    remove_reaction_api_v1_rooms__room_id__messages__seq__reactions__emoji__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A room id */
+                room_id: number;
+                /** @description The message's seq */
+                seq: number;
+                /** @description One emoji, URL-encoded (e.g. %F0%9F%91%8D for 👍); at most 16 code points */
+                emoji: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reacted"];
                 };
             };
             /** @description Invalid argument or failed precondition */

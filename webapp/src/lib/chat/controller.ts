@@ -155,6 +155,7 @@ export class ChatController {
         this.onMessage(frame.message);
         return;
       case "message_edited":
+      case "message_updated": // on resume: a message's newest state (edits, reactions)
       case "message_deleted":
         this.onChange(frame.message);
         return;
