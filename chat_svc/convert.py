@@ -10,7 +10,8 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chat_svc import rules
-from chat_svc.domain import Cursor, Member, Message, MyRoom, Reaction, Room, SendResult
+from chat_svc.domain import Cursor, Member, Message, MyRoom, Reaction, Room, SendResult, ThreadSummary
+from chat_svc.threads import ThreadChange
 from common.errors import ServiceError
 from common.grpc_errors import status_for
 from common.timestamps import to_timestamp
@@ -64,12 +65,14 @@ def my_room_pb(mine: MyRoom) -> pb.MyRoom:
         last_read_seq=mine.last_read_seq,
         unread_count=mine.unread_count,
         role=mine.role,  # type: ignore[arg-type]
+        mention_count=mine.mention_count,
+        notification_level=mine.notification_level,  # type: ignore[arg-type]
     )
 
 
 def message_pb(message: Message) -> pb.Message:
     """A Message message."""
-    return pb.Message(
+    built = pb.Message(
         room_id=message.room_id,
         seq=message.seq,
         change=message.change,
@@ -81,6 +84,28 @@ def message_pb(message: Message) -> pb.Message:
         deleted=message.deleted,
         reactions=reactions_pb(message.reactions),
         deleted_by=message.deleted_by,
+    )
+    # -- threads and mentions: set only when present, so that the common message costs no more --
+    if message.thread_root_seq:
+        built.thread_root_seq, built.also_in_room = message.thread_root_seq, message.also_in_room
+    if message.thread is not None:
+        built.thread.CopyFrom(thread_pb(message.thread))
+    if message.deleted_by:
+        built.deleted_by = message.deleted_by
+    if message.mentioned_user_ids:
+        built.mentioned_user_ids.extend(message.mentioned_user_ids)
+    if message.mentions_room:
+        built.mentions_room = True
+    return built
+
+
+def thread_pb(summary: ThreadSummary) -> pb.ThreadSummary:
+    """A ThreadSummary message."""
+    return pb.ThreadSummary(
+        reply_count=summary.reply_count,
+        last_reply_seq=summary.last_reply_seq,
+        last_reply_at=_timestamp(summary.last_reply_at),
+        participant_ids=summary.participant_ids,
     )
 
 
@@ -126,14 +151,34 @@ def room_event(room: Room) -> pb.Event:
     return pb.Event(room_id=room.id, room_updated=room_pb(room))
 
 
-def read_event(room_id: int, user_id: int, last_read_seq: int) -> pb.Event:
-    """A member's read marker moved (only that member's streams get it)."""
-    return pb.Event(room_id=room_id, read_marker=pb.ReadMarker(user_id=user_id, last_read_seq=last_read_seq))
+def read_event(
+    room_id: int, user_id: int, last_read_seq: int, unread_count: int = 0, mention_count: int = 0
+) -> pb.Event:
+    """A member's read marker moved, with what is left unread (only that member's streams get it)."""
+    marker = pb.ReadMarker(
+        user_id=user_id, last_read_seq=last_read_seq, unread_count=unread_count, mention_count=mention_count
+    )
+    return pb.Event(room_id=room_id, read_marker=marker)
 
 
 def typing_event(room_id: int, user_id: int, expires_at: datetime) -> pb.Event:
     """A member is typing, until expires_at."""
     return pb.Event(room_id=room_id, typing=pb.Typing(user_id=user_id, expires_at=_timestamp(expires_at)))
+
+
+# -- threads and mentions --
+
+
+def thread_event(change: ThreadChange) -> pb.Event:
+    """A thread root's summary changed."""
+    updated = pb.ThreadUpdated(root_seq=change.root_seq, change=change.change, thread=thread_pb(change.summary))
+    return pb.Event(room_id=change.room_id, thread_updated=updated)
+
+
+def member_settings_event(room_id: int, user_id: int, notification_level: int) -> pb.Event:
+    """A member's own settings for a room (only that member's streams get it)."""
+    settings = pb.MemberSettings(user_id=user_id, notification_level=notification_level)  # type: ignore[arg-type]
+    return pb.Event(room_id=room_id, member_settings=settings)
 
 
 # -- reactions and moderation ----------------------------------------------------------------------

@@ -60,6 +60,8 @@ class Subscription:
             self.rooms.discard(event.room_id)
         if kind == "read_marker":
             return event.read_marker.user_id == self.user_id  # other people's markers are private
+        if kind == "member_settings":
+            return event.member_settings.user_id == self.user_id  # as are their settings
         return True
 
     def follow(self, rooms: Iterable[int]) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
 
 from chat_svc import access, repository, rules
 from chat_svc.domain import Member, Message, Room
 from chat_svc.models import Member as MemberRow, Message as Row, Room as RoomRow
 from common.db import Database
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, NotFound
 
 # One change of a room for the replay, by its change number: a message, the room's settings, a member's role.
 Change = tuple[int, Message | Room | Member]
@@ -27,18 +28,22 @@ class History:
         self._db = db
 
     def page(
-        self, user_id: int, room_id: int, anchor_seq: int, forward: bool, limit: int
+        self, user_id: int, room_id: int, anchor_seq: int, forward: bool, limit: int, thread_root_seq: int = 0
     ) -> tuple[list[Message], bool]:
         """A member's page of history after (forward) or before anchor_seq, ascending; and whether more follow.
 
-        Backward from anchor 0 reads the newest messages.
+        Backward from anchor 0 reads the newest messages. thread_root_seq 0 reads the main timeline
+        (messages that are not replies, and replies also sent to the room); a root's seq reads its
+        thread: the root, then its replies (a reply's seq reads the thread it is in).
         """
         size = rules.page_size(limit)
         if anchor_seq < 0:
             raise InvalidArgument("anchor_seq must not be negative")
+        if thread_root_seq < 0:
+            raise InvalidArgument("thread_root_seq must not be negative (0 = the main timeline)")
         with self._db.sessions() as s:
             room, _ = access.member_room(s, room_id, user_id)
-            statement = select(Row).where(Row.room_id == room.id)
+            statement = select(Row).where(Row.room_id == room.id, _timeline(s, room.id, thread_root_seq))
             if forward:
                 statement = statement.where(Row.seq > anchor_seq).order_by(Row.seq)
             else:
@@ -92,3 +97,18 @@ class History:
             )
             found.extend((m.role_change, repository.member_of(m)) for m in members)
         return sorted(found, key=lambda change: change[0])[:limit]
+
+
+# -- threads --
+
+
+def _timeline(s: Session, room_id: int, thread_root_seq: int) -> ColumnElement[bool]:
+    """Which of a room's messages a page reads: the main timeline (0), or one thread (NotFound for no root)."""
+    if not thread_root_seq:
+        return or_(Row.thread_root_seq == 0, Row.also_in_room.is_(True))
+    root = s.get(Row, (room_id, thread_root_seq))
+    if root is None:
+        raise NotFound(f"room {room_id} has no message {thread_root_seq}")
+    seq = root.thread_root_seq or root.seq  # threads are one level deep
+    # The root, then its replies: ix_messages_thread holds the replies in seq order.
+    return or_(Row.seq == seq, Row.thread_root_seq == seq)

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from chat_svc import access, models, repository, roles, rules
+from chat_svc import access, models, repository, roles, rules, threads
 from chat_svc.domain import Message, Send, SendResult, Sent
 from chat_svc.locks import RoomLocks
 from chat_svc.publisher import Publisher
 from chat_svc.roles import Act
+from chat_svc.threads import ThreadChange
 from common.db import Database
 from common.errors import FailedPrecondition, NotFound, PermissionDenied, ServiceError
 from common.timestamps import utcnow
@@ -46,15 +49,22 @@ class _Batch:
 
     Idempotency: a key (room, sender, client_msg_id) already stored answers its original message,
     duplicate=True; the same key twice in one batch stores it once. Numbering: each room's new
-    messages take its next seqs and changes in arrival order. Your own message is read by you.
+    messages take its next seqs and changes in arrival order, then each thread root its replies
+    touched takes the next change. Your own message is read by you.
     """
 
     def __init__(self, sends: Sequence[Send], known: repository.Known) -> None:
         self.sends = sends
+        self._known = known
         self.results: list[SendResult | None] = [None] * len(sends)
         self.published: list[Message] = []  # new messages, and the originals of repeats: sent again
         self._first: dict[repository.Key, int] = {}  # a key sent twice in this batch: its first send
         self.fresh: dict[int, list[int]] = {}  # room -> indexes of its new messages, in arrival order
+        # -- threads and mentions --
+        self._roots: dict[tuple[int, int], threads.Root] = {}  # (room, seq) named by a reply, and real roots
+        self._mentions: dict[int, tuple[tuple[int, ...], bool]] = {}  # send index -> (members named, @room)
+        self.thread_changes: list[ThreadChange] = []
+        self.replying = self.naming = False  # a new message is a reply; one mentions someone
         for i, send in enumerate(sends):
             self._check(i, send, known)
 
@@ -74,10 +84,71 @@ class _Batch:
         elif key not in self._first:
             self._first[key] = i
             self.fresh.setdefault(send.room_id, []).append(i)
+            self.replying = self.replying or bool(send.thread_root_seq)
+            self.naming = self.naming or bool(send.mentioned_user_ids) or send.mentions_room
 
     def counts(self) -> dict[int, int]:
         """How many new messages each room takes."""
         return {room_id: len(indexes) for room_id, indexes in self.fresh.items()}
+
+    # -- threads and mentions: only batches with a reply or a mention take these steps -------------
+
+    def fresh_sends(self) -> list[Send]:
+        """The sends that will be stored, in arrival order."""
+        return [self.sends[i] for indexes in self.fresh.values() for i in indexes]
+
+    def named_roots(self) -> set[tuple[int, int]]:
+        """(room, seq) of the messages the new replies answer."""
+        return {(send.room_id, send.thread_root_seq) for send in self.fresh_sends() if send.thread_root_seq}
+
+    def named_users(self) -> set[tuple[int, int]]:
+        """(room, user) of the users the new messages mention by @username."""
+        return {(send.room_id, user) for send in self.fresh_sends() for user in send.mentioned_user_ids}
+
+    def check_roots(self, found: dict[tuple[int, int], threads.Root]) -> None:
+        """Refuse the replies to a seq their room does not have (NotFound: nothing stored for them)."""
+        self._roots = found
+        for room_id in list(self.fresh):
+            kept = []
+            for i in self.fresh[room_id]:
+                seq = self.sends[i].thread_root_seq
+                if seq and self._root_seq(room_id, seq) is None:
+                    self.results[i] = NotFound(f"room {room_id} has no message {seq}")
+                else:
+                    kept.append(i)
+            if kept:
+                self.fresh[room_id] = kept
+            else:
+                del self.fresh[room_id]
+
+    def _root_seq(self, room_id: int, seq: int) -> int | None:
+        """The thread a reply to seq joins: seq's own, or its root's when seq is a reply (one level deep)."""
+        named = self._roots.get((room_id, seq))
+        if named is None:
+            return None
+        if not named.thread_root_seq:
+            return seq
+        return named.thread_root_seq if (room_id, named.thread_root_seq) in self._roots else None
+
+    def keep_members(self, members: set[tuple[int, int]]) -> None:
+        """Each new message's mentions: the members it names, and @room where the room allows it."""
+        for indexes in self.fresh.values():
+            for i in indexes:
+                send = self.sends[i]
+                named = tuple(sorted(u for u in set(send.mentioned_user_ids) if (send.room_id, u) in members))
+                everyone = send.mentions_room and send.room_id in self._known.room_mentions
+                if named or everyone:
+                    self._mentions[i] = (named, everyone)
+
+    def changes(self) -> dict[int, int]:
+        """How many changes each room takes: its new messages, then one per thread root touched."""
+        return {room_id: len(indexes) + len(self._touched(indexes)) for room_id, indexes in self.fresh.items()}
+
+    def _touched(self, indexes: list[int]) -> list[int]:
+        send = self.sends
+        return sorted({self._root_seq(send[i].room_id, send[i].thread_root_seq) or 0 for i in indexes} - {0})
+
+    # -- numbering -----------------------------------------------------------------------------------
 
     def number(self, tops: dict[int, tuple[int, int]], now: datetime) -> list[Message]:
         """The new messages, numbered below each room's new counters (last_seq, last_change)."""
@@ -85,14 +156,41 @@ class _Batch:
         for room_id in sorted(self.fresh):
             indexes = self.fresh[room_id]
             last_seq, last_change = tops[room_id]
-            seq, change = last_seq - len(indexes), last_change - len(indexes)
+            touched = self._touched(indexes) if self._roots else []
+            seq, change = last_seq - len(indexes), last_change - len(indexes) - len(touched)
+            replies: dict[int, list[tuple[int, int]]] = {}  # root seq -> (seq, sender) of its new replies
             for n, i in enumerate(indexes, 1):
                 send = self.sends[i]
                 message = Message(room_id, seq + n, change + n, send.user_id, send.client_msg_id, send.body, now)
+                if send.thread_root_seq or i in self._mentions:
+                    message = self._conversing(message, send, i, replies)
                 self.results[i] = Sent(message, False)
                 created.append(message)
+            for k, root_seq in enumerate(touched, 1):
+                before = self._roots[(room_id, root_seq)].summary
+                summary = threads.with_replies(before, replies[root_seq], now)
+                self.thread_changes.append(ThreadChange(room_id, root_seq, change + len(indexes) + k, summary))
         self.published.extend(created)
         return created
+
+    def _conversing(self, message: Message, send: Send, i: int, replies: dict[int, list[tuple[int, int]]]) -> Message:
+        """A new message with its thread and mentions."""
+        root_seq = (self._root_seq(send.room_id, send.thread_root_seq) or 0) if send.thread_root_seq else 0
+        if root_seq:
+            replies.setdefault(root_seq, []).append((message.seq, message.sender_id))
+        named, everyone = self._mentions.get(i, ((), False))
+        return replace(
+            message,
+            thread_root_seq=root_seq,
+            also_in_room=send.also_in_room and bool(root_seq),
+            mentioned_user_ids=named,
+            mentions_room=everyone,
+        )
+
+    @property
+    def conversing(self) -> bool:
+        """Whether a new message is a reply or mentions someone (their columns and rows are written)."""
+        return bool(self.thread_changes or self._mentions)
 
     def answers(self) -> list[SendResult]:
         """Every send's result; a key repeated in this batch gets its first send's message, as a duplicate."""
@@ -100,8 +198,8 @@ class _Batch:
         for send, result in zip(self.sends, self.results, strict=True):
             if result is None:
                 first = self.results[self._first[(send.room_id, send.user_id, send.client_msg_id)]]
-                assert isinstance(first, Sent)
-                result = Sent(first.message, True)
+                assert first is not None
+                result = first if isinstance(first, ServiceError) else Sent(first.message, True)
             answers.append(result)
         return answers
 
@@ -115,14 +213,26 @@ class Messages:
         self._locks = locks
         self._max_chars = max_message_chars
 
-    def checked(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> Send:
-        """A send whose input follows the rules (InvalidArgument otherwise), ready for store()."""
-        key, text = rules.client_msg_id(client_msg_id), rules.message_body(body, self._max_chars)
-        return Send(user_id, rules.room_id(room_id), key, text)
+    def checked(
+        self,
+        user_id: int,
+        room_id: int,
+        client_msg_id: str,
+        body: str,
+        thread_root_seq: int = 0,
+        also_in_room: bool = False,
+    ) -> Send:
+        """A send whose input follows the rules (InvalidArgument otherwise), ready for store().
 
-    def send(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> Sent:
+        Its mentions are resolved by the caller (service.py asks auth_svc) before it is stored.
+        """
+        key, text = rules.client_msg_id(client_msg_id), rules.message_body(body, self._max_chars)
+        root = rules.thread_root(thread_root_seq, also_in_room)
+        return Send(user_id, rules.room_id(room_id), key, text, root, also_in_room)
+
+    def send(self, user_id: int, room_id: int, client_msg_id: str, body: str, thread_root_seq: int = 0) -> Sent:
         """Store one message (a batch of one); a repeated client_msg_id returns the original."""
-        (result,) = self.store([self.checked(user_id, room_id, client_msg_id, body)])
+        (result,) = self.store([self.checked(user_id, room_id, client_msg_id, body, thread_root_seq)])
         if isinstance(result, ServiceError):
             raise result
         return result
@@ -157,23 +267,36 @@ class Messages:
             with self._db.sessions.begin() as s:
                 batch = self._write(s, sends)
             self._publisher.created(batch.published)
+            self._publisher.threads_updated(batch.thread_changes)
         return batch.answers()
 
     @staticmethod
     def _write(s: Session, sends: Sequence[Send]) -> _Batch:
         batch = _Batch(sends, repository.known_for(s, sends))
+        # -- threads and mentions: one more SELECT each, only when a send is a reply or mentions --
+        if batch.replying:
+            batch.check_roots(repository.thread_roots(s, batch.named_roots()))
+        if batch.naming and batch.fresh:
+            batch.keep_members(repository.members_among(s, batch.named_users()))
         if batch.fresh:
             now = utcnow()
-            created = batch.number(repository.number_messages(s, batch.counts(), now), now)
-            repository.insert_messages(s, created)
+            changes = batch.changes() if batch.replying else None
+            created = batch.number(repository.number_messages(s, batch.counts(), now, changes), now)
+            repository.insert_messages(s, created, batch.conversing)
+            if batch.thread_changes:
+                repository.update_roots(s, batch.thread_changes)
+            if batch.conversing:
+                repository.insert_mentions(s, created)
             # Your own message is read by you: the newest of each sender in each room.
             repository.move_own_markers(s, {(m.room_id, m.sender_id): m.seq for m in created})
         return batch
 
     # -- edits and deletes ------------------------------------------------------------------------
 
-    def edit(self, user_id: int, room_id: int, seq: int, body: str) -> Message:
-        """Replace the body of the caller's own message."""
+    def edit(
+        self, user_id: int, room_id: int, seq: int, body: str, mentioned: Sequence[int] = (), says_room: bool = False
+    ) -> Message:
+        """Replace the body of the caller's own message; its mentions are read again (mentioned, says_room)."""
         text = rules.message_body(body, self._max_chars)
         with self._locks.of(room_id):
             with self._db.sessions.begin() as s:
@@ -184,6 +307,7 @@ class Messages:
                     return repository.message_of(row)
                 row.change, now = repository.next_change(s, row.room_id)
                 row.body, row.edited_at = text, now
+                _mention_again(s, row, mentioned, says_room)
                 s.flush()
                 message = repository.message_of(row)
             self._publisher.changed(message)
@@ -196,14 +320,18 @@ class Messages:
                 row = _own_message(s, user_id, room_id, seq, others=Act.DELETE_OTHERS_MESSAGE)
                 if row.deleted_at is not None:
                     return repository.message_of(row)
+                # -- threads and mentions: a reply's root is locked before the room, as sends lock it --
+                root = repository.root_of(s, row.room_id, row.thread_root_seq) if row.thread_root_seq else None
                 row.change, now = repository.next_change(s, row.room_id)
                 row.body, row.deleted_at = "", now
+                thread = _reply_deleted(s, row, root)
                 # -- reactions and moderation: who deleted it; a tombstone carries no reactions
                 row.deleted_by, row.reactions = user_id, None
                 repository.drop_reactions(s, row.room_id, row.seq)
                 s.flush()
                 message = repository.message_of(row)
             self._publisher.changed(message)
+            self._publisher.threads_updated(thread)
         return message
 
 
@@ -221,3 +349,31 @@ def _own_message(s: Session, user_id: int, room_id: int, seq: int, others: Act |
             raise PermissionDenied("only the author can edit a message")
         roles.require(others, member.role)
     return row
+
+
+# -- threads and mentions --------------------------------------------------------------------------
+
+
+def _mention_again(s: Session, row: models.Message, mentioned: Sequence[int], says_room: bool) -> None:
+    """An edited message's mentions: the members its new body names, @room where the room allows it."""
+    if not (row.mentions or row.mentions_room or mentioned or says_room):
+        return  # mentioned nobody, and still does not: no query
+    repository.drop_mentions(s, row.room_id, row.seq)
+    members = repository.members_among(s, ((row.room_id, user) for user in mentioned))
+    everyone = says_room and bool(s.scalar(select(models.Room.room_mentions).where(models.Room.id == row.room_id)))
+    named = tuple(sorted(user for _, user in members))
+    row.mentions, row.mentions_room = repository.ids_text(named), everyone
+    s.flush()
+    repository.insert_mentions(s, [repository.message_of(row)])
+
+
+def _reply_deleted(s: Session, row: models.Message, root: threads.Root | None) -> list[ThreadChange]:
+    """A deleted message's mentions no longer count; a deleted reply leaves its root's count, with a change."""
+    if row.mentions or row.mentions_room:
+        repository.drop_mentions(s, row.room_id, row.seq)
+    if root is None:  # not a reply (a root is never removed, only tombstoned)
+        return []
+    change, _ = repository.next_change(s, row.room_id)
+    updated = ThreadChange(row.room_id, root.seq, change, threads.without_reply(root.summary))
+    repository.update_roots(s, [updated])
+    return [updated]

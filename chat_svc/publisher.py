@@ -12,6 +12,7 @@ from datetime import datetime
 
 from chat_svc import convert
 from chat_svc.domain import Member, Message, Room
+from chat_svc.threads import ThreadChange
 from parley.chat.v1 import chat_pb2 as pb
 
 Publish = Callable[[Sequence[pb.Event]], None]
@@ -50,13 +51,24 @@ class Publisher:
         """A user left a room."""
         self._publish([convert.member_event(room_id, member.user_id, member.role, False)])
 
-    def read(self, room_id: int, user_id: int, last_read_seq: int) -> None:
-        """A member's read marker moved forward."""
-        self._publish([convert.read_event(room_id, user_id, last_read_seq)])
+    def read(self, room_id: int, user_id: int, last_read_seq: int, unread: int = 0, mentions: int = 0) -> None:
+        """A member's read marker moved forward, with what is left unread."""
+        self._publish([convert.read_event(room_id, user_id, last_read_seq, unread, mentions)])
 
     def typing(self, room_id: int, user_id: int, expires_at: datetime) -> None:
         """A member is typing."""
         self._publish([convert.typing_event(room_id, user_id, expires_at)])
+
+    # -- threads and mentions --
+
+    def threads_updated(self, changes: Sequence[ThreadChange]) -> None:
+        """Thread roots' summaries changed (after the created or deleted events of their replies)."""
+        if changes:
+            self._publish([convert.thread_event(c) for c in changes])
+
+    def member_settings(self, room_id: int, user_id: int, notification_level: int) -> None:
+        """A member's own settings changed (only that member's streams get it)."""
+        self._publish([convert.member_settings_event(room_id, user_id, notification_level)])
 
     # -- reactions and moderation -----------------------------------------------------------------
 

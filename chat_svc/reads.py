@@ -19,8 +19,8 @@ class Reads:
         self._db = db
         self._publisher = publisher
 
-    def mark_read(self, user_id: int, room_id: int, seq: int) -> tuple[int, int]:
-        """Move the read marker forward to seq (clamped to the room's last seq); (marker, unread)."""
+    def mark_read(self, user_id: int, room_id: int, seq: int) -> tuple[int, int, int]:
+        """Move the read marker forward to seq (clamped to the room's last seq); (marker, unread, mentions)."""
         if seq < 0:
             raise InvalidArgument("seq must not be negative")
         with self._db.sessions.begin() as s:
@@ -31,6 +31,7 @@ class Reads:
                 repository.advance_marker(s, room.id, user_id, target)
             marker = max(target, member.last_read_seq)
             unread = repository.unread_in(s, room.id, user_id, marker)
+            mentions = repository.mentions_in(s, room.id, user_id, marker)
         if moved:
-            self._publisher.read(room.id, user_id, marker)
-        return marker, unread
+            self._publisher.read(room.id, user_id, marker, unread, mentions)
+        return marker, unread, mentions

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import cast
 
 import orjson
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
-from chat_svc import domain, models
+from chat_svc import domain, models, threads
 from common.db import PreciseDateTime
 from common.timestamps import utcnow
 
@@ -45,13 +45,35 @@ def member_of(row: models.Member) -> domain.Member:
 
 
 def message_of(row: models.Message) -> domain.Message:
-    """A messages row as a Message; a deleted one is a tombstone without its body."""
+    """A messages row as a Message; a deleted one is a tombstone without its body, reactions or mentions."""
     deleted = row.deleted_at is not None
     return domain.Message(
         row.room_id, row.seq, row.change, row.sender_id, row.client_msg_id,
         "" if deleted else row.body, row.created_at, row.edited_at, deleted,
-        reactions=() if deleted else reactions_of(row.reactions), deleted_by=row.deleted_by or 0,
+        # -- threads and mentions --
+        thread_root_seq=row.thread_root_seq,
+        also_in_room=row.also_in_room,
+        thread=threads.shown(summary_of(row)),
+        reactions=() if deleted else reactions_of(row.reactions),
+        deleted_by=row.deleted_by or 0,
+        mentioned_user_ids=() if deleted else ids_of(row.mentions),
+        mentions_room=row.mentions_room and not deleted,
     )  # fmt: skip
+
+
+def summary_of(row: models.Message) -> domain.ThreadSummary:
+    """The thread summary columns of a messages row (all zero for a message without replies)."""
+    return domain.ThreadSummary(row.reply_count, row.last_reply_seq, row.last_reply_at, ids_of(row.thread_user_ids))
+
+
+def ids_of(stored: str | None) -> tuple[int, ...]:
+    """User ids from their stored form ("3,1": thread participants, mentioned members)."""
+    return tuple(int(part) for part in stored.split(",")) if stored else ()
+
+
+def ids_text(ids: Sequence[int]) -> str | None:
+    """The stored form of user ids, None when there are none."""
+    return ",".join(str(int(i)) for i in ids) or None
 
 
 # -- the send path ---------------------------------------------------------------------------------
@@ -64,6 +86,7 @@ class Known:
     kinds: dict[int, int]  # room id -> kind, for the rooms that exist
     members: set[tuple[int, int]]  # (room id, user id) of the senders who are members
     existing: dict[Key, domain.Message]  # messages already stored under a send's key
+    room_mentions: frozenset[int] = frozenset()  # rooms where @room mentions everyone
 
 
 def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
@@ -71,7 +94,8 @@ def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
     room_ids = sorted({send.room_id for send in sends})
     users = {send.user_id for send in sends}
     room, member = models.Room, models.Member
-    kinds = {rid: kind for rid, kind in s.execute(select(room.id, room.kind).where(room.id.in_(room_ids)))}
+    rooms = s.execute(select(room.id, room.kind, room.room_mentions).where(room.id.in_(room_ids))).all()
+    kinds = {rid: kind for rid, kind, _ in rooms}
     members = {
         (rid, uid)
         for rid, uid in s.execute(
@@ -86,19 +110,25 @@ def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
         )
     )
     existing = {(m.room_id, m.sender_id, m.client_msg_id): message_of(m) for m in stored}
-    return Known(kinds, members, existing)
+    return Known(kinds, members, existing, frozenset(rid for rid, _, everyone in rooms if everyone))
 
 
-def number_messages(s: Session, counts: dict[int, int], now: datetime) -> dict[int, tuple[int, int]]:
+def number_messages(
+    s: Session, counts: dict[int, int], now: datetime, changes: dict[int, int] | None = None
+) -> dict[int, tuple[int, int]]:
     """Take `count` new seqs and changes in each room; the rooms' new (last_seq, last_change).
+
+    `changes`, when given, is how many changes each room takes instead: its new messages and the
+    thread roots their replies touch (each root's summary change takes its own number).
 
     The UPDATE takes the rooms' row locks in primary-key order, as every writer does, so concurrent
     batches cannot deadlock on them; the counters roll back with the transaction, leaving no gap.
     """
-    by = "CASE id " + " ".join(f"WHEN {int(r)} THEN {int(n)}" for r, n in counts.items()) + " END"
+    by = _cases(counts)
+    by_change = by if changes is None else _cases(changes)
     ids = ",".join(str(int(r)) for r in sorted(counts))
     statement = (
-        f"UPDATE rooms SET last_seq = last_seq + {by}, last_change = last_change + {by}, "  # noqa: S608 - integers only
+        f"UPDATE rooms SET last_seq = last_seq + {by}, last_change = last_change + {by_change}, "  # noqa: S608 - integers only
         f"last_message_at = :now WHERE id IN ({ids})"
     )
     s.execute(text(statement).bindparams(bindparam("now", now, type_=PreciseDateTime)))
@@ -108,16 +138,26 @@ def number_messages(s: Session, counts: dict[int, int], now: datetime) -> dict[i
     return {room_id: (last_seq, last_change) for room_id, last_seq, last_change in rows}
 
 
-def insert_messages(s: Session, messages: Sequence[domain.Message]) -> None:
-    """Store new messages: one multi-row INSERT."""
-    s.execute(
-        insert(MESSAGES),
-        [
-            {"room_id": m.room_id, "seq": m.seq, "change": m.change, "sender_id": m.sender_id,
-             "client_msg_id": m.client_msg_id, "body": m.body, "created_at": m.created_at}
-            for m in messages
-        ],
-    )  # fmt: skip
+def _cases(counts: dict[int, int]) -> str:
+    return "CASE id " + " ".join(f"WHEN {int(r)} THEN {int(n)}" for r, n in counts.items()) + " END"
+
+
+def insert_messages(s: Session, messages: Sequence[domain.Message], conversation: bool = False) -> None:
+    """Store new messages: one multi-row INSERT.
+
+    conversation: some are replies or mention someone, so the thread and mention columns are
+    written too (left to their defaults otherwise: the common send stays as lean as before).
+    """
+    rows = [
+        {"room_id": m.room_id, "seq": m.seq, "change": m.change, "sender_id": m.sender_id,
+         "client_msg_id": m.client_msg_id, "body": m.body, "created_at": m.created_at}
+        for m in messages
+    ]  # fmt: skip
+    if conversation:
+        for row, m in zip(rows, messages, strict=True):
+            row |= {"thread_root_seq": m.thread_root_seq, "also_in_room": m.also_in_room,
+                    "mentions": ids_text(m.mentioned_user_ids), "mentions_room": m.mentions_room}  # fmt: skip
+    s.execute(insert(MESSAGES), rows)
 
 
 def move_own_markers(s: Session, marks: dict[tuple[int, int], int]) -> None:
@@ -154,8 +194,13 @@ def advance_marker(s: Session, room_id: int, user_id: int, seq: int) -> None:
 
 
 def _unread(user_id: int) -> ColumnElement[bool]:
-    # Unread: other people's messages that are not deleted (the marker's side is the caller's).
-    return and_(models.Message.sender_id != user_id, models.Message.deleted_at.is_(None))
+    # Unread: other people's messages that are not deleted, in the main timeline (a reply not also
+    # sent to the room shows in its root's summary instead); the marker's side is the caller's.
+    return and_(
+        models.Message.sender_id != user_id,
+        models.Message.deleted_at.is_(None),
+        or_(models.Message.thread_root_seq == 0, models.Message.also_in_room.is_(True)),
+    )
 
 
 def unread_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
@@ -198,6 +243,128 @@ def last_seqs(s: Session, room_ids: Sequence[int]) -> dict[int, int]:
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
     for start in range(0, len(ids), _CHUNK):
         yield list(ids[start : start + _CHUNK])
+
+
+# -- threads and mentions --------------------------------------------------------------------------
+
+MENTIONS = cast(Table, models.Mention.__table__)
+ROOM_MENTION = 0  # the user id that stands for @room in the mentions table
+
+
+def thread_roots(s: Session, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], threads.Root]:
+    """The messages (room, seq) that sends reply to, and the roots of those that are replies, locked.
+
+    Locked (FOR UPDATE) before the rooms' counters, as edits and deletes lock a message row before
+    its room's, so that the summaries are read and written by one writer at a time. A reply to a
+    reply costs a second SELECT, for the roots it points to.
+    """
+    found = _roots(s, set(wanted))
+    deeper = {(r.room_id, r.thread_root_seq) for r in found.values() if r.thread_root_seq} - found.keys()
+    if deeper:
+        found |= _roots(s, deeper)
+    return found
+
+
+def _roots(s: Session, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], threads.Root]:
+    m = models.Message
+    rows = s.execute(
+        select(m.room_id, m.seq, m.thread_root_seq, m.reply_count, m.last_reply_seq, m.last_reply_at, m.thread_user_ids)
+        .where(tuple_(m.room_id, m.seq).in_(sorted(pairs)))
+        .order_by(m.room_id, m.seq)
+        .with_for_update()
+    )
+    return {
+        (room_id, seq): threads.Root(room_id, seq, root, domain.ThreadSummary(count, last, at, ids_of(users)))
+        for room_id, seq, root, count, last, at, users in rows
+    }
+
+
+def root_of(s: Session, room_id: int, seq: int) -> threads.Root | None:
+    """One thread's root, locked (a deleted reply's), or None."""
+    return _roots(s, {(room_id, seq)}).get((room_id, seq))
+
+
+def update_roots(s: Session, changes: Sequence[threads.ThreadChange]) -> None:
+    """Write roots' new summaries and change numbers."""
+    m = models.Message
+    statement = (
+        update(MESSAGES)
+        .where(m.room_id == bindparam("r"), m.seq == bindparam("s"))
+        .values(
+            change=bindparam("c"),
+            reply_count=bindparam("n"),
+            last_reply_seq=bindparam("last"),
+            last_reply_at=bindparam("at"),
+            thread_user_ids=bindparam("users"),
+        )
+    )
+    s.execute(
+        statement,
+        [
+            {"r": c.room_id, "s": c.root_seq, "c": c.change, "n": c.summary.reply_count,
+             "last": c.summary.last_reply_seq, "at": c.summary.last_reply_at,
+             "users": ids_text(c.summary.participant_ids)}
+            for c in changes
+        ],
+    )  # fmt: skip
+
+
+def members_among(s: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (room id, user id) are memberships."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return set()
+    member = models.Member
+    rows = s.execute(select(member.room_id, member.user_id).where(tuple_(member.room_id, member.user_id).in_(wanted)))
+    return {(room_id, user_id) for room_id, user_id in rows}
+
+
+def insert_mentions(s: Session, messages: Sequence[domain.Message]) -> None:
+    """The mentions rows of these messages: one per mentioned member, and user 0 for @room."""
+    rows = [
+        {"room_id": m.room_id, "user_id": user_id, "seq": m.seq, "sender_id": m.sender_id}
+        for m in messages
+        for user_id in ((ROOM_MENTION,) if m.mentions_room else ()) + m.mentioned_user_ids
+    ]
+    if rows:
+        s.execute(insert(MENTIONS), rows)
+
+
+def drop_mentions(s: Session, room_id: int, seq: int) -> None:
+    """Forget a message's mentions (it was deleted, or edited: insert_mentions follows)."""
+    s.execute(delete(MENTIONS).where(MENTIONS.c.room_id == room_id, MENTIONS.c.seq == seq))
+
+
+def _mentioning(user_id: int) -> ColumnElement[bool]:
+    # Mentions of the user or of @room by someone else; deleted messages' rows are gone.
+    mention = models.Mention
+    return and_(mention.user_id.in_((user_id, ROOM_MENTION)), mention.sender_id != user_id)
+
+
+def mentions_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
+    """How many messages of one room mention the user (or @room) past their marker at after_seq."""
+    mention = models.Mention
+    count = s.scalar(
+        select(func.count(func.distinct(mention.seq))).where(
+            mention.room_id == room_id, mention.seq > after_seq, _mentioning(user_id)
+        )
+    )
+    return int(count or 0)
+
+
+def mention_counts(s: Session, user_id: int) -> dict[int, int]:
+    """Messages mentioning the user (or @room) per room of theirs, past each room's marker (none: left out)."""
+    mention, member = models.Mention, models.Member
+    rows = s.execute(
+        select(member.room_id, func.count(func.distinct(mention.seq)))
+        .join(
+            mention,
+            and_(mention.room_id == member.room_id, mention.seq > member.last_read_seq, _mentioning(user_id)),
+        )
+        .where(member.user_id == user_id)
+        .group_by(member.room_id)
+    )
+    return {room_id: count for room_id, count in rows}
 
 
 # -- reactions and moderation ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from chat_svc import access, models, repository, rules
+from chat_svc import access, models, notifications, repository, rules
 from chat_svc.domain import Member, MemberRole, MyRoom, Room, RoomKind
 from chat_svc.publisher import Publisher
 from common.db import Database
@@ -94,7 +94,18 @@ class Rooms:
                 .order_by(func.coalesce(room.last_message_at, room.created_at).desc(), room.id.desc())
             ).all()
             unread = repository.unread_counts(s, user_id)
-        return [MyRoom(repository.room_of(r), m.last_read_seq, unread.get(r.id, 0), m.role) for r, m in rows]
+            mentioned = repository.mention_counts(s, user_id)
+        return [
+            MyRoom(
+                repository.room_of(r),
+                m.last_read_seq,
+                unread.get(r.id, 0),
+                m.role,
+                mentioned.get(r.id, 0),
+                notifications.resolved(r.kind, m.notification_level),
+            )
+            for r, m in rows
+        ]
 
     def list_public(self, query: str, after_room_id: int, limit: int) -> tuple[list[Room], bool]:
         """Public channels whose name contains query, ascending id, after a cursor; and whether more follow."""

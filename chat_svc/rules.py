@@ -101,6 +101,18 @@ def page_size(value: int, default: int = PAGE_DEFAULT, maximum: int = PAGE_MAX) 
     return value
 
 
+# -- threads and mentions --------------------------------------------------------------------------
+
+
+def thread_root(root_seq: int, also_in_room: bool) -> int:
+    """A send's thread root: 0 (the main timeline) or a positive seq; also_in_room needs a root."""
+    if root_seq < 0:
+        raise InvalidArgument("thread_root_seq must not be negative (0 = the main timeline)")
+    if also_in_room and not root_seq:
+        raise InvalidArgument("also_in_room needs a thread_root_seq: it sends a reply to the room too")
+    return root_seq
+
+
 # -- reactions and moderation --
 
 

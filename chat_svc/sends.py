@@ -5,6 +5,9 @@ couple of thousand messages per second. Here one task takes every send queued so
 `max_batch`) and stores them with Messages.store() in one transaction, the one write path;
 meanwhile the next sends queue up. Under light load a batch holds one send and nothing waits;
 under heavy load the batches grow and the commits per message fall.
+
+A send whose mentions are still being looked up (service.py asks auth_svc) is queued as the
+awaitable of its Send, in its place: it is awaited when its batch is taken, so sends keep their order.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from chat_svc.messages import Messages
 from common.db import Database
 from common.errors import ServiceError
 
-Queued = tuple[Send, asyncio.Future[SendResult]]
+Queued = tuple[Send | asyncio.Future[Send], asyncio.Future[SendResult]]
 
 
 class SendBatcher:
@@ -49,9 +52,14 @@ class SendBatcher:
 
         Invalid input raises at once (InvalidArgument) and queues nothing.
         """
-        item = self._messages.checked(user_id, room_id, client_msg_id, body)
+        return self.enqueue(self._messages.checked(user_id, room_id, client_msg_id, body))
+
+    def enqueue(self, item: Send | asyncio.Future[Send], room_id: int = 0) -> asyncio.Future[SendResult]:
+        """Queue a checked send, or one still being completed (then give its room_id); its future result."""
+        if isinstance(item, Send):
+            room_id = item.room_id
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
-        lane = item.room_id % len(self._lanes)
+        lane = room_id % len(self._lanes)
         self._lanes[lane].append((item, future))
         if self._drainers[lane] is None:
             self._drainers[lane] = asyncio.create_task(self._drain(lane), name=f"send-batcher-{lane}")
@@ -62,7 +70,9 @@ class SendBatcher:
         try:
             while queue:
                 count = min(self._max_batch, len(queue))
-                batch = [queue.popleft() for _ in range(count)]
+                batch = await _completed([queue.popleft() for _ in range(count)])
+                if not batch:
+                    continue
                 self.batches += 1
                 self.sends += count
                 try:
@@ -77,3 +87,25 @@ class SendBatcher:
                         future.set_result(result)
         finally:
             self._drainers[lane] = None
+
+
+async def _completed(queued: list[Queued]) -> list[tuple[Send, asyncio.Future[SendResult]]]:
+    """The batch's sends, each awaited if it was still being completed; one that failed is answered now."""
+    ready: list[tuple[Send, asyncio.Future[SendResult]]] = []
+    for item, future in queued:
+        if not isinstance(item, Send):
+            await asyncio.wait([item])
+            error = None if item.cancelled() else item.exception()
+            if item.cancelled() or error is not None:
+                if future.done():
+                    pass
+                elif isinstance(error, ServiceError):  # e.g. auth_svc could not resolve its mentions
+                    future.set_result(error)
+                elif error is not None:  # a bug: its caller hears it, the others are stored
+                    future.set_exception(error)
+                else:
+                    future.cancel()
+                continue
+            item = item.result()
+        ready.append((item, future))
+    return ready

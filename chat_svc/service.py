@@ -8,14 +8,16 @@ the directory, then the write) and the send rate limit before a send is queued.
 
 from __future__ import annotations
 
+import asyncio
 from asyncio import Future
 from collections.abc import AsyncGenerator, Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from chat_svc import rules
+from chat_svc import mentions, rules
 from chat_svc.activity import Typing
 from chat_svc.directory import UserDirectory
-from chat_svc.domain import Caller, Cursor, Member, Message, MyRoom, Room, SendResult, Sent
+from chat_svc.domain import Caller, Cursor, Member, Message, MyRoom, Room, Send, SendResult, Sent
 from chat_svc.events import EventHub
 from chat_svc.history import History
 from chat_svc.limits import SendLimiter
@@ -23,6 +25,7 @@ from chat_svc.locks import RoomLocks
 from chat_svc.membership import Membership
 from chat_svc.messages import Messages
 from chat_svc.moderation import Moderation
+from chat_svc.notifications import Notifications
 from chat_svc.publisher import Publish, Publisher
 from chat_svc.reactions import Reactions
 from chat_svc.reads import Reads
@@ -31,6 +34,7 @@ from chat_svc.sends import SendBatcher
 from chat_svc.settings import ChatSettings
 from chat_svc.streams import EventStreams
 from common.db import Database
+from common.errors import ServiceError
 from common.tokens import Principal
 from parley.chat.v1 import chat_pb2 as pb
 
@@ -50,6 +54,7 @@ class Chat:
         self.messages = Messages(db, publisher, locks, settings.max_message_chars)
         self.history = History(db)
         self.reads = Reads(db, publisher)
+        self.notifications = Notifications(db, publisher)
         self.activity = Typing(self.membership, publisher, settings.typing_ttl_seconds)
         self.sends = SendBatcher(self.messages, db, settings.send_batch_max, settings.send_lanes)
         self.streams = EventStreams(
@@ -109,32 +114,66 @@ class Chat:
 
     # -- messages ---------------------------------------------------------------------------------
 
-    async def send(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> Sent:
+    async def send(
+        self, caller: Caller, room_id: int, client_msg_id: str, body: str, thread_root_seq: int = 0,
+        also_in_room: bool = False,
+    ) -> Sent:  # fmt: skip
         """Store one message through group commit; its error raised."""
-        self._limiter.take(user_id)
-        return await self.sends.send(user_id, room_id, client_msg_id, body)
+        result = await self.submit(caller, room_id, client_msg_id, body, thread_root_seq, also_in_room)
+        if isinstance(result, ServiceError):
+            raise result
+        return result
 
-    def submit(self, user_id: int, room_id: int, client_msg_id: str, body: str) -> Future[SendResult]:
-        """Queue one send of a stream (rate limit and input checked now); its future result."""
-        self._limiter.take(user_id)
-        return self.sends.submit(user_id, room_id, client_msg_id, body)
+    def submit(
+        self, caller: Caller, room_id: int, client_msg_id: str, body: str, thread_root_seq: int = 0,
+        also_in_room: bool = False,
+    ) -> Future[SendResult]:  # fmt: skip
+        """Queue one send (rate limit and input checked now); its future result.
 
-    async def edit(self, user_id: int, room_id: int, seq: int, body: str) -> Message:
-        """Edit one's own message."""
-        return await self._run(self.messages.edit, user_id, room_id, seq, body)
+        A body with an `@` has its mentions looked up first (auth_svc, with the sender's token), in
+        its place in the queue.
+        """
+        self._limiter.take(caller.user_id)
+        send = self.messages.checked(caller.user_id, room_id, client_msg_id, body, thread_root_seq, also_in_room)
+        if "@" not in send.body:
+            return self.sends.enqueue(send)
+        return self.sends.enqueue(asyncio.ensure_future(self._mentioning(send, caller)), send.room_id)
+
+    async def edit(self, caller: Caller, room_id: int, seq: int, body: str) -> Message:
+        """Edit one's own message; its mentions are read again."""
+        named, everyone = await self._resolve(mentions.parse(body), caller)
+        return await self._run(self.messages.edit, caller.user_id, room_id, seq, body, named, everyone)
+
+    # -- threads and mentions ---------------------------------------------------------------------
+
+    async def _mentioning(self, send: Send, caller: Caller) -> Send:
+        """The send with the users its body names (members or not: the store keeps members)."""
+        named, everyone = await self._resolve(mentions.parse(send.body), caller)
+        return replace(send, mentioned_user_ids=named, mentions_room=everyone)
+
+    async def _resolve(self, found: mentions.Mentions, caller: Caller) -> tuple[tuple[int, ...], bool]:
+        """(ids of the users named, ascending; whether @room) of parsed mentions."""
+        if not found.usernames:
+            return (), found.room
+        ids = await self._directory.user_ids(found.usernames, caller.token, caller.timeout())
+        return tuple(sorted(set(ids.values()))), found.room
+
+    async def set_notification_level(self, user_id: int, room_id: int, level: int) -> int:
+        """Set the caller's notification level of a room; the level in force (the default resolved)."""
+        return await self._run(self.notifications.set_level, user_id, room_id, level)
 
     async def delete(self, user_id: int, room_id: int, seq: int) -> Message:
         """Delete one's own message (owners and moderators: anyone's)."""
         return await self._run(self.messages.delete, user_id, room_id, seq)
 
     async def list_messages(
-        self, user_id: int, room_id: int, anchor_seq: int, forward: bool, limit: int
+        self, user_id: int, room_id: int, anchor_seq: int, forward: bool, limit: int, thread_root_seq: int = 0
     ) -> tuple[list[Message], bool]:
-        """A page of a room's history."""
-        return await self._run(self.history.page, user_id, room_id, anchor_seq, forward, limit)
+        """A page of a room's main timeline, or of one thread."""
+        return await self._run(self.history.page, user_id, room_id, anchor_seq, forward, limit, thread_root_seq)
 
-    async def mark_read(self, user_id: int, room_id: int, seq: int) -> tuple[int, int]:
-        """Move the caller's read marker; (marker, unread)."""
+    async def mark_read(self, user_id: int, room_id: int, seq: int) -> tuple[int, int, int]:
+        """Move the caller's read marker; (marker, unread, mentions)."""
         return await self._run(self.reads.mark_read, user_id, room_id, seq)
 
     async def typing(self, user_id: int, room_id: int) -> datetime:

@@ -13,7 +13,7 @@ from typing import Any
 from chat_svc import convert
 from chat_svc.domain import Caller, SendResult
 from chat_svc.service import Chat
-from common.errors import FailedPrecondition, PermissionDenied, ServiceError, Unavailable
+from common.errors import PermissionDenied, ServiceError, Unavailable
 from common.server import remaining
 from common.timestamps import to_timestamp
 from common.tokens import Principal, TokenVerifier, bearer_token
@@ -90,8 +90,10 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     # -- messages ---------------------------------------------------------------------------------
 
     async def SendMessage(self, request: pb.SendMessageRequest, context: Any) -> pb.SendMessageResponse:
-        user_id = await self._user(context)
-        sent = await self._chat.send(user_id, request.room_id, request.client_msg_id, request.body)
+        caller = await self._caller(context)
+        sent = await self._chat.send(
+            caller, request.room_id, request.client_msg_id, request.body, request.thread_root_seq, request.also_in_room
+        )
         return pb.SendMessageResponse(message=convert.message_pb(sent.message), duplicate=sent.duplicate)
 
     async def SendMessages(
@@ -115,7 +117,11 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
             for item in request.items:
                 try:
                     user = await self._verifier.verify(item.access_token)
-                    future = self._chat.submit(user.user_id, item.send.room_id, item.send.client_msg_id, item.send.body)
+                    caller = Caller(user.user_id, item.access_token, time.monotonic() + ONWARD_TIMEOUT)
+                    send = item.send
+                    future = self._chat.submit(
+                        caller, send.room_id, send.client_msg_id, send.body, send.thread_root_seq, send.also_in_room
+                    )
                 except ServiceError as error:
                     outcomes.put_nowait(convert.outcome_pb(item.ref, error))
                     continue
@@ -127,7 +133,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         outcomes.put_nowait(None)
 
     async def EditMessage(self, request: pb.EditMessageRequest, context: Any) -> pb.EditMessageResponse:
-        message = await self._chat.edit(await self._user(context), request.room_id, request.seq, request.body)
+        message = await self._chat.edit(await self._caller(context), request.room_id, request.seq, request.body)
         return pb.EditMessageResponse(message=convert.message_pb(message))
 
     async def DeleteMessage(self, request: pb.DeleteMessageRequest, context: Any) -> pb.DeleteMessageResponse:
@@ -138,13 +144,21 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         user_id = await self._user(context)
         forward = request.direction == pb.DIRECTION_FORWARD  # UNSPECIFIED means BACKWARD
         messages, has_more = await self._chat.list_messages(
-            user_id, request.room_id, request.anchor_seq, forward, request.limit
+            user_id, request.room_id, request.anchor_seq, forward, request.limit, request.thread_root_seq
         )
         return pb.ListMessagesResponse(messages=[convert.message_pb(m) for m in messages], has_more=has_more)
 
     async def MarkRead(self, request: pb.MarkReadRequest, context: Any) -> pb.MarkReadResponse:
-        marker, unread = await self._chat.mark_read(await self._user(context), request.room_id, request.seq)
-        return pb.MarkReadResponse(last_read_seq=marker, unread_count=unread)
+        marker, unread, mentions = await self._chat.mark_read(await self._user(context), request.room_id, request.seq)
+        return pb.MarkReadResponse(last_read_seq=marker, unread_count=unread, mention_count=mentions)
+
+    # -- threads and mentions ---------------------------------------------------------------------
+
+    async def SetNotificationLevel(
+        self, request: pb.SetNotificationLevelRequest, context: Any
+    ) -> pb.SetNotificationLevelResponse:
+        level = await self._chat.set_notification_level(await self._user(context), request.room_id, request.level)
+        return pb.SetNotificationLevelResponse(level=level)  # type: ignore[arg-type]
 
     async def SendTyping(self, request: pb.SendTypingRequest, context: Any) -> pb.SendTypingResponse:
         expires = await self._chat.typing(await self._user(context), request.room_id)
@@ -175,13 +189,6 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     async def RemoveMember(self, request: pb.RemoveMemberRequest, context: Any) -> pb.RemoveMemberResponse:
         await self._chat.remove_member(await self._user(context), request.room_id, request.user_id)
         return pb.RemoveMemberResponse()
-
-    # -- TEMPORARY (reactions branch): the threads branch implements this; the integrator drops this block --
-
-    async def SetNotificationLevel(
-        self, request: pb.SetNotificationLevelRequest, context: Any
-    ) -> pb.SetNotificationLevelResponse:
-        raise FailedPrecondition("not implemented yet")
 
     # -- events -----------------------------------------------------------------------------------
 

@@ -19,6 +19,16 @@ ROOM_KINDS = {pb.ROOM_KIND_PUBLIC: "public", pb.ROOM_KIND_PRIVATE: "private", pb
 KIND_VALUES = {name: value for value, name in ROOM_KINDS.items()}
 ROLES = {pb.MEMBER_ROLE_OWNER: "owner", pb.MEMBER_ROLE_MEMBER: "member", pb.MEMBER_ROLE_MODERATOR: "moderator"}
 ROLE_VALUES = {name: value for value, name in ROLES.items()}
+# -- threads and mentions --
+NOTIFICATION_LEVELS = {
+    pb.NOTIFICATION_LEVEL_ALL: "all",
+    pb.NOTIFICATION_LEVEL_MENTIONS: "mentions",
+    pb.NOTIFICATION_LEVEL_NONE: "none",
+}
+LEVEL_VALUES = {
+    **{name: value for value, name in NOTIFICATION_LEVELS.items()},
+    "default": pb.NOTIFICATION_LEVEL_UNSPECIFIED,
+}
 
 
 def time_json(stamp: Timestamp, present: bool = True) -> str | None:
@@ -74,6 +84,9 @@ def my_room_json(entry: pb.MyRoom) -> dict[str, Any]:
         "last_read_seq": entry.last_read_seq,
         "unread_count": entry.unread_count,
         "role": ROLES.get(entry.role, "member"),
+        # -- threads and mentions --
+        "mention_count": entry.mention_count,
+        "notification_level": NOTIFICATION_LEVELS.get(entry.notification_level, "mentions"),
     }
 
 
@@ -99,8 +112,24 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         "created_at": time_json(message.created_at),
         "edited_at": time_json(message.edited_at, message.HasField("edited_at")),
         "deleted": message.deleted,
-        "reactions": reactions_json(message.reactions),
+        # -- threads and mentions --
+        "thread_root_seq": message.thread_root_seq,
+        "also_in_room": message.also_in_room,
+        "thread": thread_json(message.thread) if message.HasField("thread") else None,
         "deleted_by": message.deleted_by or None,
+        "mentioned_user_ids": list(message.mentioned_user_ids),
+        "mentions_room": message.mentions_room,
+        "reactions": reactions_json(message.reactions),  # -- reactions --
+    }
+
+
+def thread_json(thread: pb.ThreadSummary) -> dict[str, Any]:
+    """A thread root's summary."""
+    return {
+        "reply_count": thread.reply_count,
+        "last_reply_seq": thread.last_reply_seq,
+        "last_reply_at": time_json(thread.last_reply_at, thread.HasField("last_reply_at")),
+        "participant_ids": list(thread.participant_ids),
     }
 
 

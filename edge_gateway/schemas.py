@@ -26,6 +26,7 @@ Seq = Annotated[int, Field(ge=0, le=INT64_MAX, description="A message seq (0 = n
 Time = Annotated[str, Field(description="ISO 8601 UTC time", json_schema_extra={"format": "date-time"})]
 RoomKind = Literal["public", "private", "direct"]
 Role = Literal["owner", "moderator", "member"]
+NotificationLevel = Literal["all", "mentions", "none"]  # -- threads and mentions --
 
 MessageBody = Annotated[
     str,
@@ -183,8 +184,13 @@ class MyRoom(BaseModel):
 
     room: Room
     last_read_seq: int
-    unread_count: int
+    unread_count: int = Field(description="Messages by others after the read marker, in the main timeline")
     role: Role
+    # -- threads and mentions --
+    mention_count: int = Field(description="Messages by others after the read marker that mention you or @room")
+    notification_level: NotificationLevel = Field(
+        description="When you are notified (the room kind's default resolved)"
+    )
 
 
 class MyRooms(BaseModel):
@@ -261,6 +267,15 @@ class UserRef(_Request):
 # -- messages --------------------------------------------------------------------------------------
 
 
+class ThreadSummary(BaseModel):
+    """What a thread's root shows of its replies."""
+
+    reply_count: int = Field(description="Replies that are not deleted")
+    last_reply_seq: int = Field(description="seq of the newest reply, deleted or not")
+    last_reply_at: Time | None = Field(description="When the newest reply was stored")
+    participant_ids: list[int] = Field(description="Up to 5 users who replied, the most recent first")
+
+
 class Reaction(BaseModel):
     """One emoji's reactions to a message."""
 
@@ -285,10 +300,19 @@ class Message(BaseModel):
     created_at: Time
     edited_at: Time | None = Field(description="null when never edited")
     deleted: bool
+    # -- threads and mentions --
+    thread_root_seq: int = Field(description="For a reply: its thread's root seq; 0 in the main timeline")
+    also_in_room: bool = Field(description="A reply also shown in the main timeline")
+    thread: ThreadSummary | None = Field(description="For a root: its replies' summary; null when it has none")
+    deleted_by: int | None = Field(
+        description="For a tombstone: who deleted it (the author, or a moderator); null otherwise"
+    )
+    mentioned_user_ids: list[int] = Field(description="Members the body mentions by @username, ascending")
+    mentions_room: bool = Field(description="The body says @room and the room allows it")
+    # -- reactions --
     reactions: list[Reaction] = Field(
         default_factory=list, description="By emoji, in the order each was first used; empty on tombstones"
     )
-    deleted_by: int | None = Field(None, description="For a tombstone: who deleted it (the author, or a moderator)")
 
 
 class MessagePage(BaseModel):
@@ -316,6 +340,7 @@ class ReadMarker(BaseModel):
 
     last_read_seq: int
     unread_count: int
+    mention_count: int = Field(description="Unread messages that mention you or @room")  # -- threads and mentions --
 
 
 class TypingNotice(BaseModel):
@@ -333,6 +358,15 @@ class SendMessageBody(_Request):
         json_schema_extra=rules.CLIENT_MSG_ID,
     )
     body: MessageBody
+    # -- threads and mentions --
+    thread_root_seq: Seq = Field(
+        0,
+        description=(
+            "Reply in the thread of this message of the room (a reply's seq joins its root's thread); "
+            "0 = the main timeline. A seq the room does not have: 404"
+        ),
+    )
+    also_in_room: bool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
 
 
 class EditMessageBody(_Request):
@@ -345,6 +379,23 @@ class MarkReadBody(_Request):
     """The newest seq read."""
 
     seq: Seq
+
+
+# -- threads and mentions: notification levels -----------------------------------------------------
+
+
+class NotificationLevelBody(_Request):
+    """When to be notified of a room's messages, on all the caller's devices."""
+
+    level: Literal["all", "mentions", "none", "default"] = Field(
+        description="'default' goes back to the room kind's default (direct: all; others: mentions)"
+    )
+
+
+class NotificationLevelAnswer(BaseModel):
+    """The level now in force."""
+
+    level: NotificationLevel
 
 
 # -- reactions and moderation ----------------------------------------------------------------------

@@ -75,12 +75,22 @@ class TokenMint:
         return jwt.encode(self.claims(str(subject)), other, algorithm=ALGORITHM, headers=headers)
 
 
+# Usernames the fake directory knows: user 1 is "alice", ... (see USERNAMES).
+USERNAMES = {"alice": ALICE, "bob": BOB, "carol": CAROL, "dave": DAVE}
+
+
 @dataclass
 class FakeDirectory:
-    """Stands in for auth_svc's user lookups: knows a fixed set of user ids."""
+    """Stands in for auth_svc's user lookups: knows a fixed set of user ids and USERNAMES."""
 
     known: frozenset[int] = KNOWN_USERS
     calls: list[list[int]] = field(default_factory=list)
+    name_calls: list[list[str]] = field(default_factory=list)
+
+    async def user_ids(self, usernames: Sequence[str], token: str, timeout_s: float) -> dict[str, int]:
+        """The ids of the known usernames among these, as UserDirectory answers."""
+        self.name_calls.append(list(usernames))
+        return {name: USERNAMES[name] for name in usernames if name in USERNAMES}
 
     async def require_users(self, user_ids: Sequence[int], token: str, timeout_s: float) -> None:
         """NotFound for the lowest id that is not known, as UserDirectory does."""

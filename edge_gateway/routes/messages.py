@@ -43,8 +43,21 @@ async def history(
     before: Annotated[Cursor, Query(description="Messages older than this seq (scrolling up); not with after")] = None,
     after: Annotated[Cursor, Query(description="Messages newer than this seq (catching up); not with before")] = None,
     limit: Annotated[int, Query(ge=0, le=rules.PAGE_MAX, description="Page size (0 = the default, 50)")] = 0,
+    thread: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=INT64_MAX,
+            description="A root's seq: that thread (the root, then its replies); 0 = the main timeline",
+            json_schema_extra=INT64_FORMAT,
+        ),
+    ] = 0,
 ) -> dict[str, Any]:
-    """Ascending seq, tombstones included. No cursor: the newest page. `before` and `after` exclude each other."""
+    """Ascending seq, tombstones included. No cursor: the newest page. `before` and `after` exclude each other.
+
+    The main timeline holds the messages that are not replies and the replies also sent to the room;
+    `thread` reads one thread instead (404 when the room has no message with that seq).
+    """
     if before is not None and after is not None:
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query", "after"), "msg": "pass either before or after, not both"}]
@@ -54,7 +67,9 @@ async def history(
     else:
         anchor, direction = before or 0, pb.DIRECTION_BACKWARD
     reply = await backends.chat.ListMessages(
-        pb.ListMessagesRequest(room_id=room_id, anchor_seq=anchor, direction=direction, limit=limit),
+        pb.ListMessagesRequest(
+            room_id=room_id, anchor_seq=anchor, direction=direction, limit=limit, thread_root_seq=thread
+        ),
         metadata=caller.metadata,
         timeout=backends.timeout,
     )
@@ -74,9 +89,18 @@ async def history(
 async def send(
     room_id: RoomId, body: SendMessageBody, backends: BackendsDep, caller: CallerDep, response: Response
 ) -> dict[str, Any]:
-    """201 with the stored message; a retry with the same client_msg_id answers 200 with the original."""
+    """201 with the stored message; a retry with the same client_msg_id answers 200 with the original.
+
+    With `thread_root_seq`, a reply in that message's thread (404 when the room has no such message).
+    """
     reply = await backends.chat.SendMessage(
-        pb.SendMessageRequest(room_id=room_id, client_msg_id=body.client_msg_id, body=body.body),
+        pb.SendMessageRequest(
+            room_id=room_id,
+            client_msg_id=body.client_msg_id,
+            body=body.body,
+            thread_root_seq=body.thread_root_seq,
+            also_in_room=body.also_in_room,
+        ),
         metadata=caller.metadata,
         timeout=backends.timeout,
     )
@@ -109,11 +133,15 @@ async def delete(room_id: RoomId, seq: MessageSeq, backends: BackendsDep, caller
 
 @router.post("/read", response_model=ReadMarker, summary="Move the read marker")
 async def mark_read(room_id: RoomId, body: MarkReadBody, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
-    """Forward only, clamped to the newest seq; answers the marker and the unread count."""
+    """Forward only, clamped to the newest seq; answers the marker and the unread and mention counts."""
     reply = await backends.chat.MarkRead(
         pb.MarkReadRequest(room_id=room_id, seq=body.seq), metadata=caller.metadata, timeout=backends.timeout
     )
-    return {"last_read_seq": reply.last_read_seq, "unread_count": reply.unread_count}
+    return {
+        "last_read_seq": reply.last_read_seq,
+        "unread_count": reply.unread_count,
+        "mention_count": reply.mention_count,
+    }
 
 
 @router.post("/typing", response_model=TypingNotice, summary="Say the caller is typing")

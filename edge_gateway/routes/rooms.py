@@ -16,6 +16,8 @@ from edge_gateway.schemas import (
     Member,
     MemberPage,
     MyRooms,
+    NotificationLevelAnswer,
+    NotificationLevelBody,
     Presence,
     RoleBody,
     Room,
@@ -152,6 +154,25 @@ async def direct(body: UserRef, backends: BackendsDep, caller: CallerDep, respon
     if not reply.created:
         response.status_code = status.HTTP_200_OK
     return {"room": convert.room_json(reply.room), "created": reply.created}
+
+
+# -- threads and mentions --
+
+
+@router.put("/rooms/{room_id}/notifications", response_model=NotificationLevelAnswer, summary="Set when to be notified")
+async def notifications(
+    room_id: RoomId, body: NotificationLevelBody, backends: BackendsDep, caller: CallerDep
+) -> dict[str, Any]:
+    """The caller's notification level for a room, on all their devices; answers the level in force.
+
+    Counts are kept whatever the level. The caller's other sockets get a member_settings frame.
+    """
+    reply = await backends.chat.SetNotificationLevel(
+        pb.SetNotificationLevelRequest(room_id=room_id, level=convert.LEVEL_VALUES[body.level]),
+        metadata=caller.metadata,
+        timeout=backends.timeout,
+    )
+    return {"level": convert.NOTIFICATION_LEVELS[reply.level]}
 
 
 # -- reactions and moderation ----------------------------------------------------------------------

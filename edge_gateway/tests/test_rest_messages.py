@@ -170,7 +170,8 @@ async def test_mark_read_moves_the_unread_count(shared_room: Callable[[], Awaita
     response = await bob.post(f"/rooms/{room}/read", json={"seq": 2})
     after = (await bob.get("/rooms")).json()["rooms"][0]
     assert (before["last_read_seq"], before["unread_count"]) == (0, 3)
-    assert response.status_code == 200 and response.json() == {"last_read_seq": 2, "unread_count": 1}
+    assert response.status_code == 200
+    assert response.json() == {"last_read_seq": 2, "unread_count": 1, "mention_count": 0}
     assert (after["last_read_seq"], after["unread_count"]) == (2, 1)
 
 

@@ -202,6 +202,12 @@ async def test_every_server_frame_type_goes_out_as_its_model_says(api: httpx.Asy
     await b.send(type="read", ref="r", room_id=room, seq=seq)  # alice's message: her own marker is past it
     await b.seen("read_ack", ref="r", room_id=room, last_read_seq=seq)
     await b.seen("read_marker", room_id=room)
+    # -- threads and mentions: a reply to the tombstone, a notification level --
+    await a.send(type="send", ref="th", room_id=room, client_msg_id="tour-reply", body="re", thread_root_seq=seq)
+    await a.seen("thread_updated", room_id=room)
+    level = await api.put(f"/rooms/{room}/notifications", json={"level": "none"}, headers=bearer(alice))
+    assert level.status_code == 200, level.text
+    await a.seen("member_settings", room_id=room)
     await a.send(type="ping", ref="p")
     await a.seen("pong", ref="p")
     await a.send(type="reauth", ref="re", token=alice.token)

@@ -26,6 +26,9 @@ SERVER_TYPES = {
     "member_left",
     "read_marker",
     "room_updated",
+    # -- threads and mentions --
+    "thread_updated",
+    "member_settings",
     "send_ack",
     "typing_ack",
     "read_ack",
@@ -73,6 +76,18 @@ BUILT = [
     p.error_frame("not_found", "room 9 does not exist", "5"),
     p.error_frame("unauthenticated", "send an auth frame first"),
     p.presence_frame(1, 2, online=True),
+    # -- threads and mentions --
+    p.event_frame(
+        pb.Event(
+            room_id=1,
+            thread_updated=pb.ThreadUpdated(
+                root_seq=3, change=9, thread=pb.ThreadSummary(reply_count=2, last_reply_seq=8, participant_ids=[2, 1])
+            ),
+        )
+    ),
+    p.event_frame(
+        pb.Event(room_id=1, member_settings=pb.MemberSettings(user_id=2, notification_level=pb.NOTIFICATION_LEVEL_NONE))
+    ),
     p.react_ack(
         "6",
         1,

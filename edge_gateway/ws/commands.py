@@ -92,7 +92,13 @@ class Commands:
     # -- one handler per frame type ---------------------------------------------------------------
 
     async def _send(self, frame: f.SendFrame) -> Reply:
-        request = pb.SendMessageRequest(room_id=frame.room_id, client_msg_id=frame.client_msg_id, body=frame.body)
+        request = pb.SendMessageRequest(
+            room_id=frame.room_id,
+            client_msg_id=frame.client_msg_id,
+            body=frame.body,
+            thread_root_seq=frame.thread_root_seq,
+            also_in_room=frame.also_in_room,
+        )
         sent = await self._sends.send(self._connection.token, request, self._backends.timeout)
         return p.send_ack(frame.ref, sent.message, sent.duplicate)
 

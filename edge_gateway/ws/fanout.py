@@ -121,16 +121,19 @@ class Fanout:
                 continue
             text = encode(frame)
             if kind == "read_marker":
-                self._to_reader(event, text)
+                self._to_reader(event.read_marker.user_id, event.room_id, text)
+                continue
+            if kind == "member_settings":  # -- threads and mentions: private like read markers --
+                self._to_reader(event.member_settings.user_id, event.room_id, text)
                 continue
             self._to_room(event, kind, text)
             if kind == "member_left":
                 self._presence.left(event.member_left.user_id, event.room_id)
 
-    def _to_reader(self, event: pb.Event, text: str) -> None:
-        # A read marker is private to the reader's own sockets.
-        for connection in self._index.of_user(event.read_marker.user_id):
-            if event.room_id in connection.rooms:
+    def _to_reader(self, user_id: int, room_id: int, text: str) -> None:
+        # A read marker (or a member's own settings) is private to that user's own sockets.
+        for connection in self._index.of_user(user_id):
+            if room_id in connection.rooms:
                 connection.writer.send(text)
 
     def _to_room(self, event: pb.Event, kind: str | None, text: str) -> None:

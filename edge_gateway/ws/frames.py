@@ -15,7 +15,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter
 
 from common.limits import EMOJI_CHARS_MAX
-from edge_gateway.schemas import Member, Message, MyRoom, Reaction, Role, Room, Time
+from edge_gateway.schemas import (
+    INT64_MAX,
+    Member,
+    Message,
+    MyRoom,
+    NotificationLevel,
+    Reaction,
+    Role,
+    Room,
+    ThreadSummary,
+    Time,
+)
 
 Ref = Annotated[str, Field(max_length=64, description="Echoed in the ack or error for this frame")]
 
@@ -51,6 +62,9 @@ class SendFrame(_ClientFrame):
     room_id: int = Field(gt=0)
     client_msg_id: str = Field(min_length=1, max_length=64)
     body: str
+    # -- threads and mentions --
+    thread_root_seq: int = Field(0, ge=0, le=INT64_MAX, description="Reply in this message's thread; 0 = not a reply")
+    also_in_room: bool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
 
 
 class TypingFrame(_ClientFrame):
@@ -188,11 +202,13 @@ class MemberLeftFrame(_ServerFrame):
 
 
 class ReadMarkerFrame(_ServerFrame):
-    """Your read marker moved (on this or another tab)."""
+    """Your read marker moved (on this or another tab), with what is left unread."""
 
     type: Literal["read_marker"]
     room_id: int
     last_read_seq: int
+    unread_count: int  # -- threads and mentions --
+    mention_count: int
 
 
 class RoomUpdatedFrame(_ServerFrame):
@@ -201,6 +217,27 @@ class RoomUpdatedFrame(_ServerFrame):
     type: Literal["room_updated"]
     room_id: int
     room: Room
+
+
+# -- threads and mentions --
+
+
+class ThreadUpdatedFrame(_ServerFrame):
+    """A thread root's summary changed (a reply was stored or deleted); `change` is the root's change now."""
+
+    type: Literal["thread_updated"]
+    room_id: int
+    root_seq: int
+    change: int
+    thread: ThreadSummary
+
+
+class MemberSettingsFrame(_ServerFrame):
+    """Your own settings for a room changed (on this or another device)."""
+
+    type: Literal["member_settings"]
+    room_id: int
+    notification_level: NotificationLevel
 
 
 class SendAckFrame(_ServerFrame):
@@ -228,6 +265,7 @@ class ReadAckFrame(_ServerFrame):
     room_id: int
     last_read_seq: int
     unread_count: int
+    mention_count: int  # -- threads and mentions --
 
 
 class ReauthAckFrame(_ServerFrame):
@@ -309,6 +347,8 @@ ServerFrame = Annotated[
     | MemberLeftFrame
     | ReadMarkerFrame
     | RoomUpdatedFrame
+    | ThreadUpdatedFrame
+    | MemberSettingsFrame
     | SendAckFrame
     | TypingAckFrame
     | ReadAckFrame

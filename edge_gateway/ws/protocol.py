@@ -16,7 +16,15 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from edge_gateway.convert import ROLES, member_json, message_json, reactions_json, room_json
+from edge_gateway.convert import (
+    NOTIFICATION_LEVELS,
+    ROLES,
+    member_json,
+    message_json,
+    reactions_json,
+    room_json,
+    thread_json,
+)
 from edge_gateway.ws.frames import CLIENT_FRAME, ClientFrame
 from parley.chat.v1 import chat_pb2 as pb
 
@@ -107,9 +115,29 @@ def event_frame(event: pb.Event) -> dict[str, Any] | None:
             "by_user_id": membership.by_user_id or None,
         }
     if kind == "read_marker":
-        return {"type": "read_marker", "room_id": room_id, "last_read_seq": event.read_marker.last_read_seq}
+        marker = event.read_marker
+        return {
+            "type": "read_marker",
+            "room_id": room_id,
+            "last_read_seq": marker.last_read_seq,
+            "unread_count": marker.unread_count,
+            "mention_count": marker.mention_count,
+        }
     if kind == "room_updated":
         return {"type": "room_updated", "room_id": room_id, "room": room_json(event.room_updated)}
+    # -- threads and mentions --
+    if kind == "thread_updated":
+        update = event.thread_updated
+        return {
+            "type": "thread_updated",
+            "room_id": room_id,
+            "root_seq": update.root_seq,
+            "change": update.change,
+            "thread": thread_json(update.thread),
+        }
+    if kind == "member_settings":
+        level = NOTIFICATION_LEVELS.get(event.member_settings.notification_level, "mentions")
+        return {"type": "member_settings", "room_id": room_id, "notification_level": level}
     return _moderation_frame(kind, event)
 
 
@@ -163,6 +191,8 @@ def event_position(event: pb.Event) -> tuple[int, int]:
         return 0, event.message_edited.change
     if kind == "message_deleted":
         return 0, event.message_deleted.change
+    if kind == "thread_updated":  # -- threads and mentions --
+        return 0, event.thread_updated.change
     # reactions and moderation; room_updated and role_changed are snapshots: (0, 0), never deduped
     if kind == "reaction_changed":
         return 0, event.reaction_changed.change
@@ -197,6 +227,7 @@ def read_ack(ref: str | None, room_id: int, read: pb.MarkReadResponse) -> dict[s
         "room_id": room_id,
         "last_read_seq": read.last_read_seq,
         "unread_count": read.unread_count,
+        "mention_count": read.mention_count,
     }
 
 

@@ -13,6 +13,13 @@ function msg(room: number, seq: number, change = seq): Message {
     created_at: "2026-01-01T00:00:00Z",
     edited_at: null,
     deleted: false,
+    // threads and mentions
+    thread_root_seq: 0,
+    also_in_room: false,
+    thread: null,
+    deleted_by: null,
+    mentioned_user_ids: [],
+    mentions_room: false,
   };
 }
 

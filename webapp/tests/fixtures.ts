@@ -13,6 +13,13 @@ export function msg(room: number, seq: number, options: Partial<Message> = {}): 
     created_at: "2026-01-01T00:00:00Z",
     edited_at: null,
     deleted: false,
+    // threads and mentions
+    thread_root_seq: 0,
+    also_in_room: false,
+    thread: null,
+    deleted_by: null,
+    mentioned_user_ids: [],
+    mentions_room: false,
     ...options,
   };
 }
@@ -35,7 +42,14 @@ export function room(id: number, options: Partial<Room> = {}): Room {
 
 export function myRoom(id: number, options: Partial<Room> = {}, unread = 0): MyRoom {
   const r = room(id, options);
-  return { room: r, last_read_seq: r.last_seq - unread, unread_count: unread, role: "member" };
+  return {
+    room: r,
+    last_read_seq: r.last_seq - unread,
+    unread_count: unread,
+    role: "member",
+    mention_count: 0,
+    notification_level: r.kind === "direct" ? "all" : "mentions",
+  };
 }
 
 export function user(id: number, username = `u${id}`): User {

@@ -14,6 +14,13 @@ function msg(seq: number, change = seq, sender = 1, at = "2026-03-01T10:00:00Z")
     created_at: at,
     edited_at: null,
     deleted: false,
+    // threads and mentions
+    thread_root_seq: 0,
+    also_in_room: false,
+    thread: null,
+    deleted_by: null,
+    mentioned_user_ids: [],
+    mentions_room: false,
   };
 }
 

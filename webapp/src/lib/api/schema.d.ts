@@ -380,6 +380,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rooms/{room_id}/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set when to be notified
+         * @description The caller's notification level for a room, on all their devices; answers the level in force.
+         *
+         *     Counts are kept whatever the level. The caller's other sockets get a member_settings frame.
+         */
+        put: operations["notifications_api_v1_rooms__room_id__notifications_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/rooms/{room_id}/members/{user_id}/role": {
         parameters: {
             query?: never;
@@ -430,12 +452,17 @@ export interface paths {
         /**
          * A page of history
          * @description Ascending seq, tombstones included. No cursor: the newest page. `before` and `after` exclude each other.
+         *
+         *     The main timeline holds the messages that are not replies and the replies also sent to the room;
+         *     `thread` reads one thread instead (404 when the room has no message with that seq).
          */
         get: operations["history_api_v1_rooms__room_id__messages_get"];
         put?: never;
         /**
          * Post a message
          * @description 201 with the stored message; a retry with the same client_msg_id answers 200 with the original.
+         *
+         *     With `thread_root_seq`, a reply in that message's thread (404 when the room has no such message).
          */
         post: operations["send_api_v1_rooms__room_id__messages_post"];
         delete?: never;
@@ -479,7 +506,7 @@ export interface paths {
         put?: never;
         /**
          * Move the read marker
-         * @description Forward only, clamped to the newest seq; answers the marker and the unread count.
+         * @description Forward only, clamped to the newest seq; answers the marker and the unread and mention counts.
          */
         post: operations["mark_read_api_v1_rooms__room_id__read_post"];
         delete?: never;
@@ -702,15 +729,37 @@ export interface components {
             /** Deleted */
             deleted: boolean;
             /**
+             * Thread Root Seq
+             * @description For a reply: its thread's root seq; 0 in the main timeline
+             */
+            thread_root_seq: number;
+            /**
+             * Also In Room
+             * @description A reply also shown in the main timeline
+             */
+            also_in_room: boolean;
+            /** @description For a root: its replies' summary; null when it has none */
+            thread: components["schemas"]["ThreadSummary"] | null;
+            /**
+             * Deleted By
+             * @description For a tombstone: who deleted it (the author, or a moderator); null otherwise
+             */
+            deleted_by: number | null;
+            /**
+             * Mentioned User Ids
+             * @description Members the body mentions by @username, ascending
+             */
+            mentioned_user_ids: number[];
+            /**
+             * Mentions Room
+             * @description The body says @room and the room allows it
+             */
+            mentions_room: boolean;
+            /**
              * Reactions
              * @description By emoji, in the order each was first used; empty on tombstones
              */
             reactions?: components["schemas"]["Reaction"][];
-            /**
-             * Deleted By
-             * @description For a tombstone: who deleted it (the author, or a moderator)
-             */
-            deleted_by?: number | null;
         };
         /**
          * MessagePage
@@ -733,13 +782,27 @@ export interface components {
             room: components["schemas"]["Room"];
             /** Last Read Seq */
             last_read_seq: number;
-            /** Unread Count */
+            /**
+             * Unread Count
+             * @description Messages by others after the read marker, in the main timeline
+             */
             unread_count: number;
             /**
              * Role
              * @enum {string}
              */
             role: "owner" | "moderator" | "member";
+            /**
+             * Mention Count
+             * @description Messages by others after the read marker that mention you or @room
+             */
+            mention_count: number;
+            /**
+             * Notification Level
+             * @description When you are notified (the room kind's default resolved)
+             * @enum {string}
+             */
+            notification_level: "all" | "mentions" | "none";
         };
         /**
          * MyRooms
@@ -748,6 +811,29 @@ export interface components {
         MyRooms: {
             /** Rooms */
             rooms: components["schemas"]["MyRoom"][];
+        };
+        /**
+         * NotificationLevelAnswer
+         * @description The level now in force.
+         */
+        NotificationLevelAnswer: {
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "all" | "mentions" | "none";
+        };
+        /**
+         * NotificationLevelBody
+         * @description When to be notified of a room's messages, on all the caller's devices.
+         */
+        NotificationLevelBody: {
+            /**
+             * Level
+             * @description 'default' goes back to the room kind's default (direct: all; others: mentions)
+             * @enum {string}
+             */
+            level: "all" | "mentions" | "none" | "default";
         };
         /**
          * OneMessage
@@ -814,6 +900,11 @@ export interface components {
             last_read_seq: number;
             /** Unread Count */
             unread_count: number;
+            /**
+             * Mention Count
+             * @description Unread messages that mention you or @room
+             */
+            mention_count: number;
         };
         /**
          * RefreshTokenBody
@@ -938,6 +1029,19 @@ export interface components {
              * @description Not blank; newline and tab are the only control characters allowed; at most CHAT_MAX_MESSAGE_CHARS characters (4000 unless the deployment sets another limit)
              */
             body: string;
+            /**
+             * Thread Root Seq
+             * Format: int64
+             * @description Reply in the thread of this message of the room (a reply's seq joins its root's thread); 0 = the main timeline. A seq the room does not have: 404
+             * @default 0
+             */
+            thread_root_seq?: number;
+            /**
+             * Also In Room
+             * @description With thread_root_seq: show the reply in the main timeline too
+             * @default false
+             */
+            also_in_room?: boolean;
         };
         /**
          * SentMessage
@@ -988,6 +1092,32 @@ export interface components {
         SignedIn: {
             user: components["schemas"]["User"];
             session: components["schemas"]["Session"];
+        };
+        /**
+         * ThreadSummary
+         * @description What a thread's root shows of its replies.
+         */
+        ThreadSummary: {
+            /**
+             * Reply Count
+             * @description Replies that are not deleted
+             */
+            reply_count: number;
+            /**
+             * Last Reply Seq
+             * @description seq of the newest reply, deleted or not
+             */
+            last_reply_seq: number;
+            /**
+             * Last Reply At
+             * @description When the newest reply was stored
+             */
+            last_reply_at: string | null;
+            /**
+             * Participant Ids
+             * @description Up to 5 users who replied, the most recent first
+             */
+            participant_ids: number[];
         };
         /**
          * TypingNotice
@@ -1200,6 +1330,18 @@ export interface components {
             client_msg_id: string;
             /** Body */
             body: string;
+            /**
+             * Thread Root Seq
+             * @description Reply in this message's thread; 0 = not a reply
+             * @default 0
+             */
+            thread_root_seq?: number;
+            /**
+             * Also In Room
+             * @description With thread_root_seq: show the reply in the main timeline too
+             * @default false
+             */
+            also_in_room?: boolean;
         };
         /**
          * TypingFrame
@@ -1306,6 +1448,24 @@ export interface components {
              * @default null
              */
             by_user_id?: number | null;
+        };
+        /**
+         * MemberSettingsFrame
+         * @description Your own settings for a room changed (on this or another device).
+         */
+        MemberSettingsFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "member_settings";
+            /** Room Id */
+            room_id: number;
+            /**
+             * Notification Level
+             * @enum {string}
+             */
+            notification_level: "all" | "mentions" | "none";
         };
         /**
          * MessageDeletedFrame
@@ -1466,10 +1626,12 @@ export interface components {
             last_read_seq: number;
             /** Unread Count */
             unread_count: number;
+            /** Mention Count */
+            mention_count: number;
         };
         /**
          * ReadMarkerFrame
-         * @description Your read marker moved (on this or another tab).
+         * @description Your read marker moved (on this or another tab), with what is left unread.
          */
         ReadMarkerFrame: {
             /**
@@ -1481,6 +1643,10 @@ export interface components {
             room_id: number;
             /** Last Read Seq */
             last_read_seq: number;
+            /** Unread Count */
+            unread_count: number;
+            /** Mention Count */
+            mention_count: number;
         };
         /**
          * ReadyFrame
@@ -1590,6 +1756,24 @@ export interface components {
             duplicate: boolean;
         };
         /**
+         * ThreadUpdatedFrame
+         * @description A thread root's summary changed (a reply was stored or deleted); `change` is the root's change now.
+         */
+        ThreadUpdatedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "thread_updated";
+            /** Room Id */
+            room_id: number;
+            /** Root Seq */
+            root_seq: number;
+            /** Change */
+            change: number;
+            thread: components["schemas"]["ThreadSummary"];
+        };
+        /**
          * TypingAckFrame
          * @description A typing frame (with a ref) succeeded.
          */
@@ -1629,7 +1813,7 @@ export interface components {
              */
             expires_at: string;
         };
-        ServerFrame: components["schemas"]["ReadyFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["MessageEditedFrame"] | components["schemas"]["MessageDeletedFrame"] | components["schemas"]["TypingNoticeFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MemberJoinedFrame"] | components["schemas"]["MemberLeftFrame"] | components["schemas"]["ReadMarkerFrame"] | components["schemas"]["RoomUpdatedFrame"] | components["schemas"]["SendAckFrame"] | components["schemas"]["TypingAckFrame"] | components["schemas"]["ReadAckFrame"] | components["schemas"]["ReauthAckFrame"] | components["schemas"]["PongFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["ReactionFrame"] | components["schemas"]["RoleChangedFrame"] | components["schemas"]["MessageUpdatedFrame"] | components["schemas"]["ReactAckFrame"];
+        ServerFrame: components["schemas"]["ReadyFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["MessageEditedFrame"] | components["schemas"]["MessageDeletedFrame"] | components["schemas"]["TypingNoticeFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MemberJoinedFrame"] | components["schemas"]["MemberLeftFrame"] | components["schemas"]["ReadMarkerFrame"] | components["schemas"]["RoomUpdatedFrame"] | components["schemas"]["ThreadUpdatedFrame"] | components["schemas"]["MemberSettingsFrame"] | components["schemas"]["SendAckFrame"] | components["schemas"]["TypingAckFrame"] | components["schemas"]["ReadAckFrame"] | components["schemas"]["ReauthAckFrame"] | components["schemas"]["PongFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["ReactionFrame"] | components["schemas"]["RoleChangedFrame"] | components["schemas"]["MessageUpdatedFrame"] | components["schemas"]["ReactAckFrame"];
     };
     responses: never;
     parameters: never;
@@ -3399,6 +3583,105 @@ export interface operations {
             };
         };
     };
+    notifications_api_v1_rooms__room_id__notifications_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A room id */
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationLevelBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationLevelAnswer"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     set_role_api_v1_rooms__room_id__members__user_id__role_put: {
         parameters: {
             query?: never;
@@ -3604,6 +3887,8 @@ export interface operations {
                 after?: number | null;
                 /** @description Page size (0 = the default, 50) */
                 limit?: number;
+                /** @description A root's seq: that thread (the root, then its replies); 0 = the main timeline */
+                thread?: number;
             };
             header?: never;
             path: {

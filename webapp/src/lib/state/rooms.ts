@@ -29,7 +29,14 @@ export function roomsReducer(state: RoomsState, action: Action): RoomsState {
       return {
         ...state,
         list: [
-          { room: action.room, last_read_seq: action.room.last_seq, unread_count: 0, role: action.role },
+          {
+            room: action.room,
+            last_read_seq: action.room.last_seq,
+            unread_count: 0,
+            role: action.role,
+            mention_count: 0,
+            notification_level: action.room.kind === "direct" ? "all" : "mentions",
+          },
           ...state.list,
         ],
       };
