@@ -143,3 +143,20 @@ def test_replay_pages_keep_the_change_order(make_chat: Callable[..., ChatHarness
     assert kinds == ["message_updated", "role_changed", "message_deleted", "message_updated", "room_updated"]
     changes = [change_of(e) for e in events]
     assert changes == sorted(changes) and len(set(changes)) == len(changes)
+
+
+def test_a_missed_reply_replays_as_a_message_and_its_root_as_its_newest_state(
+    chat: ChatHarness, alice: Caller, bob: Caller, room: pb.Room
+) -> None:
+    """A missed reply comes with the missed messages; its seen root follows as message_updated with the summary."""
+    alice.send(room.id, "root")
+    cursor = alice.room(room.id).last_change
+    reply = alice.ok(
+        "SendMessage", pb.SendMessageRequest(room_id=room.id, client_msg_id="r-1", body="reply", thread_root_seq=1)
+    ).message
+    react(bob, room.id, 1, "👍")
+    events = replay(chat, bob, room.id, 1, cursor)
+    assert [e.WhichOneof("kind") for e in events] == ["message_created", "message_updated"]
+    assert (events[0].message_created.seq, events[0].message_created.thread_root_seq) == (reply.seq, 1)
+    root = events[1].message_updated
+    assert (root.seq, root.thread.reply_count, [(r.emoji, r.me) for r in root.reactions]) == (1, 1, [("👍", True)])

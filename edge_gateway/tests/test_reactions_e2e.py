@@ -228,14 +228,18 @@ async def test_a_room_update_changes_only_the_given_fields_and_reaches_members(
 
 
 async def test_a_reconnecting_client_gets_everything_it_missed_in_order(api: httpx.AsyncClient, connect: Any) -> None:
-    """Resuming with cursors brings the missed messages by seq, then every missed change by change, then live ones."""
+    """Resuming brings missed messages (replies too) by seq, then every missed change by change, then live ones."""
     alice, bob = await register(api, "alice"), await register(api, "bob")
     room = await private_room(api, alice, bob)
     seen = [await post(api, alice, room, f"seen {i}", f"s{i}") for i in range(1, 4)]
     cursor = {"room_id": room, "after_seq": seen[-1]["seq"], "after_change": seen[-1]["change"]}
     steps = [  # while bob is away
         api.put(reactions_url(room, seen[0]["seq"], "👍"), headers=bearer(alice)),
-        api.post(f"/rooms/{room}/messages", json={"client_msg_id": "m1", "body": "missed 1"}, headers=bearer(alice)),
+        api.post(
+            f"/rooms/{room}/messages",
+            json={"client_msg_id": "m1", "body": "a reply", "thread_root_seq": seen[0]["seq"]},
+            headers=bearer(alice),
+        ),
         api.patch(f"/rooms/{room}", json={"name": "renamed"}, headers=bearer(alice)),
         api.put(f"/rooms/{room}/members/{bob.id}/role", json={"role": "moderator"}, headers=bearer(alice)),
         api.delete(f"/rooms/{room}/messages/{seen[1]['seq']}", headers=bearer(alice)),
@@ -260,8 +264,10 @@ async def test_a_reconnecting_client_gets_everything_it_missed_in_order(api: htt
         ("message_updated", 3),
         ("message_updated", 1),
     ]
+    assert replay[0]["message"]["thread_root_seq"] == seen[0]["seq"] and replay[1]["message"]["thread_root_seq"] == 0
     assert replay[2]["room"]["name"] == "renamed" and replay[3]["member"]["role"] == "moderator"
     assert replay[5]["message"]["body"] == "seen 3, edited"
+    assert replay[6]["message"]["thread"]["reply_count"] == 1  # the root's newest state: its summary too
     assert [(r["emoji"], r["count"], r["me"]) for r in replay[6]["message"]["reactions"]] == [
         ("👍", 1, False),
         ("🎉", 1, False),

@@ -64,15 +64,10 @@ def test_message_event_frame_has_the_message_json() -> None:
 def test_every_event_kind_has_a_frame() -> None:
     """Each kind of chat_svc event, as the proto's Event.kind oneof lists them, maps to a frame type."""
     kinds = [field.name for field in pb.Event.DESCRIPTOR.oneofs_by_name["kind"].fields]
-    kinds = [kind for kind in kinds if kind not in _TEMPORARILY_ELSEWHERE]
     types = {kind: (p.event_frame(_event_of_kind(kind)) or {}).get("type") for kind in kinds}
     # Frames are named after their event kind, except a new message's ("message") and a reaction's ("reaction").
     renamed = {"message_created": "message", "reaction_changed": "reaction"}
     assert types == {kind: renamed.get(kind, kind) for kind in kinds}
-
-
-# TEMPORARY (reactions branch): the threads branch adds these frames; the integrator drops this set.
-_TEMPORARILY_ELSEWHERE = {"thread_updated", "member_settings"}
 
 
 def _event_of_kind(kind: str) -> pb.Event:
