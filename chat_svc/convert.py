@@ -82,8 +82,6 @@ def message_pb(message: Message) -> pb.Message:
         created_at=_timestamp(message.created_at),
         edited_at=_timestamp(message.edited_at),
         deleted=message.deleted,
-        reactions=reactions_pb(message.reactions),
-        deleted_by=message.deleted_by,
     )
     # -- threads and mentions: set only when present, so that the common message costs no more --
     if message.thread_root_seq:
@@ -96,6 +94,8 @@ def message_pb(message: Message) -> pb.Message:
         built.mentioned_user_ids.extend(message.mentioned_user_ids)
     if message.mentions_room:
         built.mentions_room = True
+    if message.reactions:  # -- reactions and moderation --
+        built.reactions.extend(reactions_pb(message.reactions))
     return built
 
 
