@@ -142,7 +142,8 @@ class Chat:
     async def edit(self, caller: Caller, room_id: int, seq: int, body: str) -> Message:
         """Edit one's own message; its mentions are read again."""
         named, everyone = await self._resolve(mentions.parse(body), caller)
-        return await self._run(self.messages.edit, caller.user_id, room_id, seq, body, named, everyone)
+        edited = await self._run(self.messages.edit, caller.user_id, room_id, seq, body, named, everyone)
+        return (await self._run(self.history.seen_by, caller.user_id, [edited]))[0]  # reactions: `me` for the editor
 
     # -- threads and mentions ---------------------------------------------------------------------
 

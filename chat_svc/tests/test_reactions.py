@@ -216,3 +216,11 @@ def test_an_unchanged_reaction_publishes_nothing(chat: ChatHarness, alice: Calle
     [event] = rpc.take_response().events
     rpc.cancel()
     assert event.WhichOneof("kind") == "typing"
+
+
+def test_an_edit_answer_keeps_the_editors_me(alice: Caller, room: pb.Room) -> None:
+    """EditMessage answers the message with `me` set on the editor's own reactions."""
+    seq = alice.send(room.id).seq
+    react(alice, room.id, seq)
+    edited = alice.ok("EditMessage", pb.EditMessageRequest(room_id=room.id, seq=seq, body="edited")).message
+    assert aggregate(edited) == [("👍", 1, [ALICE], True)]
