@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict
 
 from common.limits import REACTION_USERS_SHOWN
@@ -21,8 +21,19 @@ from edge_gateway import rules
 INT64_MAX = 2**63 - 1  # ids and seqs are int64 in the protos
 INT64_FORMAT: JsonDict = {"format": "int64"}
 
-Id = Annotated[int, Field(gt=0, le=INT64_MAX, description="A positive id", json_schema_extra=INT64_FORMAT)]
-Seq = Annotated[int, Field(ge=0, le=INT64_MAX, description="A message seq (0 = none)", json_schema_extra=INT64_FORMAT)]
+
+def _no_bool(value: Any) -> Any:
+    """JSON true/false is not a number (pydantic's lax int would read it as 1/0); 3.0 still is one."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+NotBool = BeforeValidator(_no_bool)
+Id = Annotated[int, Field(gt=0, le=INT64_MAX, description="A positive id", json_schema_extra=INT64_FORMAT), NotBool]
+Seq = Annotated[
+    int, Field(ge=0, le=INT64_MAX, description="A message seq (0 = none)", json_schema_extra=INT64_FORMAT), NotBool
+]
 Time = Annotated[str, Field(description="ISO 8601 UTC time", json_schema_extra={"format": "date-time"})]
 RoomKind = Literal["public", "private", "direct"]
 Role = Literal["owner", "moderator", "member"]
@@ -366,7 +377,7 @@ class SendMessageBody(_Request):
             "0 = the main timeline. A seq the room does not have: 404"
         ),
     )
-    also_in_room: bool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
+    also_in_room: StrictBool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
 
 
 class EditMessageBody(_Request):

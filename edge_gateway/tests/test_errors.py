@@ -95,6 +95,8 @@ ROUTES: list[tuple[str, str, str, str | None, str | None]] = [
     ("patch", "/rooms/{room_id}", "200", "Room", "UpdateRoomBody"),
     ("put", "/rooms/{room_id}/members/{user_id}/role", "200", "Member", "RoleBody"),
     ("delete", "/rooms/{room_id}/members/{user_id}", "204", None, None),
+    # notifications
+    ("put", "/rooms/{room_id}/notifications", "200", "NotificationLevelAnswer", "NotificationLevelBody"),
 ]
 ROUTE_IDS = [f"{method.upper()} {path}" for method, path, *_ in ROUTES]
 
