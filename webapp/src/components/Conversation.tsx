@@ -53,6 +53,11 @@ export function Conversation({ roomId }: { roomId: number }) {
           </p>
         </div>
         <PresenceList roomId={roomId} />
+        {room.kind !== "direct" && (
+          <Link href={`/rooms/${roomId}/settings`} className="head-action" aria-label="Room settings and members">
+            Settings
+          </Link>
+        )}
       </header>
       <MessageList roomId={roomId} />
       <TypingIndicator roomId={roomId} />

@@ -4,11 +4,22 @@ import { useState, type KeyboardEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { timeLabel } from "@/lib/format";
 import type { Message } from "@/lib/types";
-import { useChat } from "./ChatContext";
+import { userName } from "@/lib/state/users";
+import { useChat, useStore } from "./ChatContext";
 
-/** One stored message; mine can be edited and deleted. Text is rendered as text, never as HTML. */
-export function MessageItem({ message, own }: { message: Message; own: boolean }) {
+interface Props {
+  message: Message;
+  own: boolean;
+  /** Mine, or I moderate the room (docs/conversations.md). */
+  deletable: boolean;
+}
+
+/** One stored message; mine can be edited, mine (or any, for moderators) deleted. Text is never HTML. */
+export function MessageItem({ message, own, deletable }: Props) {
   const chat = useChat();
+  const deleter = useStore((s) =>
+    message.deleted_by && message.deleted_by !== message.sender_id ? userName(s.users, message.deleted_by) : null,
+  );
   const [mode, setMode] = useState<"view" | "edit" | "confirm-delete">("view");
   const [draft, setDraft] = useState(message.body);
   const [error, setError] = useState<string | null>(null);
@@ -65,25 +76,29 @@ export function MessageItem({ message, own }: { message: Message; own: boolean }
           </button>
         </div>
       ) : message.deleted ? (
-        <p className="message-body tombstone">This message was deleted.</p>
+        <p className="message-body tombstone">
+          {deleter ? `This message was deleted by ${deleter}, a moderator.` : "This message was deleted."}
+        </p>
       ) : (
         <p className="message-body">{message.body}</p>
       )}
       <p className="message-meta">
         <time dateTime={message.created_at}>{timeLabel(message.created_at)}</time>
         {message.edited_at && !message.deleted && <span className="edited"> (edited)</span>}
-        {own && !message.deleted && mode === "view" && (
+        {deletable && !message.deleted && mode === "view" && (
           <span className="message-actions">
-            <button
-              type="button"
-              className="link"
-              onClick={() => {
-                setDraft(message.body);
-                setMode("edit");
-              }}
-            >
-              Edit
-            </button>
+            {own && (
+              <button
+                type="button"
+                className="link"
+                onClick={() => {
+                  setDraft(message.body);
+                  setMode("edit");
+                }}
+              >
+                Edit
+              </button>
+            )}
             <button type="button" className="link" onClick={() => setMode("confirm-delete")}>
               Delete
             </button>
@@ -91,7 +106,7 @@ export function MessageItem({ message, own }: { message: Message; own: boolean }
         )}
         {mode === "confirm-delete" && (
           <span className="message-actions" role="group" aria-label="Confirm delete">
-            Delete this message?{" "}
+            {own ? "Delete this message?" : "Delete this message for everyone, as a moderator?"}{" "}
             <button
               type="button"
               className="link danger"

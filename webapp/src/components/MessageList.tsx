@@ -5,6 +5,8 @@ import { dayLabel } from "@/lib/format";
 import { groupMessages, type Groupable } from "@/lib/grouping";
 import type { Message } from "@/lib/types";
 import type { PendingSend } from "@/lib/state/outbox";
+import { canDelete } from "@/lib/permissions";
+import { findRoom } from "@/lib/state/rooms";
 import { visiblePending } from "@/lib/state/root";
 import { userName } from "@/lib/state/users";
 import { shallowEqual, useChat, useStore } from "./ChatContext";
@@ -19,6 +21,10 @@ export function MessageList({ roomId }: { roomId: number }) {
   const pending = useStore((s) => visiblePending(s, roomId), shallowEqual);
   const users = useStore((s) => s.users);
   const me = users.me?.id ?? 0;
+  const moderates = useStore((s) => {
+    const entry = findRoom(s.rooms, roomId);
+    return entry ? canDelete(entry.role, entry.room.kind, false) : false;
+  });
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const firstSeq = useRef<number | undefined>(undefined);
@@ -86,7 +92,12 @@ export function MessageList({ roomId }: { roomId: number }) {
                   <ol className="run-items">
                     {run.items.map((entry) =>
                       entry.kind === "message" ? (
-                        <MessageItem key={entry.key} message={entry.message} own={entry.senderId === me} />
+                        <MessageItem
+                          key={entry.key}
+                          message={entry.message}
+                          own={entry.senderId === me}
+                          deletable={moderates || entry.senderId === me}
+                        />
                       ) : (
                         <PendingItem key={entry.key} pending={entry.pending} />
                       ),

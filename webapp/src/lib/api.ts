@@ -15,9 +15,11 @@ import type {
   Presence,
   RefreshTokenBody,
   RegisterBody,
+  RoleBody,
   Room,
   RoomPage,
   SignedIn,
+  UpdateRoomBody,
   User,
   UserRef,
   Users,
@@ -90,4 +92,10 @@ export class ApiClient {
     (await this.call<OneMessage>("PATCH", `/rooms/${id}/messages/${seq}`, { body } satisfies EditMessageBody)).message;
   remove = async (id: number, seq: number) =>
     (await this.call<OneMessage>("DELETE", `/rooms/${id}/messages/${seq}`)).message;
+
+  // room settings and roles (owners and moderators; docs/conversations.md)
+  updateRoom = (id: number, changes: UpdateRoomBody) => this.call<Room>("PATCH", `/rooms/${id}`, changes);
+  setRole = (id: number, userId: number, role: RoleBody["role"]) =>
+    this.call<Member>("PUT", `/rooms/${id}/members/${userId}/role`, { role } satisfies RoleBody);
+  removeMember = (id: number, userId: number) => this.call<void>("DELETE", `/rooms/${id}/members/${userId}`);
 }

@@ -19,7 +19,7 @@ export class ApiError extends Error {
   }
 }
 
-export type Method = "GET" | "POST" | "PATCH" | "DELETE";
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 function describe(status: number): string {
   if (status === 429) return "Too many requests; wait a moment and try again.";

@@ -28,6 +28,8 @@ export type RegisterBody = Schemas["RegisterBody"];
 export type RefreshTokenBody = Schemas["RefreshTokenBody"];
 export type EditMessageBody = Schemas["EditMessageBody"];
 export type UserRef = Schemas["UserRef"];
+export type UpdateRoomBody = Schemas["UpdateRoomBody"];
+export type RoleBody = Schemas["RoleBody"];
 
 // -- WebSocket frames (edge_gateway/ws/frames.py) -------------------------------------------------
 

@@ -177,6 +177,11 @@ export class ChatController {
       case "room_updated":
         this.onRoomUpdated(frame.room);
         return;
+      case "role_changed":
+        if (frame.member.user_id === this.state.users.me?.id) {
+          this.dispatch({ type: "room/myRole", roomId: frame.room_id, role: frame.member.role });
+        }
+        return;
       case "send_ack":
         this.dispatch({ type: "outbox/confirmed", clientMsgId: frame.message.client_msg_id });
         // The message frame normally comes too; this covers a frame lost with a dropped socket.
@@ -279,6 +284,16 @@ export class ChatController {
   private onRoomUpdated(room: Room): void {
     if (findRoom(this.state.rooms, room.id)) this.dispatch({ type: "room/updated", room });
     else void this.refreshRooms(); // a room I was just added to
+  }
+
+  /** A room as a REST answer gave it (after changing its settings): shown now, before the room_updated frame. */
+  applyRoom(room: Room): void {
+    this.onRoomUpdated(room);
+  }
+
+  /** Load the names of these users if they are not known yet. */
+  ensureUsers(ids: number[]): void {
+    this.users.ensure(ids);
   }
 
   /** A room I just created, joined or opened a direct conversation in. */

@@ -17,6 +17,8 @@ export type Action =
   | { type: "room/updated"; room: Room }
   | { type: "room/removed"; roomId: number }
   | { type: "member/changed"; roomId: number; userId: number; joined: boolean }
+  /** My role in a room changed (role_changed for me). */
+  | { type: "room/myRole"; roomId: number; role: Role }
   | { type: "read/marked"; roomId: number; lastReadSeq: number }
   // messages and timelines
   | {

@@ -46,6 +46,8 @@ export function roomsReducer(state: RoomsState, action: Action): RoomsState {
       return state.list.some((r) => r.room.id === action.roomId)
         ? { ...state, list: state.list.filter((r) => r.room.id !== action.roomId) }
         : state;
+    case "room/myRole":
+      return mapRoom(state, action.roomId, (entry) => (entry.role === action.role ? entry : { ...entry, role: action.role }));
     case "member/changed":
       return mapRoom(state, action.roomId, (entry) => ({
         ...entry,
