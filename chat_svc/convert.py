@@ -166,9 +166,6 @@ def typing_event(room_id: int, user_id: int, expires_at: datetime) -> pb.Event:
     return pb.Event(room_id=room_id, typing=pb.Typing(user_id=user_id, expires_at=_timestamp(expires_at)))
 
 
-# -- threads and mentions --
-
-
 def thread_event(change: ThreadChange) -> pb.Event:
     """A thread root's summary changed."""
     updated = pb.ThreadUpdated(root_seq=change.root_seq, change=change.change, thread=thread_pb(change.summary))

@@ -60,7 +60,6 @@ class _Batch:
         self.published: list[Message] = []  # new messages, and the originals of repeats: sent again
         self._first: dict[repository.Key, int] = {}  # a key sent twice in this batch: its first send
         self.fresh: dict[int, list[int]] = {}  # room -> indexes of its new messages, in arrival order
-        # -- threads and mentions --
         self._roots: dict[tuple[int, int], threads.Root] = {}  # (room, seq) named by a reply, and real roots
         self._mentions: dict[int, tuple[tuple[int, ...], bool]] = {}  # send index -> (members named, @room)
         self.thread_changes: list[ThreadChange] = []

@@ -59,8 +59,6 @@ class Publisher:
         """A member is typing."""
         self._publish([convert.typing_event(room_id, user_id, expires_at)])
 
-    # -- threads and mentions --
-
     def threads_updated(self, changes: Sequence[ThreadChange]) -> None:
         """Thread roots' summaries changed (after the created or deleted events of their replies)."""
         if changes:

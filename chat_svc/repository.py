@@ -50,7 +50,6 @@ def message_of(row: models.Message) -> domain.Message:
     return domain.Message(
         row.room_id, row.seq, row.change, row.sender_id, row.client_msg_id,
         "" if deleted else row.body, row.created_at, row.edited_at, deleted,
-        # -- threads and mentions --
         thread_root_seq=row.thread_root_seq,
         also_in_room=row.also_in_room,
         thread=threads.shown(summary_of(row)),

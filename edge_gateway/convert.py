@@ -19,7 +19,6 @@ ROOM_KINDS = {pb.ROOM_KIND_PUBLIC: "public", pb.ROOM_KIND_PRIVATE: "private", pb
 KIND_VALUES = {name: value for value, name in ROOM_KINDS.items()}
 ROLES = {pb.MEMBER_ROLE_OWNER: "owner", pb.MEMBER_ROLE_MEMBER: "member", pb.MEMBER_ROLE_MODERATOR: "moderator"}
 ROLE_VALUES = {name: value for value, name in ROLES.items()}
-# -- threads and mentions --
 NOTIFICATION_LEVELS = {
     pb.NOTIFICATION_LEVEL_ALL: "all",
     pb.NOTIFICATION_LEVEL_MENTIONS: "mentions",
@@ -84,7 +83,6 @@ def my_room_json(entry: pb.MyRoom) -> dict[str, Any]:
         "last_read_seq": entry.last_read_seq,
         "unread_count": entry.unread_count,
         "role": ROLES.get(entry.role, "member"),
-        # -- threads and mentions --
         "mention_count": entry.mention_count,
         "notification_level": NOTIFICATION_LEVELS.get(entry.notification_level, "mentions"),
     }
@@ -112,7 +110,6 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         "created_at": time_json(message.created_at),
         "edited_at": time_json(message.edited_at, message.HasField("edited_at")),
         "deleted": message.deleted,
-        # -- threads and mentions --
         "thread_root_seq": message.thread_root_seq,
         "also_in_room": message.also_in_room,
         "thread": thread_json(message.thread) if message.HasField("thread") else None,

@@ -37,7 +37,7 @@ Seq = Annotated[
 Time = Annotated[str, Field(description="ISO 8601 UTC time", json_schema_extra={"format": "date-time"})]
 RoomKind = Literal["public", "private", "direct"]
 Role = Literal["owner", "moderator", "member"]
-NotificationLevel = Literal["all", "mentions", "none"]  # -- threads and mentions --
+NotificationLevel = Literal["all", "mentions", "none"]
 
 MessageBody = Annotated[
     str,
@@ -197,7 +197,6 @@ class MyRoom(BaseModel):
     last_read_seq: int
     unread_count: int = Field(description="Messages by others after the read marker, in the main timeline")
     role: Role
-    # -- threads and mentions --
     mention_count: int = Field(description="Messages by others after the read marker that mention you or @room")
     notification_level: NotificationLevel = Field(
         description="When you are notified (the room kind's default resolved)"
@@ -311,7 +310,6 @@ class Message(BaseModel):
     created_at: Time
     edited_at: Time | None = Field(description="null when never edited")
     deleted: bool
-    # -- threads and mentions --
     thread_root_seq: int = Field(description="For a reply: its thread's root seq; 0 in the main timeline")
     also_in_room: bool = Field(description="A reply also shown in the main timeline")
     thread: ThreadSummary | None = Field(description="For a root: its replies' summary; null when it has none")
@@ -351,7 +349,7 @@ class ReadMarker(BaseModel):
 
     last_read_seq: int
     unread_count: int
-    mention_count: int = Field(description="Unread messages that mention you or @room")  # -- threads and mentions --
+    mention_count: int = Field(description="Unread messages that mention you or @room")
 
 
 class TypingNotice(BaseModel):
@@ -369,7 +367,6 @@ class SendMessageBody(_Request):
         json_schema_extra=rules.CLIENT_MSG_ID,
     )
     body: MessageBody
-    # -- threads and mentions --
     thread_root_seq: Seq = Field(
         0,
         description=(

@@ -156,9 +156,6 @@ async def direct(body: UserRef, backends: BackendsDep, caller: CallerDep, respon
     return {"room": convert.room_json(reply.room), "created": reply.created}
 
 
-# -- threads and mentions --
-
-
 @router.put("/rooms/{room_id}/notifications", response_model=NotificationLevelAnswer, summary="Set when to be notified")
 async def notifications(
     room_id: RoomId, body: NotificationLevelBody, backends: BackendsDep, caller: CallerDep

@@ -26,7 +26,6 @@ SERVER_TYPES = {
     "member_left",
     "read_marker",
     "room_updated",
-    # -- threads and mentions --
     "thread_updated",
     "member_settings",
     "send_ack",
@@ -76,7 +75,6 @@ BUILT = [
     p.error_frame("not_found", "room 9 does not exist", "5"),
     p.error_frame("unauthenticated", "send an auth frame first"),
     p.presence_frame(1, 2, online=True),
-    # -- threads and mentions --
     p.event_frame(
         pb.Event(
             room_id=1,

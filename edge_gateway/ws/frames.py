@@ -62,7 +62,6 @@ class SendFrame(_ClientFrame):
     room_id: int = Field(gt=0)
     client_msg_id: str = Field(min_length=1, max_length=64)
     body: str
-    # -- threads and mentions --
     thread_root_seq: int = Field(0, ge=0, le=INT64_MAX, description="Reply in this message's thread; 0 = not a reply")
     also_in_room: bool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
 
@@ -207,7 +206,7 @@ class ReadMarkerFrame(_ServerFrame):
     type: Literal["read_marker"]
     room_id: int
     last_read_seq: int
-    unread_count: int  # -- threads and mentions --
+    unread_count: int
     mention_count: int
 
 
@@ -217,9 +216,6 @@ class RoomUpdatedFrame(_ServerFrame):
     type: Literal["room_updated"]
     room_id: int
     room: Room
-
-
-# -- threads and mentions --
 
 
 class ThreadUpdatedFrame(_ServerFrame):
@@ -265,7 +261,7 @@ class ReadAckFrame(_ServerFrame):
     room_id: int
     last_read_seq: int
     unread_count: int
-    mention_count: int  # -- threads and mentions --
+    mention_count: int
 
 
 class ReauthAckFrame(_ServerFrame):

@@ -125,7 +125,6 @@ def event_frame(event: pb.Event) -> dict[str, Any] | None:
         }
     if kind == "room_updated":
         return {"type": "room_updated", "room_id": room_id, "room": room_json(event.room_updated)}
-    # -- threads and mentions --
     if kind == "thread_updated":
         update = event.thread_updated
         return {
@@ -191,7 +190,7 @@ def event_position(event: pb.Event) -> tuple[int, int]:
         return 0, event.message_edited.change
     if kind == "message_deleted":
         return 0, event.message_deleted.change
-    if kind == "thread_updated":  # -- threads and mentions --
+    if kind == "thread_updated":
         return 0, event.thread_updated.change
     # reactions and moderation; room_updated and role_changed are snapshots: (0, 0), never deduped
     if kind == "reaction_changed":
