@@ -63,6 +63,8 @@ class Message(Base):
     """A message; (room_id, seq) is the primary key, so history pages walk the clustered index."""
 
     __tablename__ = "messages"
+    # No Python-side defaults: a Core INSERT would then send every defaulted column as a parameter of
+    # every row; the columns a send leaves out are NULL or take their server_default instead.
 
     room_id: Mapped[int] = mapped_column(BigId, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -71,23 +73,23 @@ class Message(Base):
     client_msg_id: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
-    edited_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
-    deleted_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
-    deleted_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    edited_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
+    deleted_by: Mapped[int | None] = mapped_column(BigInteger)
     # A reply names its thread's root; 0 for the main timeline. also_in_room: shown there too.
-    thread_root_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    also_in_room: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    thread_root_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    also_in_room: Mapped[bool] = mapped_column(Boolean, server_default="0")
     # A root's thread summary, kept up to date under the room's lock (no count over the thread).
-    reply_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    last_reply_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    last_reply_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
-    thread_user_ids: Mapped[str | None] = mapped_column(String(120), default=None)  # up to 5 ids, newest first: "3,1"
+    reply_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_reply_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    last_reply_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
+    thread_user_ids: Mapped[str | None] = mapped_column(String(120))  # up to 5 ids, newest first: "3,1"
     # Who the body mentions: member ids "2,7" or NULL (the mentions table indexes them), and @room.
-    mentions: Mapped[str | None] = mapped_column(Text, default=None)
-    mentions_room: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    mentions: Mapped[str | None] = mapped_column(Text)
+    mentions_room: Mapped[bool] = mapped_column(Boolean, server_default="0")
     # The reactions' aggregate as JSON, [{"e": "👍", "n": 2, "u": [1, 5]}] or NULL, kept with each React
     # under the room's lock; the reactions table holds each (user, emoji) and answers "did I react".
-    reactions: Mapped[str | None] = mapped_column(Text, default=None)
+    reactions: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         # Idempotent sends: a retry with the same key finds the original.
