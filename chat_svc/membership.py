@@ -61,12 +61,7 @@ class Membership:
                 if found is None:
                     return
                 member = repository.member_of(found)
-                s.delete(found)
-                s.execute(
-                    update(models.Room)
-                    .where(models.Room.id == row.id)
-                    .values(member_count=models.Room.member_count - 1)
-                )
+                repository.drop_member(s, found)
             self._publisher.left(row.id, member)
 
     def invite(self, user_id: int, room_id: int, invitee_id: int) -> Member:

@@ -9,7 +9,6 @@ in this process (locks.py). A change to what already holds changes nothing and p
 
 from __future__ import annotations
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from chat_svc import access, models, repository, rules
@@ -80,12 +79,7 @@ class Moderation:
                 target = _member(s, row, member_id)
                 require(Act.REMOVE_MEMBER, actor.role, target.role)
                 member = repository.member_of(target)
-                s.delete(target)
-                s.execute(
-                    update(models.Room)
-                    .where(models.Room.id == row.id)
-                    .values(member_count=models.Room.member_count - 1)
-                )
+                repository.drop_member(s, target)
                 row.settings_change, _ = repository.next_change(s, row.id)
                 s.flush()
                 s.refresh(row)

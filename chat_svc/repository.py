@@ -159,6 +159,14 @@ def insert_messages(s: Session, messages: Sequence[domain.Message], conversation
     s.execute(insert(MESSAGES), rows)
 
 
+def drop_member(s: Session, member: models.Member) -> None:
+    """Delete a membership (a leave or a removal) and count it out of its room."""
+    s.delete(member)
+    s.execute(
+        update(models.Room).where(models.Room.id == member.room_id).values(member_count=models.Room.member_count - 1)
+    )
+
+
 def move_own_markers(s: Session, marks: dict[tuple[int, int], int]) -> None:
     """Move each (room, user)'s read marker forward to seq (never back): one UPDATE for them all."""
     cases = " ".join(
