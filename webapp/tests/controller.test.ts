@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ChatController } from "@/lib/chat/controller";
 import { SessionManager } from "@/lib/session";
-import { pendingSend } from "@/lib/state/outbox";
+import { IN_ROOM, pendingSend } from "@/lib/state/outbox";
 import type { ClientFrame, ServerFrame } from "@/lib/types";
 import { MemoryStorage, msg, myRoom, user } from "./fixtures";
 
@@ -81,7 +81,7 @@ beforeEach(() => {
     }),
   );
   storage = signedInStorage();
-  storage.setItem(OUTBOX_KEY, JSON.stringify([pendingSend(1, "written offline", "w-1")]));
+  storage.setItem(OUTBOX_KEY, JSON.stringify([pendingSend(1, "written offline", IN_ROOM, "w-1")]));
   chat = new ChatController(new SessionManager(storage), {
     storage,
     createSocket: () => {

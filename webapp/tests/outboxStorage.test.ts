@@ -1,10 +1,10 @@
 // @vitest-environment happy-dom
 import { beforeEach, describe, expect, it } from "vitest";
 import { OutboxStorage } from "@/lib/chat/outboxStorage";
-import { outboxReducer, pendingSend, type OutboxState } from "@/lib/state/outbox";
+import { outboxReducer, IN_ROOM, pendingSend, type OutboxState } from "@/lib/state/outbox";
 
 const queue = (state: OutboxState, id: string, room = 1) =>
-  outboxReducer(state, { type: "outbox/queued", item: pendingSend(room, `body ${id}`, id) }, 1);
+  outboxReducer(state, { type: "outbox/queued", item: pendingSend(room, `body ${id}`, IN_ROOM, id) }, 1);
 const confirm = (state: OutboxState, id: string) => outboxReducer(state, { type: "outbox/confirmed", clientMsgId: id }, 1);
 
 beforeEach(() => localStorage.clear());
@@ -41,7 +41,7 @@ describe("OutboxStorage", () => {
   it("ignores what it cannot read", () => {
     localStorage.setItem("parley.outbox.v1.7", "{not json");
     expect(new OutboxStorage(localStorage, 7).load()).toEqual([]);
-    localStorage.setItem("parley.outbox.v1.7", JSON.stringify([{ clientMsgId: 1 }, pendingSend(1, "ok", "a")]));
+    localStorage.setItem("parley.outbox.v1.7", JSON.stringify([{ clientMsgId: 1 }, pendingSend(1, "ok", IN_ROOM, "a")]));
     expect(new OutboxStorage(localStorage, 7).load().map((i) => i.clientMsgId)).toEqual(["a"]);
   });
 
@@ -49,7 +49,7 @@ describe("OutboxStorage", () => {
     const tab = new OutboxStorage(localStorage, 7);
     const heard: string[][] = [];
     const stop = tab.watch((items) => heard.push(items.map((i) => i.clientMsgId)));
-    localStorage.setItem("parley.outbox.v1.7", JSON.stringify([pendingSend(1, "x", "a")]));
+    localStorage.setItem("parley.outbox.v1.7", JSON.stringify([pendingSend(1, "x", IN_ROOM, "a")]));
     window.dispatchEvent(new StorageEvent("storage", { key: "parley.outbox.v1.7" }));
     window.dispatchEvent(new StorageEvent("storage", { key: "parley.outbox.v1.8" }));
     stop();

@@ -46,6 +46,7 @@ const received = (room: number, seq: number): Action => ({
   message: msg(room, seq),
   fresh: true,
   unread: true,
+  mention: false,
   announce: null,
 });
 

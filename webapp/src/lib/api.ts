@@ -11,6 +11,8 @@ import type {
   MemberPage,
   MessagePage,
   MyRooms,
+  NotificationLevelAnswer,
+  NotificationLevelBody,
   OneMessage,
   Presence,
   RefreshTokenBody,
@@ -88,6 +90,9 @@ export class ApiClient {
     this.call<MessagePage>("GET", `/rooms/${id}/messages${query({ before, limit })}`);
   messagesAfter = (id: number, after: number, limit = 200) =>
     this.call<MessagePage>("GET", `/rooms/${id}/messages${query({ after, limit })}`);
+  /** A thread: its root, then its replies, ascending; the newest page, or the one before a seq. */
+  threadBefore = (id: number, rootSeq: number, before?: number, limit = 50) =>
+    this.call<MessagePage>("GET", `/rooms/${id}/messages${query({ thread: rootSeq, before, limit })}`);
   edit = async (id: number, seq: number, body: string) =>
     (await this.call<OneMessage>("PATCH", `/rooms/${id}/messages/${seq}`, { body } satisfies EditMessageBody)).message;
   remove = async (id: number, seq: number) =>
@@ -98,4 +103,8 @@ export class ApiClient {
   setRole = (id: number, userId: number, role: RoleBody["role"]) =>
     this.call<Member>("PUT", `/rooms/${id}/members/${userId}/role`, { role } satisfies RoleBody);
   removeMember = (id: number, userId: number) => this.call<void>("DELETE", `/rooms/${id}/members/${userId}`);
+
+  /** When I am notified of a room's messages, on all my devices. */
+  setNotificationLevel = async (id: number, level: NotificationLevelBody["level"]) =>
+    (await this.call<NotificationLevelAnswer>("PUT", `/rooms/${id}/notifications`, { level } satisfies NotificationLevelBody)).level;
 }

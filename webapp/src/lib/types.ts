@@ -30,6 +30,10 @@ export type EditMessageBody = Schemas["EditMessageBody"];
 export type UserRef = Schemas["UserRef"];
 export type UpdateRoomBody = Schemas["UpdateRoomBody"];
 export type RoleBody = Schemas["RoleBody"];
+export type ThreadSummary = Schemas["ThreadSummary"];
+export type NotificationLevel = MyRoom["notification_level"];
+export type NotificationLevelBody = Schemas["NotificationLevelBody"];
+export type NotificationLevelAnswer = Schemas["NotificationLevelAnswer"];
 
 // -- WebSocket frames (edge_gateway/ws/frames.py) -------------------------------------------------
 

@@ -30,6 +30,7 @@ describe("liveReducer: typing", () => {
       message: msg(1, 4, { sender_id: 2 }),
       fresh: true,
       unread: false,
+      mention: false,
       announce: "bob: hi",
     });
     expect(next.typing[1]).toEqual({});

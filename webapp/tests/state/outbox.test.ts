@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Action } from "@/lib/state/actions";
-import { newClientMsgId, outboxReducer, pendingSend, toResend, type OutboxState } from "@/lib/state/outbox";
+import { newClientMsgId, outboxReducer, IN_ROOM, pendingSend, toResend, type OutboxState } from "@/lib/state/outbox";
 import { msg } from "../fixtures";
 
 const ME = 1;
@@ -12,8 +12,8 @@ function run(state: OutboxState, ...actions: Action[]): OutboxState {
 
 describe("outboxReducer", () => {
   it("keeps the client_msg_id of a send until it is confirmed, for resending", () => {
-    const a = pendingSend(1, "hello", "a", at(1));
-    const b = pendingSend(1, "again", "b", at(2));
+    const a = pendingSend(1, "hello", IN_ROOM, "a", at(1));
+    const b = pendingSend(1, "again", IN_ROOM, "b", at(2));
     let state = run({}, { type: "outbox/queued", item: a }, { type: "outbox/queued", item: b });
     expect(toResend(state).map((i) => i.clientMsgId)).toEqual(["a", "b"]);
     state = run(state, { type: "outbox/confirmed", clientMsgId: "a" });
@@ -22,13 +22,13 @@ describe("outboxReducer", () => {
   });
 
   it("queues a send once, however often it is queued", () => {
-    const a = pendingSend(1, "hello", "a");
+    const a = pendingSend(1, "hello", IN_ROOM, "a");
     const once = run({}, { type: "outbox/queued", item: a });
     expect(run(once, { type: "outbox/queued", item: a })).toBe(once);
   });
 
   it("does not resend a failed send until retried", () => {
-    let state = run({}, { type: "outbox/queued", item: pendingSend(2, "too long", "a") });
+    let state = run({}, { type: "outbox/queued", item: pendingSend(2, "too long", IN_ROOM, "a") });
     state = run(state, { type: "outbox/failed", clientMsgId: "a", error: "limit is 4000" });
     expect(toResend(state)).toEqual([]);
     expect(state[2]?.[0]?.error).toBe("limit is 4000");
@@ -40,14 +40,15 @@ describe("outboxReducer", () => {
   it("drops a send when my stored message shows up, by frame or in a history page", () => {
     let state = run(
       {},
-      { type: "outbox/queued", item: pendingSend(1, "x", "a") },
-      { type: "outbox/queued", item: pendingSend(1, "y", "b") },
+      { type: "outbox/queued", item: pendingSend(1, "x", IN_ROOM, "a") },
+      { type: "outbox/queued", item: pendingSend(1, "y", IN_ROOM, "b") },
     );
     state = run(state, {
       type: "message/received",
       message: msg(1, 4, { client_msg_id: "a", sender_id: ME }),
       fresh: false,
       unread: false,
+      mention: false,
       announce: null,
     });
     expect(state[1]?.map((i) => i.clientMsgId)).toEqual(["b"]);
@@ -60,7 +61,7 @@ describe("outboxReducer", () => {
   });
 
   it("is not confirmed by someone else's message with the same client_msg_id, or one in another room", () => {
-    const state = run({}, { type: "outbox/queued", item: pendingSend(1, "x", "a") });
+    const state = run({}, { type: "outbox/queued", item: pendingSend(1, "x", IN_ROOM, "a") });
     const other = run(state, { type: "timeline/gapPage", roomId: 1, messages: [msg(1, 2, { client_msg_id: "a", sender_id: 9 })] });
     expect(other).toBe(state);
     const elsewhere = run(state, { type: "timeline/gapPage", roomId: 2, messages: [msg(2, 2, { client_msg_id: "a", sender_id: ME })] });
@@ -68,11 +69,11 @@ describe("outboxReducer", () => {
   });
 
   it("takes the persisted outbox, oldest first, keeping unchanged rooms as they were", () => {
-    const kept = pendingSend(1, "x", "a", at(1));
+    const kept = pendingSend(1, "x", IN_ROOM, "a", at(1));
     const state = run({}, { type: "outbox/queued", item: kept });
     const restored = run(state, {
       type: "outbox/restored",
-      items: [pendingSend(2, "later", "c", at(3)), { ...kept }, pendingSend(2, "sooner", "b", at(2))],
+      items: [pendingSend(2, "later", IN_ROOM, "c", at(3)), { ...kept }, pendingSend(2, "sooner", IN_ROOM, "b", at(2))],
     });
     expect(restored[1]).toBe(state[1]);
     expect(restored[2]?.map((i) => i.clientMsgId)).toEqual(["b", "c"]);

@@ -9,7 +9,7 @@ function loaded(...ids: number[]): RoomsState {
 }
 
 function received(roomId: number, seq: number, extra: Partial<Extract<Action, { type: "message/received" }>> = {}) {
-  return { type: "message/received", message: msg(roomId, seq), fresh: true, unread: true, announce: null, ...extra } as const;
+  return { type: "message/received", message: msg(roomId, seq), fresh: true, unread: true, mention: false, announce: null, ...extra } as const;
 }
 
 describe("roomsReducer", () => {

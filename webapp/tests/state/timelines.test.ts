@@ -10,7 +10,7 @@ function newest(seqs: number[], hasMore = true): TimelinesState {
 
 describe("timelinesReducer", () => {
   it("holds live messages before the first page and merges the page in by seq", () => {
-    let state = timelinesReducer({}, { type: "message/received", message: msg(1, 12), fresh: true, unread: false, announce: null });
+    let state = timelinesReducer({}, { type: "message/received", message: msg(1, 12), fresh: true, unread: false, mention: false, announce: null });
     expect(state[1]).toMatchObject({ loaded: false });
     state = timelinesReducer(state, { type: "timeline/newest", roomId: 1, page: page([10, 11, 12], true) });
     expect(state[1]?.messages.map((m) => m.seq)).toEqual([10, 11, 12]);
@@ -19,7 +19,7 @@ describe("timelinesReducer", () => {
 
   it("returns the same state for a message it holds already (a duplicate frame)", () => {
     const state = newest([1, 2]);
-    const again = timelinesReducer(state, { type: "message/received", message: msg(1, 2), fresh: false, unread: false, announce: null });
+    const again = timelinesReducer(state, { type: "message/received", message: msg(1, 2), fresh: false, unread: false, mention: false, announce: null });
     expect(again).toBe(state);
   });
 

@@ -6,13 +6,16 @@ import { ApiClient, auth } from "../api";
 import { wsUrl } from "../config";
 import type { SessionManager } from "../session";
 import type { Action } from "../state/actions";
-import { findPending } from "../state/outbox";
+import { mentionsUser, Notifier, notifies } from "../notifications";
+import { findPending, IN_ROOM, type Placement } from "../state/outbox";
 import { chatReducer, initialChatState, type ChatState } from "../state/root";
-import { findRoom } from "../state/rooms";
+import { findRoom, roomTitle } from "../state/rooms";
+import { findThread } from "../state/threads";
 import { findMessage } from "../state/timelines";
 import { nextTypingExpiry } from "../state/live";
 import { createStore, type Store } from "../store";
-import type { Message, MyRoom, Room, ServerFrame } from "../types";
+import { inMainTimeline } from "../timeline";
+import type { Message, MyRoom, NotificationLevelBody, Room, ServerFrame } from "../types";
 import { CursorBook } from "../ws/cursors";
 import { ChatSocket, type ConnectionStatus } from "../ws/socket";
 import type { ChatContext } from "./context";
@@ -26,11 +29,14 @@ interface Options {
   storage?: Storage | null;
   /** Opens the WebSocket (tests pass a fake). */
   createSocket?: (url: string) => WebSocket;
+  /** Shows browser notifications (tests pass one over a fake Notification API). */
+  notifier?: Notifier;
 }
 
 export class ChatController {
   readonly api: ApiClient;
   readonly store: Store<ChatState, Action>;
+  readonly notifier: Notifier;
   private readonly cursors = new CursorBook();
   private readonly socket: ChatSocket;
   private readonly users: UserLoader;
@@ -45,9 +51,10 @@ export class ChatController {
 
   constructor(
     private readonly session: SessionManager,
-    { storage = typeof localStorage === "undefined" ? null : localStorage, createSocket }: Options = {},
+    { storage = typeof localStorage === "undefined" ? null : localStorage, createSocket, notifier }: Options = {},
   ) {
     this.api = new ApiClient(session);
+    this.notifier = notifier ?? new Notifier();
     const me = session.user;
     this.store = createStore(chatReducer, initialChatState(me));
     this.saved = new OutboxStorage(storage, me?.id ?? 0);
@@ -172,7 +179,21 @@ export class ChatController {
         return;
       case "read_marker":
       case "read_ack":
-        this.dispatch({ type: "read/marked", roomId: frame.room_id, lastReadSeq: frame.last_read_seq });
+        this.dispatch({
+          type: "read/marked",
+          roomId: frame.room_id,
+          lastReadSeq: frame.last_read_seq,
+          unreadCount: frame.unread_count,
+          mentionCount: frame.mention_count,
+        });
+        return;
+      case "thread_updated":
+        this.cursors.observeRoomChange(frame.room_id, frame.change);
+        this.users.ensure(frame.thread.participant_ids);
+        this.dispatch({ type: "thread/summary", roomId: frame.room_id, rootSeq: frame.root_seq, change: frame.change, thread: frame.thread });
+        return;
+      case "member_settings":
+        this.dispatch({ type: "room/notificationLevel", roomId: frame.room_id, level: frame.notification_level });
         return;
       case "room_updated":
         this.onRoomUpdated(frame.room);
@@ -208,21 +229,42 @@ export class ChatController {
 
   private onMessage(message: Message): void {
     const fresh = this.cursors.observeMessage(message);
-    const mine = message.sender_id === this.state.users.me?.id;
+    const me = this.state.users.me?.id;
+    const mine = message.sender_id === me;
     const visible = this.isVisible(message.room_id);
     const live = !mine && !this.replaying;
+    const main = inMainTimeline(message);
+    const mentioned = mentionsUser(message, me);
     const author = this.state.users.byId[message.sender_id]?.username ?? "someone";
+    const where = main ? "" : " in a thread";
     this.dispatch({
       type: "message/received",
       message,
       fresh: fresh !== "duplicate",
-      unread: live && !visible,
-      announce: live && message.room_id === this.activeRoom ? `${author}: ${message.body}` : null,
+      unread: live && !visible && main,
+      mention: live && !visible && mentioned,
+      announce: live && message.room_id === this.activeRoom ? `${author}${where}: ${message.body}` : null,
     });
     if (fresh === "duplicate") return;
     if (fresh === "gap") void this.history.fillGap(message.room_id);
     this.users.ensure([message.sender_id]);
+    if (live && !visible) this.notify(message, author, mentioned, main);
     if (visible) this.markRead(message.room_id);
+  }
+
+  /** A browser notification for someone else's message, if the room's level allows it and the tab is hidden. */
+  private notify(message: Message, author: string, mentioned: boolean, main: boolean): void {
+    const entry = findRoom(this.state.rooms, message.room_id);
+    if (!entry || (typeof document !== "undefined" && document.visibilityState === "visible")) return;
+    if (!notifies(entry.notification_level, mentioned, main)) return;
+    const room = entry.room.kind === "direct" ? "" : ` in #${roomTitle(entry.room, this.state.users)}`;
+    const thread = message.thread_root_seq ? `?thread=${message.thread_root_seq}` : "";
+    this.notifier.show({
+      title: `${author}${room}`,
+      body: message.body,
+      tag: `room-${message.room_id}`,
+      path: `/rooms/${message.room_id}${thread}`,
+    });
   }
 
   private onChange(message: Message): void {
@@ -347,11 +389,24 @@ export class ChatController {
   // -- sending ---------------------------------------------------------------------------------
 
   /** Post a message: shown at once as pending (and kept across reloads), resent until confirmed. */
-  send = (roomId: number, body: string): void => this.sending.send(roomId, body);
+  send = (roomId: number, body: string, placement: Placement = IN_ROOM): void =>
+    this.sending.send(roomId, body, placement);
   retrySend = (clientMsgId: string): void => this.sending.retry(clientMsgId);
   discardSend = (clientMsgId: string): void => this.sending.discard(clientMsgId);
   typing = (roomId: number): void => this.sending.typing(roomId);
   loadOlder = (roomId: number): Promise<void> => this.history.loadOlder(roomId);
+  loadOlderThread = (roomId: number, rootSeq: number): Promise<void> => this.history.loadOlderThread(roomId, rootSeq);
+
+  /** A thread opened in the side panel: fetched the first time (live frames keep it current after). */
+  openThread(roomId: number, rootSeq: number): void {
+    if (!findThread(this.state.threads, roomId, rootSeq)?.loaded) void this.history.loadThread(roomId, rootSeq);
+  }
+
+  /** My notification level in a room, for all my devices (they hear it as member_settings). */
+  async setNotificationLevel(roomId: number, level: NotificationLevelBody["level"]): Promise<void> {
+    const stored = await this.api.setNotificationLevel(roomId, level);
+    this.dispatch({ type: "room/notificationLevel", roomId, level: stored });
+  }
 
   async edit(roomId: number, seq: number, body: string): Promise<void> {
     this.onChange(await this.api.edit(roomId, seq, body));

@@ -2,6 +2,7 @@
 // reader scrolls up, the messages missing after a gap, and who is online in the open room.
 
 import { ApiError } from "../api";
+import { findThread } from "../state/threads";
 import { olderCursor } from "../state/timelines";
 import type { ChatContext } from "./context";
 
@@ -53,13 +54,56 @@ export class History {
         const page = await api.messagesAfter(roomId, cursors.lastSeq(roomId));
         for (const message of page.messages) cursors.observeMessage(message);
         dispatch({ type: "timeline/gapPage", roomId, messages: page.messages });
-        if (!page.has_more) break;
+        if (!page.has_more) {
+          cursors.settle(roomId);
+          await this.reloadThreads(roomId);
+          break;
+        }
       }
     } catch {
       // the next reconnect resumes from the cursor anyway
     } finally {
       dispatch({ type: "timeline/gapFill", roomId, filling: false });
     }
+  }
+
+  /** The newest page of a thread (its root first when the thread is short); true once it is held. */
+  async loadThread(roomId: number, rootSeq: number): Promise<boolean> {
+    this.chat.dispatch({ type: "thread/opened", roomId, rootSeq });
+    try {
+      const page = await this.chat.api.threadBefore(roomId, rootSeq);
+      this.chat.users.ensure(page.messages.map((m) => m.sender_id));
+      this.chat.dispatch({ type: "thread/newest", roomId, rootSeq, page });
+      return true;
+    } catch (error) {
+      const message = problem(error, "Could not load the thread.");
+      this.chat.dispatch({ type: "thread/failed", roomId, rootSeq, error: message });
+      return false;
+    }
+  }
+
+  /** Older replies of a thread, when the reader scrolls up in it. */
+  async loadOlderThread(roomId: number, rootSeq: number): Promise<void> {
+    const before = olderCursor(findThread(this.chat.state().threads, roomId, rootSeq), rootSeq);
+    if (before === null || before === "none") return;
+    this.chat.dispatch({ type: "thread/olderRequested", roomId, rootSeq });
+    try {
+      const page = await this.chat.api.threadBefore(roomId, rootSeq, before);
+      this.chat.users.ensure(page.messages.map((m) => m.sender_id));
+      this.chat.dispatch({ type: "thread/older", roomId, rootSeq, page });
+    } catch (error) {
+      const message = problem(error, "Could not load older replies.");
+      this.chat.dispatch({ type: "thread/failed", roomId, rootSeq, error: message });
+    }
+  }
+
+  /** The threads of a room held so far, fetched again (after a gap the socket could not fill). */
+  private async reloadThreads(roomId: number): Promise<void> {
+    const prefix = `${roomId}:`;
+    const roots = Object.keys(this.chat.state().threads)
+      .filter((key) => key.startsWith(prefix))
+      .map((key) => Number(key.slice(prefix.length)));
+    await Promise.all(roots.map((rootSeq) => this.loadThread(roomId, rootSeq)));
   }
 
   async loadPresence(roomId: number): Promise<void> {

@@ -19,7 +19,9 @@ function isPendingSend(value: unknown): value is PendingSend {
     typeof item.roomId === "number" &&
     typeof item.body === "string" &&
     typeof item.createdAt === "string" &&
-    (item.state === "sending" || item.state === "failed")
+    (item.state === "sending" || item.state === "failed") &&
+    (item.threadRootSeq === undefined || typeof item.threadRootSeq === "number") &&
+    (item.alsoInRoom === undefined || typeof item.alsoInRoom === "boolean")
   );
 }
 

@@ -2,7 +2,7 @@
 // it shows at once and survives a reload), then written if the socket is up; whatever is still
 // unconfirmed is written again, with the same client_msg_id, after every catch-up.
 
-import { findPending, pendingSend, toResend, type PendingSend } from "../state/outbox";
+import { findPending, IN_ROOM, pendingSend, toResend, type PendingSend, type Placement } from "../state/outbox";
 import type { ChatSocket } from "../ws/socket";
 import type { ChatContext } from "./context";
 
@@ -16,8 +16,8 @@ export class Sending {
     private readonly socket: ChatSocket,
   ) {}
 
-  send(roomId: number, body: string): void {
-    const item = pendingSend(roomId, body);
+  send(roomId: number, body: string, placement: Placement = IN_ROOM): void {
+    const item = pendingSend(roomId, body, placement);
     this.chat.dispatch({ type: "outbox/queued", item });
     this.write(item);
     this.typingSentAt.delete(roomId);
@@ -52,6 +52,7 @@ export class Sending {
       room_id: item.roomId,
       client_msg_id: item.clientMsgId,
       body: item.body,
+      ...(item.threadRootSeq ? { thread_root_seq: item.threadRootSeq, also_in_room: item.alsoInRoom === true } : {}),
     });
   }
 }

@@ -3,7 +3,7 @@
 // slices (a new message moves its room up, lands in the timeline, ends its author's typing notice
 // and confirms my pending send) without the effect code knowing about each of them.
 
-import type { Message, MessagePage, MyRoom, Role, Room, User } from "../types";
+import type { Message, MessagePage, MyRoom, NotificationLevel, Role, Room, ThreadSummary, User } from "../types";
 import type { ConnectionStatus } from "../ws/socket";
 import type { PendingSend } from "./outbox";
 
@@ -19,15 +19,20 @@ export type Action =
   | { type: "member/changed"; roomId: number; userId: number; joined: boolean }
   /** My role in a room changed (role_changed for me). */
   | { type: "room/myRole"; roomId: number; role: Role }
-  | { type: "read/marked"; roomId: number; lastReadSeq: number }
+  /** A read marker moved (mine, here or on another device); the counts are the server's as of it. */
+  | { type: "read/marked"; roomId: number; lastReadSeq: number; unreadCount?: number; mentionCount?: number }
+  /** My notification level in a room (a member_settings frame, or my own change). */
+  | { type: "room/notificationLevel"; roomId: number; level: NotificationLevel }
   // messages and timelines
   | {
       type: "message/received";
       message: Message;
       /** false for a frame seen before (at-least-once delivery): merged, but nothing counted twice. */
       fresh: boolean;
-      /** Count it as unread (not mine, not on screen, not replayed). */
+      /** Count it as unread (not mine, not on screen, not replayed; in the main timeline). */
       unread: boolean;
+      /** Count it as an unread mention of me (as unread, but thread replies count too). */
+      mention: boolean;
       /** What to read out to screen readers, if anything. */
       announce: string | null;
     }
@@ -39,6 +44,14 @@ export type Action =
   | { type: "timeline/failed"; roomId: number; error: string }
   | { type: "timeline/gapFill"; roomId: number; filling: boolean }
   | { type: "timeline/gapPage"; roomId: number; messages: Message[] }
+  // threads (a root's seq names each)
+  | { type: "thread/opened"; roomId: number; rootSeq: number }
+  | { type: "thread/newest"; roomId: number; rootSeq: number; page: MessagePage }
+  | { type: "thread/olderRequested"; roomId: number; rootSeq: number }
+  | { type: "thread/older"; roomId: number; rootSeq: number; page: MessagePage }
+  | { type: "thread/failed"; roomId: number; rootSeq: number; error: string }
+  /** A root's summary changed (thread_updated): applied where the root is held, if newer. */
+  | { type: "thread/summary"; roomId: number; rootSeq: number; change: number; thread: ThreadSummary }
   // presence and typing
   | { type: "typing/started"; roomId: number; userId: number; expiresAt: number }
   | { type: "typing/expired"; now: number }

@@ -15,6 +15,24 @@ export interface PendingSend {
   createdAt: string;
   state: PendingState;
   error?: string;
+  /** A reply: its thread's root seq (absent or 0: the main timeline). */
+  threadRootSeq?: number;
+  /** A reply also shown in the main timeline. */
+  alsoInRoom?: boolean;
+}
+
+/** Where a send goes besides its room: a thread, and whether the main timeline shows it too. */
+export interface Placement {
+  threadRootSeq: number;
+  alsoInRoom: boolean;
+}
+
+export const IN_ROOM: Placement = { threadRootSeq: 0, alsoInRoom: false };
+
+/** Whether a pending send shows in the main timeline (`rootSeq` 0) or in that thread. */
+export function pendingShownIn(item: PendingSend, rootSeq: number): boolean {
+  const root = item.threadRootSeq ?? 0;
+  return rootSeq === 0 ? root === 0 || item.alsoInRoom === true : root === rootSeq;
 }
 
 export type OutboxState = Readonly<Record<number, readonly PendingSend[]>>;
@@ -26,8 +44,15 @@ export function newClientMsgId(): string {
   return "w-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function pendingSend(roomId: number, body: string, clientMsgId = newClientMsgId(), now = new Date()): PendingSend {
-  return { clientMsgId, roomId, body, createdAt: now.toISOString(), state: "sending" };
+export function pendingSend(
+  roomId: number,
+  body: string,
+  { threadRootSeq, alsoInRoom }: Placement = IN_ROOM,
+  clientMsgId = newClientMsgId(),
+  now = new Date(),
+): PendingSend {
+  const item: PendingSend = { clientMsgId, roomId, body, createdAt: now.toISOString(), state: "sending" };
+  return threadRootSeq > 0 ? { ...item, threadRootSeq, alsoInRoom } : item;
 }
 
 function update(state: OutboxState, clientMsgId: string, change: (item: PendingSend) => PendingSend | null): OutboxState {
@@ -93,6 +118,8 @@ export function outboxReducer(state: OutboxState, action: Action, me: number | u
       return confirmedBy(state, [action.message], me);
     case "timeline/newest":
     case "timeline/older":
+    case "thread/newest":
+    case "thread/older":
       return confirmedBy(state, action.page.messages, me);
     case "timeline/gapPage":
       return confirmedBy(state, action.messages, me);

@@ -1,7 +1,8 @@
-// My rooms, most recently active first, with each one's read marker and unread count.
+// My rooms, most recently active first, with each one's read marker, unread and mention counts and
+// my notification level.
 
 import type { MyRoom, Room } from "../types";
-import type { Action } from "./actions";
+import type { Action, ActionOf } from "./actions";
 import type { UsersState } from "./users";
 
 export interface RoomsState {
@@ -54,28 +55,38 @@ export function roomsReducer(state: RoomsState, action: Action): RoomsState {
         room: { ...entry.room, member_count: Math.max(0, entry.room.member_count + (action.joined ? 1 : -1)) },
       }));
     case "read/marked":
-      return mapRoom(state, action.roomId, (entry) => ({
-        ...entry,
-        last_read_seq: Math.max(entry.last_read_seq, action.lastReadSeq),
-        // The server's count is as of that read; messages that came since stay counted.
-        unread_count: action.lastReadSeq >= entry.room.last_seq ? 0 : entry.unread_count,
-      }));
+      return mapRoom(state, action.roomId, (entry) => {
+        if (action.lastReadSeq < entry.last_read_seq) return entry; // an older marker, overtaken
+        // The server's counts are as of that read; messages that came since stay counted.
+        const caughtUp = action.lastReadSeq >= entry.room.last_seq;
+        return {
+          ...entry,
+          last_read_seq: action.lastReadSeq,
+          unread_count: caughtUp ? 0 : (action.unreadCount ?? entry.unread_count),
+          mention_count: caughtUp ? 0 : (action.mentionCount ?? entry.mention_count),
+        };
+      });
+    case "room/notificationLevel":
+      return mapRoom(state, action.roomId, (entry) =>
+        entry.notification_level === action.level ? entry : { ...entry, notification_level: action.level },
+      );
     case "message/received":
-      return action.fresh ? messageArrived(state, action.message.room_id, action.message.seq, action.unread) : state;
+      return action.fresh ? messageArrived(state, action) : state;
     default:
       return state;
   }
 }
 
-/** A new message moves its room to the top, advances its last_seq and maybe its unread count. */
-function messageArrived(state: RoomsState, roomId: number, seq: number, unread: boolean): RoomsState {
-  const index = state.list.findIndex((r) => r.room.id === roomId);
+/** A new message moves its room to the top, advances its last_seq and maybe its counts. */
+function messageArrived(state: RoomsState, { message, unread, mention }: ActionOf<"message/received">): RoomsState {
+  const index = state.list.findIndex((r) => r.room.id === message.room_id);
   if (index < 0) return state;
   const entry = state.list[index]!;
   const moved: MyRoom = {
     ...entry,
-    room: { ...entry.room, last_seq: Math.max(entry.room.last_seq, seq) },
+    room: { ...entry.room, last_seq: Math.max(entry.room.last_seq, message.seq) },
     unread_count: unread ? entry.unread_count + 1 : entry.unread_count,
+    mention_count: mention ? entry.mention_count + 1 : entry.mention_count,
   };
   return { ...state, list: [moved, ...state.list.slice(0, index), ...state.list.slice(index + 1)] };
 }

@@ -6,8 +6,9 @@ import type { User } from "../types";
 import type { Action } from "./actions";
 import { connectionReducer, initialConnection, type ConnectionState } from "./connection";
 import { initialLive, liveReducer, type LiveState } from "./live";
-import { outboxReducer, type OutboxState, type PendingSend } from "./outbox";
+import { outboxReducer, pendingShownIn, type OutboxState, type PendingSend } from "./outbox";
 import { initialRooms, roomsReducer, type RoomsState } from "./rooms";
+import { threadsReducer, findThread, type ThreadsState } from "./threads";
 import { timelinesReducer, type TimelinesState } from "./timelines";
 import { initialUsers, usersReducer, type UsersState } from "./users";
 
@@ -15,6 +16,7 @@ export interface ChatState {
   connection: ConnectionState;
   rooms: RoomsState;
   timelines: TimelinesState;
+  threads: ThreadsState;
   live: LiveState;
   outbox: OutboxState;
   users: UsersState;
@@ -25,6 +27,7 @@ export function initialChatState(me: User | null): ChatState {
     connection: initialConnection,
     rooms: initialRooms,
     timelines: {},
+    threads: {},
     live: initialLive,
     outbox: {},
     users: initialUsers(me),
@@ -37,6 +40,7 @@ export function chatReducer(state: ChatState, action: Action): ChatState {
     connection: connectionReducer(state.connection, action),
     rooms: roomsReducer(state.rooms, action),
     timelines: timelinesReducer(state.timelines, action),
+    threads: threadsReducer(state.threads, action),
     live: liveReducer(state.live, action),
     outbox: outboxReducer(state.outbox, action, state.users.me?.id),
     users: usersReducer(state.users, action),
@@ -48,15 +52,17 @@ export function chatReducer(state: ChatState, action: Action): ChatState {
 const NO_PENDING: readonly PendingSend[] = [];
 
 /**
- * A room's pending sends as shown: without any whose message is in the timeline already (another
- * tab may have sent it, and its storage event can come after the message frame).
+ * The pending sends shown in a room's main timeline (`rootSeq` 0) or in one of its threads: without
+ * any whose message is there already (another tab may have sent it, and its storage event can come
+ * after the message frame).
  */
-export function visiblePending(state: ChatState, roomId: number): readonly PendingSend[] {
-  const pending = state.outbox[roomId] ?? NO_PENDING;
+export function visiblePending(state: ChatState, roomId: number, rootSeq = 0): readonly PendingSend[] {
+  const all = state.outbox[roomId] ?? NO_PENDING;
+  const pending = all.filter((item) => pendingShownIn(item, rootSeq));
   if (pending.length === 0) return NO_PENDING;
   const me = state.users.me?.id;
-  const stored = new Set(
-    (state.timelines[roomId]?.messages ?? []).filter((m) => m.sender_id === me).map((m) => m.client_msg_id),
-  );
-  return stored.size === 0 ? pending : pending.filter((item) => !stored.has(item.clientMsgId));
+  const held = rootSeq === 0 ? state.timelines[roomId] : findThread(state.threads, roomId, rootSeq);
+  const stored = new Set((held?.messages ?? []).filter((m) => m.sender_id === me).map((m) => m.client_msg_id));
+  const shown = stored.size === 0 ? pending : pending.filter((item) => !stored.has(item.clientMsgId));
+  return shown.length === all.length ? all : shown;
 }

@@ -67,6 +67,22 @@ export class CursorBook {
     return true;
   }
 
+  /** A change that is not a whole message (a `thread_updated` frame): counted for resume. */
+  observeRoomChange(roomId: number, change: number): void {
+    this.noteChange(roomId, change);
+  }
+
+  /**
+   * A gap fill found nothing more in the main timeline: the seqs still missing are thread replies
+   * (the main timeline does not list them; open threads reload), so stop waiting for them.
+   */
+  settle(roomId: number): void {
+    const room = this.rooms.get(roomId);
+    if (!room || room.ahead.size === 0) return;
+    room.contiguous = Math.max(room.contiguous, ...room.ahead);
+    room.ahead.clear();
+  }
+
   /** The auth frame's cursors: where to resume in each tracked room. */
   cursors(): Cursor[] {
     return [...this.rooms.entries()]

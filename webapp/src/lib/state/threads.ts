@@ -1,0 +1,66 @@
+// The threads a reader has opened: each one's root and replies (ascending seq), paged back from the
+// newest like a timeline. Live replies, edits and summary changes keep an opened thread current,
+// open on screen or not, so opening it again shows it at once.
+
+import { mergeMessages, threadRootOf, withSummary } from "../timeline";
+import type { Message } from "../types";
+import type { Action } from "./actions";
+import { EMPTY_PAGED, newestPage, olderPage, type Paged } from "./timelines";
+
+export type ThreadView = Paged;
+
+export type ThreadsState = Readonly<Record<string, ThreadView>>;
+
+export function threadKey(roomId: number, rootSeq: number): string {
+  return `${roomId}:${rootSeq}`;
+}
+
+function patch(state: ThreadsState, key: string, change: (t: ThreadView) => Partial<ThreadView>): ThreadsState {
+  const current = state[key] ?? EMPTY_PAGED;
+  return { ...state, [key]: { ...current, ...change(current) } };
+}
+
+/** A message of an opened thread (a reply, or the root itself) merged into it. */
+function merge(state: ThreadsState, message: Message): ThreadsState {
+  const key = threadKey(message.room_id, threadRootOf(message));
+  const current = state[key];
+  if (!current) return state;
+  const messages = mergeMessages(current.messages, [message]);
+  return messages === current.messages ? state : { ...state, [key]: { ...current, messages } };
+}
+
+export function threadsReducer(state: ThreadsState, action: Action): ThreadsState {
+  switch (action.type) {
+    case "message/received":
+    case "message/changed":
+      return merge(state, action.message);
+    case "thread/opened":
+      return state[threadKey(action.roomId, action.rootSeq)] ? state : patch(state, threadKey(action.roomId, action.rootSeq), () => ({}));
+    case "thread/newest":
+      return patch(state, threadKey(action.roomId, action.rootSeq), (t) => newestPage(t, action.page));
+    case "thread/olderRequested":
+      return patch(state, threadKey(action.roomId, action.rootSeq), () => ({ loadingOlder: true }));
+    case "thread/older":
+      return patch(state, threadKey(action.roomId, action.rootSeq), (t) => olderPage(t, action.page));
+    case "thread/failed":
+      return patch(state, threadKey(action.roomId, action.rootSeq), () => ({ loadingOlder: false, error: action.error }));
+    case "thread/summary": {
+      const key = threadKey(action.roomId, action.rootSeq);
+      const current = state[key];
+      if (!current) return state;
+      const messages = withSummary(current.messages, action.rootSeq, action.change, action.thread);
+      return messages === current.messages ? state : { ...state, [key]: { ...current, messages } };
+    }
+    case "room/removed": {
+      const prefix = `${action.roomId}:`;
+      const kept = Object.entries(state).filter(([key]) => !key.startsWith(prefix));
+      return kept.length === Object.keys(state).length ? state : Object.fromEntries(kept);
+    }
+    default:
+      return state;
+  }
+}
+
+export function findThread(state: ThreadsState, roomId: number, rootSeq: number): ThreadView | undefined {
+  return state[threadKey(roomId, rootSeq)];
+}
