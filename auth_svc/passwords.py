@@ -10,6 +10,7 @@ from passlib.context import CryptContext
 from common.errors import InvalidArgument
 from common.limits import (  # re-exported: the numbers are written once, in common/limits.py
     DISPLAY_NAME_MAX as DISPLAY_NAME_MAX,
+    MENTION_ROOM,
     PASSWORD_MAX as PASSWORD_MAX,
     PASSWORD_MIN as PASSWORD_MIN,
     USERNAME_MAX,
@@ -38,6 +39,8 @@ def check_username(username: str) -> str:
         raise InvalidArgument(
             "username must be 3-32 characters of a-z, 0-9, '_', '.' or '-', not starting with '.' or '-'"
         )
+    if name == MENTION_ROOM:
+        raise InvalidArgument(f"the username {MENTION_ROOM!r} is reserved: @{MENTION_ROOM} mentions everyone in a room")
     return name
 
 

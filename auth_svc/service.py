@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
@@ -163,15 +163,19 @@ class Accounts:
             raise NotFound("no such user")
         return _info(user)
 
-    def batch_get_users(self, user_ids: Iterable[int]) -> list[UserInfo]:
-        """The users among the ids, ascending; unknown ids are left out."""
+    def batch_get_users(self, user_ids: Iterable[int], usernames: Iterable[str] = ()) -> list[UserInfo]:
+        """The users among the ids and the usernames (any case), ascending by id; unknown ones are left out."""
         wanted = sorted(set(user_ids))
-        if len(wanted) > MAX_BATCH:
+        names = sorted({passwords.normalize_username(name) for name in usernames})
+        if len(wanted) + len(names) > MAX_BATCH:
             raise InvalidArgument(f"ask for at most {MAX_BATCH} users at once")
-        if not wanted:
+        names = [name for name in names if passwords.USERNAME_RE.fullmatch(name)]  # others name nobody
+        if not wanted and not names:
             return []
         with self.db.sessions() as s:
-            users = s.scalars(select(User).where(User.id.in_(wanted)).order_by(User.id)).all()
+            users = s.scalars(
+                select(User).where(or_(User.id.in_(wanted), User.username.in_(names))).order_by(User.id)
+            ).all()
         return [_info(u) for u in users]
 
     # -- sessions -------------------------------------------------------------------------------

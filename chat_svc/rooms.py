@@ -36,6 +36,7 @@ class Rooms:
                 kind=kind,
                 name=rules.room_name(name),
                 topic=rules.topic(topic),
+                room_mentions=kind == RoomKind.PRIVATE,  # @room: on in private rooms, off in public channels
                 created_by=user_id,
                 created_at=now,
                 member_count=1 + len(others),

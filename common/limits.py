@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # auth_svc
 USERNAME_MIN, USERNAME_MAX = 3, 32
+MENTION_ROOM = "room"  # `@room` mentions everyone in a room, so nobody may register that username
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 DISPLAY_NAME_MAX = 64
 BATCH_USERS_MAX = 500  # users per BatchGetUsers / GET /users

@@ -40,6 +40,13 @@ GOOD_USERNAMES = {
 }
 
 
+def test_the_username_room_is_reserved(harness: AsyncServicerHarness) -> None:
+    """Nobody may be called `room`, in any case: `@room` mentions everyone in a room."""
+    _, code, details = harness.invoke_unary("Register", pb.RegisterRequest(username="Room", password=PASSWORD))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details == "the username 'room' is reserved: @room mentions everyone in a room"
+
+
 @pytest.mark.parametrize("username", GOOD_USERNAMES.values(), ids=GOOD_USERNAMES.keys())
 def test_username_at_the_edges_of_the_rules_is_accepted(harness: AsyncServicerHarness, username: str) -> None:
     """Usernames right at the limits of the rules are accepted as they are."""

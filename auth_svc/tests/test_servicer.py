@@ -118,6 +118,16 @@ def test_batch_get_users_ascending_deduped_unknown_dropped(harness: AsyncService
     assert list(response.users) == sorted(users, key=lambda u: u.id)
 
 
+def test_batch_get_users_by_username_any_case(harness: AsyncServicerHarness) -> None:
+    """Usernames are looked up in any case, beside ids; names nobody has, or that break the rule, are left out."""
+    amy, ben = (register(harness, name).user for name in ("amy", "ben"))
+    token = register(harness, "dan").session.access_token
+    request = pb.BatchGetUsersRequest(user_ids=[amy.id], usernames=["BEN", "nobody", "x", "amy"])
+    response, code, _ = harness.invoke_unary("BatchGetUsers", request, metadata=auth_metadata(token))
+    assert code == grpc.StatusCode.OK
+    assert list(response.users) == [amy, ben]
+
+
 def test_batch_get_users_empty(harness: AsyncServicerHarness) -> None:
     """BatchGetUsers with no ids answers no users."""
     token = register(harness).session.access_token

@@ -92,3 +92,39 @@ async def test_bad_roots_get_clear_errors_and_change_nothing(
     missing = await api.get(f"/rooms/{room}/messages", params={"thread": 9}, headers=bearer(alice))
     assert missing.status_code == 404
     assert stored_messages(ws_stack, room) == [(1, "one")]
+
+
+async def test_a_mention_is_stored_counted_and_cleared_by_the_read_marker(api: httpx.AsyncClient, connect: Any) -> None:
+    """@username (any case) and @room are kept on the message, counted for the member, and a read clears the count."""
+    alice, bob = await register(api, "alice"), await register(api, "bob")
+    room = await private_room(api, alice, bob)
+    b = await signed_in(connect, bob)
+    sent = (await post(api, alice, room, f"hi @{bob.username.upper()}, and @room")).json()["message"]
+    assert sent["mentioned_user_ids"] == [bob.id] and sent["mentions_room"] is True
+    seen = await b.expect("message", room_id=room)
+    assert seen["message"]["mentioned_user_ids"] == [bob.id]
+    await post(api, alice, room, f"mail {bob.username}@example.com")  # an address mentions nobody
+    reply = await post(api, alice, room, f"@{bob.username} in a thread", thread_root_seq=sent["seq"])
+    assert reply.json()["message"]["mentioned_user_ids"] == [bob.id]
+    mine = {r["room"]["id"]: r for r in (await api.get("/rooms", headers=bearer(bob))).json()["rooms"]}[room]
+    assert (mine["unread_count"], mine["mention_count"]) == (2, 2)  # the reply counts as a mention only
+    await b.send(type="read", ref="rd", room_id=room, seq=reply.json()["message"]["seq"])
+    ack = await b.expect("read_ack", ref="rd")
+    assert (ack["unread_count"], ack["mention_count"]) == (0, 0)
+
+
+async def test_a_muted_room_still_counts_mentions(api: httpx.AsyncClient, connect: Any) -> None:
+    """Muting a room is stored for every device (member_settings) and its mentions are still counted."""
+    alice, bob = await register(api, "alice"), await register(api, "bob")
+    room = await private_room(api, alice, bob)
+    other_device = await signed_in(connect, bob)
+    muted = await api.put(f"/rooms/{room}/notifications", json={"level": "none"}, headers=bearer(bob))
+    assert muted.status_code == 200 and muted.json() == {"level": "none"}
+    assert (await other_device.expect("member_settings", room_id=room))["notification_level"] == "none"
+    await post(api, alice, room, f"@{bob.username} are you there?")
+    mine = {r["room"]["id"]: r for r in (await api.get("/rooms", headers=bearer(bob))).json()["rooms"]}[room]
+    assert (mine["notification_level"], mine["mention_count"]) == ("none", 1)
+    bad = await api.put(f"/rooms/{room}/notifications", json={"level": "loud"}, headers=bearer(bob))
+    assert bad.status_code == 422
+    back = await api.put(f"/rooms/{room}/notifications", json={"level": "default"}, headers=bearer(bob))
+    assert back.json() == {"level": "mentions"}

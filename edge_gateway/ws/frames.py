@@ -63,7 +63,7 @@ class SendFrame(_ClientFrame):
     client_msg_id: str = Field(min_length=1, max_length=64)
     body: str
     thread_root_seq: int = Field(0, ge=0, le=INT64_MAX, description="Reply in this message's thread; 0 = not a reply")
-    also_in_room: bool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
+    also_in_room: StrictBool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
 
 
 class TypingFrame(_ClientFrame):

@@ -27,7 +27,10 @@ export function ChatShell({ children }: { children: ReactNode }) {
       }
     });
     if (!chat) router.replace("/login");
-    else chat.start();
+    else {
+      chat.notifier.onOpen = (path) => router.push(path);
+      chat.start();
+    }
     return () => {
       unsubscribe();
       chat?.stop();

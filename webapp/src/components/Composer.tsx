@@ -5,10 +5,20 @@ import { useChat } from "./ChatContext";
 
 const MAX_CHARS = 4000;
 
-/** The message box: Enter sends, Shift+Enter starts a new line. */
-export function Composer({ roomId, label }: { roomId: number; label: string }) {
+interface Props {
+  roomId: number;
+  label: string;
+  /** Reply in this thread (0: post in the room). */
+  rootSeq?: number;
+  /** The room as named in "Also send to …" (threads only). */
+  roomLabel?: string;
+}
+
+/** The message box: Enter sends, Shift+Enter starts a new line. In a thread it posts replies. */
+export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) {
   const chat = useChat();
   const [text, setText] = useState("");
+  const [alsoInRoom, setAlsoInRoom] = useState(false);
   const inputId = useId();
   const hintId = useId();
   const tooLong = text.length > MAX_CHARS;
@@ -17,8 +27,9 @@ export function Composer({ roomId, label }: { roomId: number; label: string }) {
     event?.preventDefault();
     const body = text.trim();
     if (!body || tooLong) return;
-    chat.send(roomId, body);
+    chat.send(roomId, body, { threadRootSeq: rootSeq, alsoInRoom: rootSeq > 0 && alsoInRoom });
     setText("");
+    setAlsoInRoom(false);
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -50,6 +61,12 @@ export function Composer({ roomId, label }: { roomId: number; label: string }) {
       <button type="submit" className="primary" disabled={!text.trim() || tooLong}>
         Send
       </button>
+      {rootSeq > 0 && (
+        <label className="also-in-room">
+          <input type="checkbox" checked={alsoInRoom} onChange={(e) => setAlsoInRoom(e.target.checked)} /> Also send to{" "}
+          {roomLabel}
+        </label>
+      )}
       <p id={hintId} className={tooLong ? "composer-hint field-error" : "composer-hint"}>
         {tooLong
           ? `${text.length - MAX_CHARS} characters over the limit of ${MAX_CHARS}.`

@@ -1,6 +1,7 @@
 "use client";
 
 import Link from "next/link";
+import { useSearchParams } from "next/navigation";
 import { useEffect } from "react";
 import { findRoom, roomTitle } from "@/lib/state/rooms";
 import { useChat, useStore } from "./ChatContext";
@@ -8,7 +9,9 @@ import { Composer } from "./Composer";
 import { RoomIcon } from "./RoomIcon";
 import { JoinPrompt } from "./JoinPrompt";
 import { MessageList } from "./MessageList";
+import { NotificationLevelMenu } from "./NotificationLevelMenu";
 import { PresenceList } from "./PresenceList";
+import { ThreadPanel } from "./ThreadPanel";
 import { TypingIndicator } from "./TypingIndicator";
 
 export function Conversation({ roomId }: { roomId: number }) {
@@ -17,6 +20,8 @@ export function Conversation({ roomId }: { roomId: number }) {
   const roomsLoaded = useStore((s) => s.rooms.loaded);
   const title = useStore((s) => (entry ? roomTitle(entry.room, s.users) : ""));
   const isMember = entry !== undefined;
+  const threadParam = Number(useSearchParams().get("thread") ?? 0);
+  const rootSeq = Number.isSafeInteger(threadParam) && threadParam > 0 ? threadParam : 0;
 
   useEffect(() => {
     if (!isMember) return;
@@ -35,33 +40,38 @@ export function Conversation({ roomId }: { roomId: number }) {
     return roomsLoaded ? <JoinPrompt roomId={roomId} /> : <p className="boot">Loading…</p>;
   }
   const { room } = entry;
+  const roomLabel = `${room.kind === "direct" ? "@" : "#"}${title}`;
   return (
-    <main className="conversation" aria-labelledby="room-title">
-      <header className="conversation-head">
-        <Link href="/" className="back" aria-label="Back to conversations">
-          ‹
-        </Link>
-        <div className="conversation-title">
-          <h1 id="room-title">
-            <RoomIcon kind={room.kind} /> {title}
-          </h1>
-          <p className="room-meta">
-            {room.kind === "direct"
-              ? "Direct conversation"
-              : `${room.kind === "private" ? "Private" : "Public"} · ${room.member_count} member${room.member_count === 1 ? "" : "s"}`}
-            {room.topic ? ` · ${room.topic}` : ""}
-          </p>
-        </div>
-        <PresenceList roomId={roomId} />
-        {room.kind !== "direct" && (
-          <Link href={`/rooms/${roomId}/settings`} className="head-action" aria-label="Room settings and members">
-            Settings
+    <div className="room-view" data-thread={rootSeq > 0 ? "open" : undefined}>
+      <main className="conversation" aria-labelledby="room-title">
+        <header className="conversation-head">
+          <Link href="/" className="back" aria-label="Back to conversations">
+            ‹
           </Link>
-        )}
-      </header>
-      <MessageList roomId={roomId} />
-      <TypingIndicator roomId={roomId} />
-      <Composer roomId={roomId} label={`Message ${room.kind === "direct" ? "@" : "#"}${title}`} />
-    </main>
+          <div className="conversation-title">
+            <h1 id="room-title">
+              <RoomIcon kind={room.kind} /> {title}
+            </h1>
+            <p className="room-meta">
+              {room.kind === "direct"
+                ? "Direct conversation"
+                : `${room.kind === "private" ? "Private" : "Public"} · ${room.member_count} member${room.member_count === 1 ? "" : "s"}`}
+              {room.topic ? ` · ${room.topic}` : ""}
+            </p>
+          </div>
+          <PresenceList roomId={roomId} />
+          <NotificationLevelMenu roomId={roomId} />
+          {room.kind !== "direct" && (
+            <Link href={`/rooms/${roomId}/settings`} className="head-action" aria-label="Room settings and members">
+              Settings
+            </Link>
+          )}
+        </header>
+        <MessageList roomId={roomId} />
+        <TypingIndicator roomId={roomId} />
+        <Composer roomId={roomId} label={`Message ${roomLabel}`} />
+      </main>
+      {rootSeq > 0 && <ThreadPanel key={rootSeq} roomId={roomId} rootSeq={rootSeq} roomLabel={roomLabel} />}
+    </div>
   );
 }

@@ -1,21 +1,25 @@
 "use client";
 
+import Link from "next/link";
 import { useState, type KeyboardEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { timeLabel } from "@/lib/format";
-import type { Message } from "@/lib/types";
+import { threadRootOf } from "@/lib/timeline";
+import type { Message, ThreadSummary } from "@/lib/types";
 import { userName } from "@/lib/state/users";
-import { useChat, useStore } from "./ChatContext";
+import { shallowEqual, useChat, useStore } from "./ChatContext";
 
 interface Props {
   message: Message;
   own: boolean;
   /** Mine, or I moderate the room (docs/conversations.md). */
   deletable: boolean;
+  /** Shown in a thread's panel (no thread links there). */
+  inThread?: boolean;
 }
 
 /** One stored message; mine can be edited, mine (or any, for moderators) deleted. Text is never HTML. */
-export function MessageItem({ message, own, deletable }: Props) {
+export function MessageItem({ message, own, deletable, inThread = false }: Props) {
   const chat = useChat();
   const deleter = useStore((s) =>
     message.deleted_by && message.deleted_by !== message.sender_id ? userName(s.users, message.deleted_by) : null,
@@ -85,9 +89,20 @@ export function MessageItem({ message, own, deletable }: Props) {
       <p className="message-meta">
         <time dateTime={message.created_at}>{timeLabel(message.created_at)}</time>
         {message.edited_at && !message.deleted && <span className="edited"> (edited)</span>}
-        {deletable && !message.deleted && mode === "view" && (
+        {!inThread && message.thread_root_seq > 0 && (
+          <Link className="reply-of" href={threadHref(message.room_id, message.thread_root_seq)}>
+            {" "}
+            · in a thread
+          </Link>
+        )}
+        {!message.deleted && mode === "view" && (
           <span className="message-actions">
-            {own && (
+            {!inThread && (
+              <Link className="link" href={threadHref(message.room_id, threadRootOf(message))}>
+                Reply in thread
+              </Link>
+            )}
+            {own && deletable && (
               <button
                 type="button"
                 className="link"
@@ -99,9 +114,11 @@ export function MessageItem({ message, own, deletable }: Props) {
                 Edit
               </button>
             )}
-            <button type="button" className="link" onClick={() => setMode("confirm-delete")}>
-              Delete
-            </button>
+            {deletable && (
+              <button type="button" className="link" onClick={() => setMode("confirm-delete")}>
+                Delete
+              </button>
+            )}
           </span>
         )}
         {mode === "confirm-delete" && (
@@ -121,11 +138,43 @@ export function MessageItem({ message, own, deletable }: Props) {
           </span>
         )}
       </p>
+      {!inThread && message.thread && message.thread.reply_count > 0 && (
+        <ThreadLink roomId={message.room_id} rootSeq={message.seq} thread={message.thread} />
+      )}
       {error && (
         <p className="field-error" role="alert">
           {error}
         </p>
       )}
     </li>
+  );
+}
+
+export function threadHref(roomId: number, rootSeq: number): string {
+  return `/rooms/${roomId}?thread=${rootSeq}`;
+}
+
+/** A root's summary under it: how many replies, by whom, when the last came; opens the thread. */
+function ThreadLink({ roomId, rootSeq, thread }: { roomId: number; rootSeq: number; thread: ThreadSummary }) {
+  const names = useStore((s) => thread.participant_ids.map((id) => userName(s.users, id)), shallowEqual);
+  const count = thread.reply_count;
+  return (
+    <Link className="thread-link" href={threadHref(roomId, rootSeq)} data-testid="thread-summary">
+      <span className="thread-people" aria-hidden="true">
+        {names.slice(0, 3).map((name) => (
+          <span key={name} className="avatar" title={name}>
+            {name.slice(0, 1).toUpperCase()}
+          </span>
+        ))}
+      </span>
+      <span className="thread-count">
+        {count} {count === 1 ? "reply" : "replies"}
+      </span>
+      {thread.last_reply_at && (
+        <span className="thread-last">
+          Last reply <time dateTime={thread.last_reply_at}>{timeLabel(thread.last_reply_at)}</time>
+        </span>
+      )}
+    </Link>
   );
 }

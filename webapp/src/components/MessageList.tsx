@@ -8,6 +8,7 @@ import type { PendingSend } from "@/lib/state/outbox";
 import { canDelete } from "@/lib/permissions";
 import { findRoom } from "@/lib/state/rooms";
 import { visiblePending } from "@/lib/state/root";
+import { findThread } from "@/lib/state/threads";
 import { userName } from "@/lib/state/users";
 import { shallowEqual, useChat, useStore } from "./ChatContext";
 import { MessageItem } from "./MessageItem";
@@ -15,16 +16,16 @@ import { PendingItem } from "./PendingItem";
 
 type Entry = Groupable & ({ kind: "message"; message: Message } | { kind: "pending"; pending: PendingSend });
 
-export function MessageList({ roomId }: { roomId: number }) {
+/** A room's main timeline (`rootSeq` 0), or one thread: its root, then its replies. */
+export function MessageList({ roomId, rootSeq = 0 }: { roomId: number; rootSeq?: number }) {
   const chat = useChat();
-  const timeline = useStore((s) => s.timelines[roomId]);
-  const pending = useStore((s) => visiblePending(s, roomId), shallowEqual);
+  const inThread = rootSeq > 0;
+  const timeline = useStore((s) => (inThread ? findThread(s.threads, roomId, rootSeq) : s.timelines[roomId]));
+  const pending = useStore((s) => visiblePending(s, roomId, rootSeq), shallowEqual);
   const users = useStore((s) => s.users);
   const me = users.me?.id ?? 0;
-  const moderates = useStore((s) => {
-    const entry = findRoom(s.rooms, roomId);
-    return entry ? canDelete(entry.role, entry.room.kind, false) : false;
-  });
+  const entryOfRoom = useStore((s) => findRoom(s.rooms, roomId));
+  const loadOlder = () => (inThread ? chat.loadOlderThread(roomId, rootSeq) : chat.loadOlder(roomId));
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const firstSeq = useRef<number | undefined>(undefined);
@@ -56,19 +57,19 @@ export function MessageList({ roomId }: { roomId: number }) {
     if (!el) return;
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
     height.current = el.scrollHeight;
-    if (el.scrollTop < 120) void chat.loadOlder(roomId);
+    if (el.scrollTop < 120) void loadOlder();
   }
 
   return (
-    <div className="messages" ref={scroller} onScroll={onScroll} tabIndex={0} aria-label="Messages">
+    <div className="messages" ref={scroller} onScroll={onScroll} tabIndex={0} aria-label={inThread ? "Thread" : "Messages"}>
       <div className="history-edge">
         {!timeline?.loaded ? (
-          <p role="status">Loading messages…</p>
+          <p role="status">{inThread ? "Loading the thread…" : "Loading messages…"}</p>
         ) : timeline.hasOlder ? (
-          <button type="button" onClick={() => void chat.loadOlder(roomId)} disabled={timeline.loadingOlder}>
-            {timeline.loadingOlder ? "Loading…" : "Load older messages"}
+          <button type="button" onClick={() => void loadOlder()} disabled={timeline.loadingOlder}>
+            {timeline.loadingOlder ? "Loading…" : inThread ? "Load older replies" : "Load older messages"}
           </button>
-        ) : (
+        ) : inThread ? null : (
           <p>This is the beginning of the conversation.</p>
         )}
         {timeline?.error && (
@@ -96,7 +97,8 @@ export function MessageList({ roomId }: { roomId: number }) {
                           key={entry.key}
                           message={entry.message}
                           own={entry.senderId === me}
-                          deletable={moderates || entry.senderId === me}
+                          deletable={entryOfRoom ? canDelete(entryOfRoom.role, entryOfRoom.room.kind, entry.senderId === me) : false}
+                          inThread={inThread}
                         />
                       ) : (
                         <PendingItem key={entry.key} pending={entry.pending} />

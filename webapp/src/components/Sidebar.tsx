@@ -7,16 +7,19 @@ import { roomTitle } from "@/lib/state/rooms";
 import type { UsersState } from "@/lib/state/users";
 import type { MyRoom } from "@/lib/types";
 import { useChat, useStore } from "./ChatContext";
+import { NotificationPermission } from "./NotificationPermission";
 import { RoomIcon } from "./RoomIcon";
 
 function RoomLink({ entry, users, current }: { entry: MyRoom; users: UsersState; current: boolean }) {
   const title = roomTitle(entry.room, users);
   const unread = entry.unread_count;
+  const mentions = entry.mention_count;
+  const muted = entry.notification_level === "none";
   return (
     <li>
       <Link
         href={`/rooms/${entry.room.id}`}
-        className={`room-link${current ? " current" : ""}${unread > 0 ? " has-unread" : ""}`}
+        className={`room-link${current ? " current" : ""}${unread > 0 ? " has-unread" : ""}${muted ? " muted" : ""}`}
         aria-current={current ? "page" : undefined}
         data-room-id={entry.room.id}
       >
@@ -24,6 +27,12 @@ function RoomLink({ entry, users, current }: { entry: MyRoom; users: UsersState;
           <RoomIcon kind={entry.room.kind} />
         </span>
         <span className="room-name">{title}</span>
+        {muted && <span className="sr-only">(muted)</span>}
+        {mentions > 0 && (
+          <span className="mentions" aria-label={`${mentions} mention${mentions === 1 ? "" : "s"}`} data-testid="mention-count">
+            @{mentions > 99 ? "99+" : mentions}
+          </span>
+        )}
         {unread > 0 && (
           <span className="unread" aria-label={`${unread} unread`} data-testid="unread-count">
             {unread > 99 ? "99+" : unread}
@@ -93,6 +102,7 @@ export function Sidebar() {
           ))}
         </ul>
       )}
+      <NotificationPermission />
       <footer className="sidebar-foot">
         <button type="button" onClick={signOut} disabled={signingOut}>
           {signingOut ? "Signing out…" : "Sign out"}

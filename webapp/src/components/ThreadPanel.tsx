@@ -1,0 +1,38 @@
+"use client";
+
+import Link from "next/link";
+import { useEffect } from "react";
+import { findThread } from "@/lib/state/threads";
+import { useChat, useStore } from "./ChatContext";
+import { Composer } from "./Composer";
+import { MessageList } from "./MessageList";
+
+/** One thread beside its room (over it, on a narrow screen): its root, its replies, a composer for replies. */
+export function ThreadPanel({ roomId, rootSeq, roomLabel }: { roomId: number; rootSeq: number; roomLabel: string }) {
+  const chat = useChat();
+  const replies = useStore((s) => {
+    const thread = findThread(s.threads, roomId, rootSeq);
+    return thread?.messages.find((m) => m.seq === rootSeq)?.thread?.reply_count;
+  });
+
+  useEffect(() => chat.openThread(roomId, rootSeq), [chat, roomId, rootSeq]);
+
+  return (
+    <aside className="thread-panel" aria-labelledby="thread-title">
+      <header className="thread-head">
+        <div>
+          <h2 id="thread-title">Thread</h2>
+          <p className="room-meta">
+            {roomLabel}
+            {replies ? ` · ${replies} ${replies === 1 ? "reply" : "replies"}` : ""}
+          </p>
+        </div>
+        <Link href={`/rooms/${roomId}`} className="head-action" aria-label="Close thread">
+          ✕
+        </Link>
+      </header>
+      <MessageList roomId={roomId} rootSeq={rootSeq} />
+      <Composer roomId={roomId} rootSeq={rootSeq} label="Reply in thread" roomLabel={roomLabel} />
+    </aside>
+  );
+}
