@@ -6,6 +6,7 @@ import { timeLabel } from "@/lib/format";
 import type { Message } from "@/lib/types";
 import { userName } from "@/lib/state/users";
 import { useChat, useStore } from "./ChatContext";
+import { Reactions } from "./Reactions";
 
 interface Props {
   message: Message;
@@ -121,6 +122,7 @@ export function MessageItem({ message, own, deletable }: Props) {
           </span>
         )}
       </p>
+      {!message.deleted && <Reactions message={message} />}
       {error && (
         <p className="field-error" role="alert">
           {error}

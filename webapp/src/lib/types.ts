@@ -30,6 +30,8 @@ export type EditMessageBody = Schemas["EditMessageBody"];
 export type UserRef = Schemas["UserRef"];
 export type UpdateRoomBody = Schemas["UpdateRoomBody"];
 export type RoleBody = Schemas["RoleBody"];
+export type Reaction = Schemas["Reaction"];
+export type Reacted = Schemas["Reacted"];
 
 // -- WebSocket frames (edge_gateway/ws/frames.py) -------------------------------------------------
 
@@ -37,3 +39,4 @@ export type Cursor = Schemas["Cursor"];
 export type ClientFrame = Schemas["ClientFrame"];
 export type ServerFrame = Schemas["ServerFrame"];
 export type ReadyFrame = Schemas["ReadyFrame"];
+export type ReactionFrame = Schemas["ReactionFrame"];
