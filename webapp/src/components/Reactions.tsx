@@ -56,7 +56,7 @@ export function Reactions({ message }: { message: Message }) {
           title={whoReacted(r, nameOf)}
           onClick={() => void toggle(r.emoji)}
         >
-          {`${r.emoji} ${r.count}`}
+          <span className="emoji">{r.emoji}</span> {r.count}
         </button>
       ))}
       <ReactionPicker onPick={(emoji) => void toggle(emoji)} />
@@ -151,7 +151,7 @@ function ReactionPicker({ onPick }: { onPick: (emoji: string) => void }) {
                 onPick(emoji);
               }}
             >
-              {emoji}
+              <span className="emoji">{emoji}</span>
             </button>
           ))}
         </div>
