@@ -64,11 +64,13 @@ def test_reactions_reach_the_other_member_live_and_survive_a_reload(new_page: Ne
         "title", f"{bob_name}, {alice_name} reacted with 🎉"
     )
 
-    # Bob adds 👍 by keyboard (Escape closes the menu first), then takes his 🎉 back.
+    # Bob adds 👍 by keyboard (arrows move, Escape closes and gives focus back), then takes his 🎉 back.
     add = message(bob, "pizza on friday?").get_by_role("button", name="Add reaction")
     add.focus()
     add.press("Enter")
     expect(bob.get_by_role("menuitem", name="thumbs up")).to_be_focused()
+    bob.keyboard.press("ArrowRight")
+    expect(bob.get_by_role("menuitem", name="red heart")).to_be_focused()
     bob.keyboard.press("Escape")
     expect(menu).to_have_count(0)
     expect(add).to_be_focused()

@@ -15,7 +15,8 @@ export function reactedWith(message: Message | undefined, emoji: string): boolea
   return reactionsOf(message).some((r) => r.emoji === emoji && r.me);
 }
 
-function withMine(incoming: readonly Reaction[], held: Message | undefined, own?: { emoji: string; me: boolean }): Reaction[] {
+/** The incoming aggregate with `me` as held for each emoji, or as `own` says for its emoji. */
+function withMine(incoming: readonly Reaction[], held: Message | undefined, own?: Pick<Reaction, "emoji" | "me">) {
   return incoming.map((r) => ({ ...r, me: r.emoji === own?.emoji ? own.me : reactedWith(held, r.emoji) }));
 }
 

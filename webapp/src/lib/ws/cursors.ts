@@ -2,8 +2,8 @@
 // detection for message frames, and the cursors to send in the auth frame after a reconnect.
 //
 // Delivery is at-least-once, so a message frame may come twice: drop it by (room_id, seq). A seq
-// that jumps past last+1 is a gap (fetch ?after=last to fill it). Edits and deletes count by
-// `change` (reactions too); while a replay runs, its changes are only committed at caught_up, because the server
+// that jumps past last+1 is a gap (fetch ?after=last to fill it). Edits, deletes and reactions count
+// by `change`; while a replay runs, its changes are only committed at caught_up, because the server
 // replays new messages before missed edits and a cut-off replay must not skip those edits.
 
 import type { Cursor, Message } from "../types";
