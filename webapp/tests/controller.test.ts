@@ -168,3 +168,53 @@ describe("ChatController and the outbox", () => {
     expect(sends(again)).toHaveLength(1);
   });
 });
+
+describe("ChatController and reactions", () => {
+  const thumbs = (me: boolean) => ({ emoji: "👍", count: 1, user_ids: [ME.id], me });
+
+  /** Answer the next REST call with this status and body; the calls made, as [method, url]. */
+  function answer(status: number, body: unknown): string[][] {
+    const calls: string[][] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push([String(init.method), String(url)]);
+        return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+      }),
+    );
+    return calls;
+  }
+
+  it("resumes after a reaction frame's change, so the replay does not bring it again", async () => {
+    storage.removeItem(OUTBOX_KEY);
+    chat.start();
+    const socket = await connect(0);
+    socket.receive({ type: "message", room_id: 1, message: msg(1, 1, { change: 1 }) });
+    socket.receive({ type: "reaction", room_id: 1, seq: 1, change: 5, user_id: 2, emoji: "👍", added: true, reactions: [] });
+    socket.drop();
+    await vi.waitFor(() => expect(sockets).toHaveLength(2), { timeout: 5_000 });
+    sockets[1]!.onopen?.();
+    await vi.waitFor(() => expect(sockets[1]!.sent[0]).toMatchObject({ type: "auth" }));
+    expect(sockets[1]!.sent[0]).toMatchObject({ cursors: [{ room_id: 1, after_seq: 1, after_change: 5 }] });
+  });
+
+  it("takes my reaction back with DELETE (emoji URL-encoded) and shows the answer", async () => {
+    storage.removeItem(OUTBOX_KEY);
+    chat.start();
+    const socket = await connect(0);
+    socket.receive({ type: "message", room_id: 1, message: msg(1, 1, { change: 1, reactions: [thumbs(true)] }) });
+    const calls = answer(200, { message: msg(1, 1, { change: 2, reactions: [] }), changed: true });
+    expect(await chat.toggleReaction(1, 1, "👍")).toBeNull();
+    expect(calls).toEqual([["DELETE", expect.stringMatching(/\/rooms\/1\/messages\/1\/reactions\/%F0%9F%91%8D$/)]]);
+    expect(chat.store.getState().timelines[1]?.messages[0]?.reactions).toEqual([]);
+  });
+
+  it("says so when the message has the most different emoji it can take", async () => {
+    storage.removeItem(OUTBOX_KEY);
+    chat.start();
+    await connect(0);
+    const calls = answer(429, { error: { code: "resource_exhausted", message: "at most 20" } });
+    expect(await chat.toggleReaction(1, 1, "🎉")).toBe("This message has the most different reactions it can have.");
+    expect(calls[0]?.[0]).toBe("PUT");
+  });
+});

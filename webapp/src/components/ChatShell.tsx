@@ -4,6 +4,7 @@ import { usePathname, useRouter } from "next/navigation";
 import { useEffect, useState, type ReactNode } from "react";
 import { getSession } from "@/lib/client";
 import { ChatController } from "@/lib/chat/controller";
+import { Notifier } from "@/lib/notifications";
 import { ChatContext } from "./ChatContext";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { LiveAnnouncer } from "./LiveAnnouncer";
@@ -14,7 +15,7 @@ export function ChatShell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
   const [chat] = useState(() => {
     const session = getSession();
-    return session.signedIn ? new ChatController(session) : null;
+    return session.signedIn ? new ChatController(session, { notifier: new Notifier((path) => router.push(path)) }) : null;
   });
 
   useEffect(() => {
@@ -27,10 +28,7 @@ export function ChatShell({ children }: { children: ReactNode }) {
       }
     });
     if (!chat) router.replace("/login");
-    else {
-      chat.notifier.onOpen = (path) => router.push(path);
-      chat.start();
-    }
+    else chat.start();
     return () => {
       unsubscribe();
       chat?.stop();

@@ -8,6 +8,7 @@ import { threadRootOf } from "@/lib/timeline";
 import type { Message, ThreadSummary } from "@/lib/types";
 import { userName } from "@/lib/state/users";
 import { shallowEqual, useChat, useStore } from "./ChatContext";
+import { Reactions } from "./Reactions";
 
 interface Props {
   message: Message;
@@ -138,6 +139,7 @@ export function MessageItem({ message, own, deletable, inThread = false }: Props
           </span>
         )}
       </p>
+      {!message.deleted && <Reactions message={message} />}
       {!inThread && message.thread && message.thread.reply_count > 0 && (
         <ThreadLink roomId={message.room_id} rootSeq={message.seq} thread={message.thread} />
       )}

@@ -15,6 +15,7 @@ import type {
   NotificationLevelBody,
   OneMessage,
   Presence,
+  Reacted,
   RefreshTokenBody,
   RegisterBody,
   RoleBody,
@@ -97,6 +98,12 @@ export class ApiClient {
     (await this.call<OneMessage>("PATCH", `/rooms/${id}/messages/${seq}`, { body } satisfies EditMessageBody)).message;
   remove = async (id: number, seq: number) =>
     (await this.call<OneMessage>("DELETE", `/rooms/${id}/messages/${seq}`)).message;
+
+  /** Add my reaction (again is fine: `changed` false); the emoji goes URL-encoded in the path. */
+  react = (id: number, seq: number, emoji: string) =>
+    this.call<Reacted>("PUT", `/rooms/${id}/messages/${seq}/reactions/${encodeURIComponent(emoji)}`);
+  unreact = (id: number, seq: number, emoji: string) =>
+    this.call<Reacted>("DELETE", `/rooms/${id}/messages/${seq}/reactions/${encodeURIComponent(emoji)}`);
 
   // room settings and roles (owners and moderators; docs/conversations.md)
   updateRoom = (id: number, changes: UpdateRoomBody) => this.call<Room>("PATCH", `/rooms/${id}`, changes);

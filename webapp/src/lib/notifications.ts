@@ -32,10 +32,11 @@ export interface ShownNotification {
 
 /** The Notification API, or nothing where the browser has none (tests pass their own). */
 export class Notifier {
-  /** Set by the UI: how to go to a path when a notification is clicked. */
-  onOpen: (path: string) => void = () => undefined;
-
-  constructor(private readonly api: typeof Notification | undefined = globalThis.Notification) {}
+  /** `onOpen` goes to an app path: where a click on a notification leads. */
+  constructor(
+    private readonly onOpen: (path: string) => void = () => undefined,
+    private readonly api: typeof Notification | undefined = globalThis.Notification,
+  ) {}
 
   permission(): Permission {
     return this.api ? this.api.permission : "unsupported";

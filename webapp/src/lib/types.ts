@@ -34,6 +34,8 @@ export type ThreadSummary = Schemas["ThreadSummary"];
 export type NotificationLevel = MyRoom["notification_level"];
 export type NotificationLevelBody = Schemas["NotificationLevelBody"];
 export type NotificationLevelAnswer = Schemas["NotificationLevelAnswer"];
+export type Reaction = Schemas["Reaction"];
+export type Reacted = Schemas["Reacted"];
 
 // -- WebSocket frames (edge_gateway/ws/frames.py) -------------------------------------------------
 
@@ -41,3 +43,4 @@ export type Cursor = Schemas["Cursor"];
 export type ClientFrame = Schemas["ClientFrame"];
 export type ServerFrame = Schemas["ServerFrame"];
 export type ReadyFrame = Schemas["ReadyFrame"];
+export type ReactionFrame = Schemas["ReactionFrame"];

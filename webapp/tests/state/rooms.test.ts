@@ -77,3 +77,24 @@ describe("roomsReducer", () => {
     expect(roomTitle(room(1, { name: "general" }), users)).toBe("general");
   });
 });
+
+describe("roomsReducer, mentions and levels", () => {
+  it("counts a mention beside the unread count, and a read up to the newest clears both", () => {
+    let state = roomsReducer(loaded(1), received(1, 6, { mention: true }));
+    expect(state.list[0]).toMatchObject({ unread_count: 1, mention_count: 1 });
+    state = roomsReducer(state, { type: "read/marked", roomId: 1, lastReadSeq: 6, unreadCount: 0, mentionCount: 0 });
+    expect(state.list[0]).toMatchObject({ unread_count: 0, mention_count: 0 });
+  });
+
+  it("takes the server's counts from a read that is not up to the newest", () => {
+    let state = roomsReducer(loaded(1), received(1, 6, { mention: true }));
+    state = roomsReducer(state, received(1, 7, { mention: true }));
+    state = roomsReducer(state, { type: "read/marked", roomId: 1, lastReadSeq: 6, unreadCount: 1, mentionCount: 1 });
+    expect(state.list[0]).toMatchObject({ last_read_seq: 6, unread_count: 1, mention_count: 1 });
+  });
+
+  it("sets my notification level from a member_settings frame", () => {
+    const state = roomsReducer(loaded(1), { type: "room/notificationLevel", roomId: 1, level: "none" });
+    expect(state.list[0]?.notification_level).toBe("none");
+  });
+});

@@ -2,20 +2,20 @@
 // the store (lib/state/), whose reducers hold every rule about how the state changes; what stays
 // here is what to ask the server and when. Components call the methods and read the store.
 
-import { ApiClient, auth } from "../api";
+import { ApiClient, ApiError, auth } from "../api";
 import { wsUrl } from "../config";
 import type { SessionManager } from "../session";
 import type { Action } from "../state/actions";
 import { mentionsUser, Notifier, notifies } from "../notifications";
 import { findPending, IN_ROOM, type Placement } from "../state/outbox";
-import { chatReducer, initialChatState, type ChatState } from "../state/root";
+import { chatReducer, heldMessage, initialChatState, type ChatState } from "../state/root";
 import { findRoom, roomTitle } from "../state/rooms";
 import { findThread } from "../state/threads";
-import { findMessage } from "../state/timelines";
 import { nextTypingExpiry } from "../state/live";
+import { reactedWith } from "../reactions";
 import { createStore, type Store } from "../store";
 import { inMainTimeline } from "../timeline";
-import type { Message, MyRoom, NotificationLevelBody, Room, ServerFrame } from "../types";
+import type { Message, MyRoom, NotificationLevelBody, ReactionFrame, Room, ServerFrame } from "../types";
 import { CursorBook } from "../ws/cursors";
 import { ChatSocket, type ConnectionStatus } from "../ws/socket";
 import type { ChatContext } from "./context";
@@ -161,10 +161,15 @@ export class ChatController {
       case "message":
         this.onMessage(frame.message);
         return;
-      case "message_edited":
+      case "message_edited": // shared by every socket: its reactions' `me` is false
+        this.onChange(frame.message, true);
+        return;
       case "message_updated": // on resume: a message's newest state (edits, reactions)
       case "message_deleted":
         this.onChange(frame.message);
+        return;
+      case "reaction":
+        this.onReaction(frame);
         return;
       case "typing":
         this.onTyping(frame.room_id, frame.user_id, Date.parse(frame.expires_at));
@@ -267,9 +272,15 @@ export class ChatController {
     });
   }
 
-  private onChange(message: Message): void {
-    const known = findMessage(this.state.timelines, message.room_id, message.seq);
-    if (this.cursors.observeChange(message, known)) this.dispatch({ type: "message/changed", message });
+  private onChange(message: Message, shared = false): void {
+    const known = heldMessage(this.state, message.room_id, message.seq);
+    if (this.cursors.observeChange(message, known)) this.dispatch({ type: "message/changed", message, shared });
+  }
+
+  private onReaction(reaction: ReactionFrame): void {
+    const known = heldMessage(this.state, reaction.room_id, reaction.seq);
+    if (!this.cursors.observeChange(reaction, known)) return;
+    this.dispatch({ type: "message/reacted", reaction, mine: reaction.user_id === this.state.users.me?.id });
   }
 
   private onTyping(roomId: number, userId: number, serverExpiry: number): void {
@@ -414,5 +425,19 @@ export class ChatController {
 
   async remove(roomId: number, seq: number): Promise<void> {
     this.onChange(await this.api.remove(roomId, seq));
+  }
+
+  /** Add my reaction with this emoji, or remove it if I have it; the sentence to show when that failed. */
+  async toggleReaction(roomId: number, seq: number, emoji: string): Promise<string | null> {
+    const mine = reactedWith(heldMessage(this.state, roomId, seq), emoji);
+    try {
+      const answer = await (mine ? this.api.unreact : this.api.react)(roomId, seq, emoji);
+      this.onChange(answer.message);
+      return null;
+    } catch (caught) {
+      if (!(caught instanceof ApiError)) return "That did not work.";
+      if (caught.code === "resource_exhausted") return "This message has the most different reactions it can have.";
+      return caught.message;
+    }
   }
 }

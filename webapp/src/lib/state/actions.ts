@@ -3,7 +3,7 @@
 // slices (a new message moves its room up, lands in the timeline, ends its author's typing notice
 // and confirms my pending send) without the effect code knowing about each of them.
 
-import type { Message, MessagePage, MyRoom, NotificationLevel, Role, Room, ThreadSummary, User } from "../types";
+import type { Message, MessagePage, MyRoom, NotificationLevel, ReactionFrame, Role, Room, ThreadSummary, User } from "../types";
 import type { ConnectionStatus } from "../ws/socket";
 import type { PendingSend } from "./outbox";
 
@@ -36,7 +36,14 @@ export type Action =
       /** What to read out to screen readers, if anything. */
       announce: string | null;
     }
-  | { type: "message/changed"; message: Message }
+  | {
+      type: "message/changed";
+      message: Message;
+      /** A live frame shared by every socket (message_edited): its reactions' `me` is false, keep mine. */
+      shared?: boolean;
+    }
+  /** Someone's reaction was added or removed (a live `reaction` frame); `mine` when that was me. */
+  | { type: "message/reacted"; reaction: ReactionFrame; mine: boolean }
   | { type: "timeline/newest"; roomId: number; page: MessagePage }
   | { type: "timeline/olderRequested"; roomId: number }
   | { type: "timeline/older"; roomId: number; page: MessagePage }

@@ -2,14 +2,14 @@
 // Components read it through selectors (components/ChatContext.tsx), so each re-renders only when
 // the part it reads changes; effects live in lib/chat/ and only dispatch actions.
 
-import type { User } from "../types";
+import type { Message, User } from "../types";
 import type { Action } from "./actions";
 import { connectionReducer, initialConnection, type ConnectionState } from "./connection";
 import { initialLive, liveReducer, type LiveState } from "./live";
 import { outboxReducer, pendingShownIn, type OutboxState, type PendingSend } from "./outbox";
 import { initialRooms, roomsReducer, type RoomsState } from "./rooms";
-import { threadsReducer, findThread, type ThreadsState } from "./threads";
-import { timelinesReducer, type TimelinesState } from "./timelines";
+import { findHeld, findThread, threadsReducer, type ThreadsState } from "./threads";
+import { findMessage, timelinesReducer, type TimelinesState } from "./timelines";
 import { initialUsers, usersReducer, type UsersState } from "./users";
 
 export interface ChatState {
@@ -65,4 +65,9 @@ export function visiblePending(state: ChatState, roomId: number, rootSeq = 0): r
   const stored = new Set((held?.messages ?? []).filter((m) => m.sender_id === me).map((m) => m.client_msg_id));
   const shown = stored.size === 0 ? pending : pending.filter((item) => !stored.has(item.clientMsgId));
   return shown.length === all.length ? all : shown;
+}
+
+/** A message as held, in the room's main timeline or in an opened thread. */
+export function heldMessage(state: ChatState, roomId: number, seq: number): Message | undefined {
+  return findMessage(state.timelines, roomId, seq) ?? findHeld(state.threads, roomId, seq);
 }

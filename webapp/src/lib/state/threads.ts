@@ -2,6 +2,7 @@
 // newest like a timeline. Live replies, edits and summary changes keep an opened thread current,
 // open on screen or not, so opening it again shows it at once.
 
+import { applyReaction, keepMyReactions } from "../reactions";
 import { mergeMessages, threadRootOf, withSummary } from "../timeline";
 import type { Message } from "../types";
 import type { Action } from "./actions";
@@ -32,8 +33,16 @@ function merge(state: ThreadsState, message: Message): ThreadsState {
 export function threadsReducer(state: ThreadsState, action: Action): ThreadsState {
   switch (action.type) {
     case "message/received":
-    case "message/changed":
       return merge(state, action.message);
+    case "message/changed": {
+      // As in timelines.ts: a shared frame keeps my reactions' `me` from the message held.
+      const held = action.shared ? findHeld(state, action.message.room_id, action.message.seq) : undefined;
+      return merge(state, held ? keepMyReactions(action.message, held) : action.message);
+    }
+    case "message/reacted": {
+      const held = findHeld(state, action.reaction.room_id, action.reaction.seq);
+      return held ? merge(state, applyReaction(held, action.reaction, action.mine)) : state;
+    }
     case "thread/opened":
       return state[threadKey(action.roomId, action.rootSeq)] ? state : patch(state, threadKey(action.roomId, action.rootSeq), () => ({}));
     case "thread/newest":
@@ -59,6 +68,17 @@ export function threadsReducer(state: ThreadsState, action: Action): ThreadsStat
     default:
       return state;
   }
+}
+
+/** A message held in any opened thread of its room. */
+export function findHeld(state: ThreadsState, roomId: number, seq: number): Message | undefined {
+  const prefix = `${roomId}:`;
+  for (const [key, view] of Object.entries(state)) {
+    if (!key.startsWith(prefix)) continue;
+    const found = view.messages.find((m) => m.seq === seq);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 export function findThread(state: ThreadsState, roomId: number, rootSeq: number): ThreadView | undefined {

@@ -2,6 +2,7 @@
 // state of paging back through history and of filling a gap after a missed message. Threads page
 // the same way (state/threads.ts), through the same Paged helpers.
 
+import { applyReaction, keepMyReactions } from "../reactions";
 import { inMainTimeline, mergeMessages, withSummary } from "../timeline";
 import type { Message, MessagePage } from "../types";
 import type { Action } from "./actions";
@@ -58,8 +59,18 @@ function merge(state: TimelinesState, roomId: number, messages: readonly Message
 export function timelinesReducer(state: TimelinesState, action: Action): TimelinesState {
   switch (action.type) {
     case "message/received":
-    case "message/changed":
       return merge(state, action.message.room_id, [action.message]);
+    case "message/changed": {
+      const { message } = action;
+      const held = action.shared ? findMessage(state, message.room_id, message.seq) : undefined;
+      return merge(state, message.room_id, [held ? keepMyReactions(message, held) : message]);
+    }
+    case "message/reacted": {
+      // Through merge like every change: a duplicate or stale frame (change not newer) changes nothing.
+      const { reaction } = action;
+      const held = findMessage(state, reaction.room_id, reaction.seq);
+      return held ? merge(state, reaction.room_id, [applyReaction(held, reaction, action.mine)]) : state;
+    }
     case "timeline/newest":
       return patch(state, action.roomId, (t) => newestPage(t, action.page));
     case "timeline/olderRequested":

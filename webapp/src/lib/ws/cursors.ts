@@ -2,8 +2,8 @@
 // detection for message frames, and the cursors to send in the auth frame after a reconnect.
 //
 // Delivery is at-least-once, so a message frame may come twice: drop it by (room_id, seq). A seq
-// that jumps past last+1 is a gap (fetch ?after=last to fill it). Edits and deletes count by
-// `change`; while a replay runs, its changes are only committed at caught_up, because the server
+// that jumps past last+1 is a gap (fetch ?after=last to fill it). Edits, deletes and reactions count
+// by `change`; while a replay runs, its changes are only committed at caught_up, because the server
 // replays new messages before missed edits and a cut-off replay must not skip those edits.
 
 import type { Cursor, Message } from "../types";
@@ -60,10 +60,13 @@ export class CursorBook {
     return room.ahead.size > 0 ? "gap" : "new";
   }
 
-  /** A `message_edited` / `message_deleted` frame: false when this change was seen already. */
-  observeChange(message: Message, known?: Message): boolean {
-    if (known && known.change >= message.change) return false;
-    this.noteChange(message.room_id, message.change);
+  /**
+   * A change to a message (a `message_edited` / `message_updated` / `message_deleted` / `reaction`
+   * frame, or a REST answer): false when the message held (`known`) has this change already.
+   */
+  observeChange(change: Pick<Message, "room_id" | "change">, known?: Pick<Message, "change">): boolean {
+    if (known && known.change >= change.change) return false;
+    this.noteChange(change.room_id, change.change);
     return true;
   }
 
