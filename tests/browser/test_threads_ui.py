@@ -142,8 +142,24 @@ def test_a_mention_shows_a_badge_and_notifies_unless_muted(new_page: NewPage, sc
 
     # Bob looks away; Alice mentions him in the other room.
     bob.evaluate("window.__hidden = true")
+    # Alice picks him from the @ list (the room's members, and @room in a private room).
     open_room(alice, "review")
-    send(alice, f"@{bob_name} can you look at the draft?")
+    box = alice.get_by_role("textbox", name=re.compile("^Message "))
+    box.press_sequentially("@" + bob_name[:2])
+    suggestions = alice.get_by_role("listbox", name="People to mention")
+    expect(suggestions.get_by_role("option")).to_have_text([f"@{bob_name}"])
+    box.press_sequentially("\b\b")  # back to "@": everyone, @room too
+    box.fill("@")
+    box.press("End")
+    box.press_sequentially("r")
+    expect(suggestions.get_by_role("option", name=re.compile("@room"))).to_be_visible()
+    box.fill("")
+    box.press_sequentially("@" + bob_name[:3])
+    alice.screenshot(path=screenshots / "mention-complete.png")
+    box.press("Enter")
+    expect(box).to_have_value(f"@{bob_name} ")
+    box.press_sequentially("can you look at the draft?")
+    box.press("Enter")
     sidebar = bob.get_by_role("navigation", name="Conversations")
     review = sidebar.get_by_role("link", name=re.compile("review"))
     expect(review.get_by_test_id("mention-count")).to_have_text("@1")

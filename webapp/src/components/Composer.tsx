@@ -1,7 +1,8 @@
 "use client";
 
-import { useId, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { useChat } from "./ChatContext";
+import { useMentionCompletion } from "./MentionCompletion";
 
 const MAX_CHARS = 4000;
 
@@ -22,6 +23,8 @@ export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) 
   const inputId = useId();
   const hintId = useId();
   const tooLong = text.length > MAX_CHARS;
+  const box = useRef<HTMLTextAreaElement>(null);
+  const mentions = useMentionCompletion(roomId, box, text, setText);
 
   function send(event?: FormEvent) {
     event?.preventDefault();
@@ -33,6 +36,7 @@ export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) 
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (mentions.onKeyDown(event)) return;
     if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       send();
@@ -45,17 +49,23 @@ export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) 
       <label htmlFor={inputId} className="sr-only">
         {label}
       </label>
+      {mentions.list}
       <textarea
+        ref={box}
         id={inputId}
         rows={lines}
         value={text}
         placeholder={label}
         aria-describedby={hintId}
         aria-invalid={tooLong}
+        {...mentions.inputProps}
         onChange={(e) => {
           setText(e.target.value);
+          mentions.update(e.target.value, e.target.selectionStart);
           if (e.target.value.trim()) chat.typing(roomId);
         }}
+        onSelect={(e) => mentions.update(e.currentTarget.value, e.currentTarget.selectionStart)}
+        onBlur={() => mentions.update("", 0)}
         onKeyDown={onKeyDown}
       />
       <button type="submit" className="primary" disabled={!text.trim() || tooLong}>

@@ -46,6 +46,8 @@ export class ChatController {
   private replaying = false;
   private activeRoom: number | null = null;
   private readonly readSent = new Map<number, number>();
+  /** Each room's member ids, fetched when first needed (for @ completion), dropped when someone joins or leaves. */
+  private readonly members = new Map<number, Promise<number[]>>();
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private unwatch: (() => void) | null = null;
 
@@ -277,6 +279,14 @@ export class ChatController {
     if (this.cursors.observeChange(message, known)) this.dispatch({ type: "message/changed", message, shared });
   }
 
+  /**
+   * A message as a REST answer gave it: shown now, but the resume cursor is left to the socket,
+   * since changes to other messages before this one may not have reached us yet.
+   */
+  private onAnswer(message: Message): void {
+    this.dispatch({ type: "message/changed", message });
+  }
+
   private onReaction(reaction: ReactionFrame): void {
     const known = heldMessage(this.state, reaction.room_id, reaction.seq);
     if (!this.cursors.observeChange(reaction, known)) return;
@@ -308,6 +318,7 @@ export class ChatController {
   }
 
   private onMembership(joined: boolean, roomId: number, userId: number): void {
+    this.members.delete(roomId);
     if (userId === this.state.users.me?.id) {
       if (joined) void this.refreshRooms();
       else this.removeRoom(roomId);
@@ -342,6 +353,26 @@ export class ChatController {
   /** A room as a REST answer gave it (after changing its settings): shown now, before the room_updated frame. */
   applyRoom(room: Room): void {
     this.onRoomUpdated(room);
+  }
+
+  /** The ids of a room's members (the first 200: enough to complete @names), their names loaded. */
+  roomMembers(roomId: number): Promise<number[]> {
+    let ids = this.members.get(roomId);
+    if (!ids) {
+      ids = this.api.members(roomId).then(
+        (page) => {
+          const found = page.members.map((m) => m.user_id);
+          this.users.ensure(found);
+          return found;
+        },
+        () => {
+          this.members.delete(roomId); // try again next time
+          return [];
+        },
+      );
+      this.members.set(roomId, ids);
+    }
+    return ids;
   }
 
   /** Load the names of these users if they are not known yet. */
@@ -420,11 +451,11 @@ export class ChatController {
   }
 
   async edit(roomId: number, seq: number, body: string): Promise<void> {
-    this.onChange(await this.api.edit(roomId, seq, body));
+    this.onAnswer(await this.api.edit(roomId, seq, body));
   }
 
   async remove(roomId: number, seq: number): Promise<void> {
-    this.onChange(await this.api.remove(roomId, seq));
+    this.onAnswer(await this.api.remove(roomId, seq));
   }
 
   /** Add my reaction with this emoji, or remove it if I have it; the sentence to show when that failed. */
@@ -432,7 +463,7 @@ export class ChatController {
     const mine = reactedWith(heldMessage(this.state, roomId, seq), emoji);
     try {
       const answer = await (mine ? this.api.unreact : this.api.react)(roomId, seq, emoji);
-      this.onChange(answer.message);
+      this.onAnswer(answer.message);
       return null;
     } catch (caught) {
       if (!(caught instanceof ApiError)) return "That did not work.";
