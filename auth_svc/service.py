@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
@@ -163,15 +163,17 @@ class Accounts:
             raise NotFound("no such user")
         return _info(user)
 
-    def batch_get_users(self, user_ids: Iterable[int]) -> list[UserInfo]:
-        """The users among the ids, ascending; unknown ids are left out."""
+    def batch_get_users(self, user_ids: Iterable[int], usernames: Iterable[str] = ()) -> list[UserInfo]:
+        """The users with these ids or usernames (any case), ascending by id; unknown ones are left out."""
         wanted = sorted(set(user_ids))
-        if len(wanted) > MAX_BATCH:
+        names = sorted({passwords.normalize_username(n) for n in usernames})
+        if len(wanted) + len(names) > MAX_BATCH:
             raise InvalidArgument(f"ask for at most {MAX_BATCH} users at once")
-        if not wanted:
+        if not wanted and not names:
             return []
         with self.db.sessions() as s:
-            users = s.scalars(select(User).where(User.id.in_(wanted)).order_by(User.id)).all()
+            found = select(User).where(or_(User.id.in_(wanted), User.username.in_(names))).order_by(User.id)
+            users = s.scalars(found).all()
         return [_info(u) for u in users]
 
     # -- sessions -------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     async def BatchGetUsers(self, request: pb.BatchGetUsersRequest, context: Any) -> pb.BatchGetUsersResponse:
         await self._caller(context)
-        users = await self._db.run(self._accounts.batch_get_users, list(request.user_ids))
+        users = await self._db.run(self._accounts.batch_get_users, list(request.user_ids), list(request.usernames))
         return pb.BatchGetUsersResponse(users=[user_pb(u) for u in users])
 
     async def GetPublicKeys(self, request: pb.GetPublicKeysRequest, context: Any) -> pb.GetPublicKeysResponse:
