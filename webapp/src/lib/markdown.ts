@@ -7,7 +7,7 @@ import MarkdownIt, { type Token } from "markdown-it";
 import { USERNAME_RE } from "./validation";
 
 /** Links are shown for these schemes only; anything else (javascript:, data:, relative) is text. */
-export function isSafeHref(href: string): boolean {
+function isSafeHref(href: string): boolean {
   return /^(https?:\/\/|mailto:)/i.test(href);
 }
 
@@ -33,7 +33,7 @@ md.validateLink = isSafeHref;
 
 /** The elements a body may produce, by markdown-it's tag name. */
 const TAGS = ["p", "blockquote", "ul", "ol", "li", "strong", "em", "s"] as const;
-export type Tag = (typeof TAGS)[number];
+type Tag = (typeof TAGS)[number];
 
 export type BodyNode =
   | { kind: "text"; text: string }
@@ -105,7 +105,7 @@ function leaf(token: Token, inLink: boolean): BodyNode[] {
 const MENTION_RE = /(?<![\p{L}\p{N}@.])@([A-Za-z0-9_][A-Za-z0-9_.-]*)/gu;
 
 /** A text split into text and `@name` mentions (name in lower case; `room` for @room). */
-export function mentions(text: string): BodyNode[] {
+function mentions(text: string): BodyNode[] {
   const out: BodyNode[] = [];
   let done = 0;
   for (const match of text.matchAll(MENTION_RE)) {
