@@ -1,7 +1,7 @@
 // Message bodies as a safe Markdown subset (docs/conversations.md, "Formatting"). markdown-it
 // parses a body into tokens; bodyTree() turns them into a small tree of the few things we show,
 // and components/MessageBody.tsx renders that tree as React elements. No HTML string is ever
-// built, so a body can reach the DOM only as text nodes and the elements named in TAGS.
+// built, so a body reaches the DOM only as text nodes inside the few elements a BodyNode becomes.
 
 import MarkdownIt, { type Token } from "markdown-it";
 import { USERNAME_RE } from "./validation";
