@@ -118,16 +118,6 @@ def test_batch_get_users_ascending_deduped_unknown_dropped(harness: AsyncService
     assert list(response.users) == sorted(users, key=lambda u: u.id)
 
 
-def test_batch_get_users_by_username_any_case(harness: AsyncServicerHarness) -> None:
-    """Usernames are looked up in any case, beside ids; names nobody has, or that break the rule, are left out."""
-    amy, ben = (register(harness, name).user for name in ("amy", "ben"))
-    token = register(harness, "dan").session.access_token
-    request = pb.BatchGetUsersRequest(user_ids=[amy.id], usernames=["BEN", "nobody", "x", "amy"])
-    response, code, _ = harness.invoke_unary("BatchGetUsers", request, metadata=auth_metadata(token))
-    assert code == grpc.StatusCode.OK
-    assert list(response.users) == [amy, ben]
-
-
 def test_batch_get_users_empty(harness: AsyncServicerHarness) -> None:
     """BatchGetUsers with no ids answers no users."""
     token = register(harness).session.access_token
@@ -148,6 +138,28 @@ def test_batch_get_users_rejects_more_than_500(harness: AsyncServicerHarness) ->
     """501 distinct ids are INVALID_ARGUMENT."""
     token = register(harness).session.access_token
     assert _batch(harness, token, list(range(1, 502)))[1] == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_batch_get_users_by_username_any_case(harness: AsyncServicerHarness) -> None:
+    """BatchGetUsers finds users by username in any case, with ids too, each once; unknown names are left out."""
+    amy, ben = (register(harness, name).user for name in ("amy", "ben"))
+    token = register(harness, "dan").session.access_token
+    request = pb.BatchGetUsersRequest(user_ids=[ben.id], usernames=["AMY", "ben", "nobody"])
+    response, code, _ = harness.invoke_unary("BatchGetUsers", request, metadata=auth_metadata(token))
+    assert code == grpc.StatusCode.OK
+    assert list(response.users) == [amy, ben]
+
+
+def test_batch_get_users_counts_ids_and_usernames_together(harness: AsyncServicerHarness) -> None:
+    """500 ids and usernames in all are within the limit; 501 are INVALID_ARGUMENT."""
+    token = register(harness).session.access_token
+    names = [f"user{i}" for i in range(250)]
+    for ids, code in (
+        (list(range(1, 251)), grpc.StatusCode.OK),
+        (list(range(1, 252)), grpc.StatusCode.INVALID_ARGUMENT),
+    ):
+        request = pb.BatchGetUsersRequest(user_ids=ids, usernames=names)
+        assert harness.invoke_unary("BatchGetUsers", request, metadata=auth_metadata(token))[1] == code
 
 
 def test_batch_get_users_needs_a_token(harness: AsyncServicerHarness) -> None:

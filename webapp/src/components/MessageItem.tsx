@@ -8,6 +8,7 @@ import { threadRootOf } from "@/lib/timeline";
 import type { Message, ThreadSummary } from "@/lib/types";
 import { userName } from "@/lib/state/users";
 import { shallowEqual, useChat, useStore } from "./ChatContext";
+import { MessageBody } from "./MessageBody";
 import { Reactions } from "./Reactions";
 
 interface Props {
@@ -25,6 +26,7 @@ export function MessageItem({ message, own, deletable, inThread = false }: Props
   const deleter = useStore((s) =>
     message.deleted_by && message.deleted_by !== message.sender_id ? userName(s.users, message.deleted_by) : null,
   );
+  const me = useStore((s) => s.users.me);
   const [mode, setMode] = useState<"view" | "edit" | "confirm-delete">("view");
   const [draft, setDraft] = useState(message.body);
   const [error, setError] = useState<string | null>(null);
@@ -58,7 +60,11 @@ export function MessageItem({ message, own, deletable, inThread = false }: Props
     }
   }
 
-  const classes = `message${own ? " own" : ""}${message.deleted ? " deleted" : ""}`;
+  // Someone else asks for my attention (my own message never does, even when it says @room).
+  const mentionsMe =
+    !own && !message.deleted && (message.mentions_room || (!!me && message.mentioned_user_ids.includes(me.id)));
+  const classes =
+    `message${own ? " own" : ""}${message.deleted ? " deleted" : ""}` + (mentionsMe ? " mentions-me" : "");
   return (
     <li className={classes} data-seq={message.seq} data-testid="message">
       {mode === "edit" ? (
@@ -85,7 +91,7 @@ export function MessageItem({ message, own, deletable, inThread = false }: Props
           {deleter ? `This message was deleted by ${deleter}, a moderator.` : "This message was deleted."}
         </p>
       ) : (
-        <p className="message-body">{message.body}</p>
+        <MessageBody body={message.body} me={me?.username ?? null} mentionsRoom={message.mentions_room} />
       )}
       <p className="message-meta">
         <time dateTime={message.created_at}>{timeLabel(message.created_at)}</time>

@@ -1,15 +1,18 @@
 "use client";
 
 import type { PendingSend } from "@/lib/state/outbox";
-import { useChat } from "./ChatContext";
+import { useChat, useStore } from "./ChatContext";
+import { MessageBody } from "./MessageBody";
 
 /** My message on its way: shown at once, replaced by the stored one when the server confirms it. */
 export function PendingItem({ pending }: { pending: PendingSend }) {
   const chat = useChat();
+  const me = useStore((s) => s.users.me?.username ?? null);
   const failed = pending.state === "failed";
   return (
     <li className={`message own pending${failed ? " failed" : ""}`} data-testid="pending-message">
-      <p className="message-body">{pending.body}</p>
+      {/* The server has not said yet whether @room counts: until it does, @room is text. */}
+      <MessageBody body={pending.body} me={me} mentionsRoom={false} />
       <p className="message-meta">
         {failed ? (
           <>

@@ -1,6 +1,7 @@
 // Client-side checks that mirror auth_svc's rules, so people learn what is wrong before sending.
 
-const USERNAME_RE = /^[a-z0-9_][a-z0-9_.-]{2,31}$/;
+/** auth_svc/passwords.py's rule; also what may follow "@" in a mention (lib/markdown.ts). */
+export const USERNAME_RE = /^[a-z0-9_][a-z0-9_.-]{2,31}$/;
 
 /** A message about the username, or null when it looks fine. */
 export function usernameProblem(raw: string): string | null {
