@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from common.limits import MENTION_ROOM as ROOM, MENTIONS_MAX, USERNAME_MAX, USERNAME_MIN
+
 # Not after a letter or digit (any script), "@" or "."; then as many name characters as follow.
 _MENTION = re.compile(r"(?<![^\W_])(?<![@.])@([A-Za-z0-9_][A-Za-z0-9_.-]*)")
 _USERNAME = re.compile(rf"[a-z0-9_][a-z0-9_.-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}")

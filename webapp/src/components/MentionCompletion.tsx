@@ -49,7 +49,8 @@ export function useMentionCompletion(
     return entry !== undefined && entry.room.kind !== "direct" && entry.room.room_mentions === true;
   });
   const options = query ? mentionCandidates(roomMention ? [...names, "room"] : names, query.prefix) : [];
-  const shown = options.length > 0;
+  // A name typed out in full needs no list (and Enter sends, as it would without one).
+  const shown = options.length > 0 && !(options.length === 1 && options[0] === query?.prefix);
 
   // The caret after a completion, once the new text is in the box.
   useLayoutEffect(() => {
