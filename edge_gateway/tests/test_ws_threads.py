@@ -128,3 +128,24 @@ async def test_a_muted_room_still_counts_mentions(api: httpx.AsyncClient, connec
     assert bad.status_code == 422
     back = await api.put(f"/rooms/{room}/notifications", json={"level": "default"}, headers=bearer(bob))
     assert back.json() == {"level": "mentions"}
+
+
+async def test_a_non_member_can_neither_reply_nor_read_a_thread_nor_set_a_level(
+    api: httpx.AsyncClient, connect: Any, ws_stack: Stack
+) -> None:
+    """Eve, outside the room, is refused (403) a reply, a thread's history and a notification level; nothing is stored."""
+    alice, eve = await register(api, "alice"), await register(api, "eve")
+    room = await private_room(api, alice)
+    root = (await post(api, alice, room, "members only")).json()["message"]["seq"]
+    attempts = [
+        post(api, eve, room, "let me in", thread_root_seq=root),
+        api.get(f"/rooms/{room}/messages", params={"thread": root}, headers=bearer(eve)),
+        api.put(f"/rooms/{room}/notifications", json={"level": "all"}, headers=bearer(eve)),
+    ]
+    for attempt in attempts:
+        response = await attempt
+        assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied", response.text
+    e = await signed_in(connect, eve)
+    await e.send(type="send", ref="x", room_id=room, client_msg_id="x", body="hi", thread_root_seq=root)
+    assert (await e.expect("error", ref="x"))["code"] == "permission_denied"
+    assert stored_messages(ws_stack, room) == [(1, "members only")]

@@ -11,14 +11,8 @@ import httpx
 import pytest
 
 from auth_svc.service import BAD_CREDENTIALS
-from tests.browser.conftest import ACCESS_TOKEN_TTL, IN_CI, NewPage, WebStack
-
-try:
-    from playwright.sync_api import Page, expect
-except ImportError:  # a dev dependency; conftest explains a missing one when it is not CI
-    if IN_CI:
-        raise
-    pytest.skip("the Python package playwright is not installed", allow_module_level=True)
+from tests.browser.conftest import ACCESS_TOKEN_TTL, NewPage, WebStack
+from tests.browser.playwright_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 
@@ -49,6 +43,16 @@ def create_private_room(page: Page, name: str, invite: str) -> None:
     expect(page.get_by_role("list", name="Invited")).to_contain_text(invite)
     page.get_by_role("button", name="Create room").click()
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+
+
+def two_people_in_a_room(alice: Page, bob: Page, room: str) -> tuple[str, str]:
+    """Alice and Bob sign up, Alice makes a private room with Bob in it, and both have it open; their names."""
+    alice_name, bob_name = unique("alice"), unique("bob")
+    sign_up(bob, bob_name)
+    sign_up(alice, alice_name)
+    create_private_room(alice, room, bob_name)
+    open_room(bob, room)
+    return alice_name, bob_name
 
 
 def open_room(page: Page, name: str) -> None:
@@ -154,11 +158,7 @@ def test_two_people_chat_with_typing_presence_and_unread(new_page: NewPage, scre
 def test_offline_person_gets_every_missed_message_once_in_order(new_page: NewPage, screenshots: Path) -> None:
     """While one side is offline the other writes; on reconnect each missed message shows once, in order."""
     alice, bob = new_page(), new_page()
-    alice_name, bob_name = unique("alice"), unique("bob")
-    sign_up(bob, bob_name)
-    sign_up(alice, alice_name)
-    create_private_room(alice, "standup", bob_name)
-    open_room(bob, "standup")
+    alice_name, _ = two_people_in_a_room(alice, bob, "standup")
     expect(bob.get_by_test_id("presence")).to_contain_text(alice_name)
     send(alice, "before")
     expect(bob.get_by_test_id("message").filter(has_text="before")).to_be_visible()

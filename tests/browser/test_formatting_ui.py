@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import IN_CI, NewPage
-from tests.browser.test_chat_ui import create_private_room, open_room, send, sign_up, unique
-
-try:
-    from playwright.sync_api import Dialog, Page, expect
-except ImportError:  # a dev dependency; conftest explains a missing one when it is not CI
-    if IN_CI:
-        raise
-    pytest.skip("the Python package playwright is not installed", allow_module_level=True)
+from tests.browser.conftest import NewPage
+from tests.browser.playwright_api import Dialog, Page, expect
+from tests.browser.test_chat_ui import send, two_people_in_a_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 
@@ -58,11 +52,7 @@ def test_formatted_message_renders_and_mentions_stand_out(new_page: NewPage, scr
     alice, bob = new_page(), new_page()
     record_dialogs(alice, dialogs)
     record_dialogs(bob, dialogs)
-    alice_name, bob_name = unique("alice"), unique("bob")
-    sign_up(bob, bob_name)
-    sign_up(alice, alice_name)
-    create_private_room(alice, "formatting", bob_name)
-    open_room(bob, "formatting")
+    alice_name, bob_name = two_people_in_a_room(alice, bob, "formatting")
 
     send(alice, formatted(bob_name))
     message = bob.get_by_test_id("message").filter(has_text="Standup")

@@ -9,15 +9,9 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.browser.conftest import IN_CI, NewPage, WebStack
+from tests.browser.conftest import NewPage, WebStack
+from tests.browser.playwright_api import expect
 from tests.browser.test_chat_ui import PASSWORD, bodies, create_private_room, send, sign_up, unique
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # a dev dependency; conftest explains a missing one when it is not CI
-    if IN_CI:
-        raise
-    pytest.skip("the Python package playwright is not installed", allow_module_level=True)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, WebSocketRoute

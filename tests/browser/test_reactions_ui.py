@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import IN_CI, NewPage
-from tests.browser.test_chat_ui import create_private_room, open_room, send, sign_up, unique
-
-try:
-    from playwright.sync_api import Locator, Page, expect
-except ImportError:  # a dev dependency; conftest explains a missing one when it is not CI
-    if IN_CI:
-        raise
-    pytest.skip("the Python package playwright is not installed", allow_module_level=True)
+from tests.browser.conftest import NewPage
+from tests.browser.playwright_api import Locator, Page, expect
+from tests.browser.test_chat_ui import send, two_people_in_a_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 
@@ -33,11 +27,7 @@ def chip(page: Page, text: str, emoji: str) -> Locator:
 def test_reactions_reach_the_other_member_live_and_survive_a_reload(new_page: NewPage, screenshots: Path) -> None:
     """Bob reacts through the picker, Alice joins in with the chip, Bob takes his back; a reload keeps it all."""
     alice, bob = new_page(), new_page()
-    alice_name, bob_name = unique("alice"), unique("bob")
-    sign_up(bob, bob_name)
-    sign_up(alice, alice_name)
-    create_private_room(alice, "lunch", bob_name)
-    open_room(bob, "lunch")
+    alice_name, bob_name = two_people_in_a_room(alice, bob, "lunch")
     send(alice, "pizza on friday?")
     expect(message(bob, "pizza on friday?")).to_be_visible()
 

@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import IN_CI, NewPage
-from tests.browser.test_chat_ui import create_private_room, open_room, send, sign_up, unique
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # a dev dependency; conftest explains a missing one when it is not CI
-    if IN_CI:
-        raise
-    pytest.skip("the Python package playwright is not installed", allow_module_level=True)
+from tests.browser.conftest import NewPage
+from tests.browser.playwright_api import expect
+from tests.browser.test_chat_ui import send, two_people_in_a_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 
@@ -23,11 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 def test_owner_renames_promotes_and_deletes_as_moderator(new_page: NewPage, screenshots: Path) -> None:
     """A rename, a role change and a moderator's delete reach the other member live, with who deleted it."""
     alice, bob = new_page(), new_page()
-    alice_name, bob_name = unique("alice"), unique("bob")
-    sign_up(bob, bob_name)
-    sign_up(alice, alice_name)
-    create_private_room(alice, "standup", bob_name)
-    open_room(bob, "standup")
+    alice_name, bob_name = two_people_in_a_room(alice, bob, "standup")
 
     # A plain member is offered no settings form and no delete of others' messages.
     send(alice, "notes at 10")
@@ -62,3 +52,5 @@ def test_owner_renames_promotes_and_deletes_as_moderator(new_page: NewPage, scre
     expect(bob.get_by_test_id("member").filter(has_text="You")).to_contain_text("moderator")
     bob.set_viewport_size({"width": 375, "height": 740})
     bob.screenshot(path=screenshots / "room-settings-mobile.png")
+    bob.emulate_media(color_scheme="dark")
+    bob.screenshot(path=screenshots / "room-settings-mobile-dark.png")

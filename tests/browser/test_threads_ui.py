@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import IN_CI, NewPage
-from tests.browser.test_chat_ui import create_private_room, open_room, send, sign_up, unique
-
-try:
-    from playwright.sync_api import Locator, Page, expect
-except ImportError:  # a dev dependency; conftest explains a missing one when it is not CI
-    if IN_CI:
-        raise
-    pytest.skip("the Python package playwright is not installed", allow_module_level=True)
+from tests.browser.conftest import NewPage
+from tests.browser.playwright_api import Locator, Page, expect
+from tests.browser.test_chat_ui import create_private_room, open_room, send, sign_up, two_people_in_a_room, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 
@@ -58,11 +52,7 @@ def reply(page: Page, text: str, also_in_room: bool = False) -> None:
 def test_two_people_hold_a_thread_and_the_summary_follows_live(new_page: NewPage, screenshots: Path) -> None:
     """Replies stay in their thread unless also sent to the room; both see the summary; a reconnect loses none."""
     alice, bob = new_page(), new_page()
-    alice_name, bob_name = unique("alice"), unique("bob")
-    sign_up(bob, bob_name)
-    sign_up(alice, alice_name)
-    create_private_room(alice, "design", bob_name)
-    open_room(bob, "design")
+    two_people_in_a_room(alice, bob, "design")
     send(alice, "shall we ship on friday?")
     root = bob.get_by_test_id("message").filter(has_text="shall we ship on friday?")
     expect(root).to_be_visible()
