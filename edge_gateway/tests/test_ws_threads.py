@@ -133,7 +133,7 @@ async def test_a_muted_room_still_counts_mentions(api: httpx.AsyncClient, connec
 async def test_a_non_member_can_neither_reply_nor_read_a_thread_nor_set_a_level(
     api: httpx.AsyncClient, connect: Any, ws_stack: Stack
 ) -> None:
-    """Eve, outside the room, is refused (403) a reply, a thread's history and a notification level; nothing is stored."""
+    """Eve, outside the room, is refused (403) a reply, a thread's history and a notification level; nothing stored."""
     alice, eve = await register(api, "alice"), await register(api, "eve")
     room = await private_room(api, alice)
     root = (await post(api, alice, room, "members only")).json()["message"]["seq"]
