@@ -46,7 +46,7 @@ async def create_server(settings: AuthSettings, db: Database) -> RunningServer:
 
 async def serve(settings: AuthSettings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
-    db = Database(settings.database_url, settings.db_threads)
+    db = Database(settings.database_url, settings.db_threads, settings.db_retry_seconds)
     running = await create_server(settings, db)
     announce = f"auth_svc listening on {settings.host}:{running.port}"
     try:

@@ -41,17 +41,17 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return await self._verifier.verify(bearer_token(context.invocation_metadata()))
 
     async def Register(self, request: pb.RegisterRequest, context: Any) -> pb.RegisterResponse:
-        user, tokens = await self._db.run(
+        user, tokens = await self._db.run_once(
             self._accounts.register, request.username, request.password, request.display_name
         )
         return pb.RegisterResponse(user=user_pb(user), session=session_pb(tokens))
 
     async def Login(self, request: pb.LoginRequest, context: Any) -> pb.LoginResponse:
-        user, tokens = await self._db.run(self._accounts.login, request.username, request.password)
+        user, tokens = await self._db.run_once(self._accounts.login, request.username, request.password)
         return pb.LoginResponse(user=user_pb(user), session=session_pb(tokens))
 
     async def Refresh(self, request: pb.RefreshRequest, context: Any) -> pb.RefreshResponse:
-        user, tokens = await self._db.run(self._accounts.refresh, request.refresh_token)
+        user, tokens = await self._db.run_once(self._accounts.refresh, request.refresh_token)
         return pb.RefreshResponse(user=user_pb(user), session=session_pb(tokens))
 
     async def Logout(self, request: pb.LogoutRequest, context: Any) -> pb.LogoutResponse:

@@ -20,6 +20,8 @@ class AuthSettings(BaseSettings):
     port: int = Field(50051, ge=0, le=65535)
     database_url: str = "sqlite:///var/auth.db"
     db_threads: int = Field(8, ge=1, le=64)
+    # How long a transaction is retried through a database outage outside a call (in one: its deadline).
+    db_retry_seconds: float = Field(4.0, ge=0, le=60)
     keys_dir: Path = Path("var/auth_keys")
     generate_key_if_missing: bool = True
     active_key_id: str = ""

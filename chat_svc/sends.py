@@ -17,6 +17,7 @@ from collections import deque
 
 from chat_svc.domain import Send, SendResult, Sent
 from chat_svc.messages import Messages
+from common import retry
 from common.db import Database
 from common.errors import ServiceError
 
@@ -67,6 +68,8 @@ class SendBatcher:
 
     async def _drain(self, lane: int) -> None:
         queue = self._lanes[lane]
+        # This task serves many calls: not the deadline of the one that started it (the settings' window).
+        retry.call_deadline.set(None)
         try:
             while queue:
                 count = min(self._max_batch, len(queue))

@@ -80,7 +80,7 @@ async def create_server(settings: ChatSettings, db: Database) -> tuple[RunningSe
 
 async def serve(settings: ChatSettings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
-    db = Database(settings.database_url, settings.db_threads)
+    db = Database(settings.database_url, settings.db_threads, settings.db_retry_seconds)
     running, hub, feed = await create_server(settings, db)
 
     async def end_streams() -> None:

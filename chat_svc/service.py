@@ -71,7 +71,8 @@ class Chat:
         """A new room owned by the caller; its other members must exist (auth_svc says)."""
         others = rules.invitees(member_ids, caller.user_id)  # checked before asking auth_svc about them
         await self._directory.require_users(others, caller.token, caller.timeout())
-        return await self._run(self.rooms.create, caller.user_id, kind, name, topic, others)
+        # a new room each time: not retried after a failure mid-transaction (common/retry.py)
+        return await self.db.run_once(self.rooms.create, caller.user_id, kind, name, topic, others)
 
     async def open_direct(self, caller: Caller, other_id: int) -> tuple[Room, bool]:
         """The direct room of the caller and another existing user; and whether it was created now."""

@@ -19,6 +19,8 @@ class ChatSettings(BaseSettings):
     port: int = Field(50052, ge=0, le=65535)
     database_url: str = "sqlite:///var/chat.db"
     db_threads: int = Field(8, ge=1, le=64)
+    # How long a transaction is retried through a database outage outside a call (in one: its deadline).
+    db_retry_seconds: float = Field(4.0, ge=0, le=60)
     auth_address: str = "127.0.0.1:50051"
     token_issuer: str = "parley-auth"
     token_audience: str = "parley"

@@ -2,7 +2,7 @@
 
 mysqlclient blocks, so every query runs in `Database.run`, on a pool of worker threads (it releases
 the GIL while waiting on MySQL). The pool size equals the connection pool size, so a thread never
-waits for a connection.
+waits for a connection. `run` also rides out a short outage of the database (common/retry.py).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,8 +22,13 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
+from common import retry
+from common.errors import Unavailable
+
 P = ParamSpec("P")
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, pool_size: int = 8, echo: bool = False) -> Engine:
@@ -56,12 +63,17 @@ def make_engine(url: str, pool_size: int = 8, echo: bool = False) -> Engine:
 
 
 class Database:
-    """An engine, a session factory and the worker threads that use them."""
+    """An engine, a session factory and the worker threads that use them.
 
-    def __init__(self, url: str, threads: int = 8) -> None:
+    `retry_window_s` is how long `run` keeps retrying a transient failure outside a gRPC call (in
+    a call: until its deadline); 0 turns retries off.
+    """
+
+    def __init__(self, url: str, threads: int = 8, retry_window_s: float = 4.0) -> None:
         self.engine = make_engine(url, pool_size=threads)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        self._retry_window_s = retry_window_s
 
     @property
     def is_sqlite(self) -> bool:
@@ -69,16 +81,57 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a blocking function on a worker thread and await its result."""
+        """Run a blocking function on a worker thread and await its result; transient failures retried.
+
+        For functions safe to run twice (see common/retry.py); others go through `run_once`.
+        """
+        return await self._run(fn, False, *args, **kwargs)
+
+    async def run_once(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """As `run`, for a function not safe to run twice: retried only when no connection could be made."""
+        return await self._run(fn, True, *args, **kwargs)
+
+    async def _run(self, fn: Callable[P, T], once: bool, *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
-        ctx = contextvars.copy_context()
-        call = functools.partial(ctx.run, fn, *args, **kwargs)
-        return await loop.run_in_executor(self._executor, call)
+        pauses = None
+        while True:
+            ctx = contextvars.copy_context()
+            call = functools.partial(ctx.run, fn, *args, **kwargs)
+            try:
+                result = await loop.run_in_executor(self._executor, call)
+            except Exception as exc:
+                if not retry.transient(exc) or (once and not retry.cannot_connect(exc)):
+                    raise
+                if pauses is None:
+                    until = retry.retry_until(self._retry_window_s)
+                    pauses = retry.backoff(until)
+                    log.warning(
+                        "database: %s; retrying %s for up to %.1f s", _short(exc), _name(fn), until - time.monotonic()
+                    )
+                pause = next(pauses, None)
+                if pause is None:
+                    log.warning("database: still failing (%s); %s answered unavailable", _short(exc), _name(fn))
+                    raise Unavailable("the database is unreachable; retry shortly") from exc
+                await asyncio.sleep(pause)
+                continue
+            if pauses is not None:
+                log.info("database: %s succeeded after retrying", _name(fn))
+            return result
 
     def close(self) -> None:
         """Stop the workers (after running queued work) and close connections."""
         self._executor.shutdown(wait=True)
         self.engine.dispose()
+
+
+def _short(exc: BaseException) -> str:
+    """A database error in one line, without the SQL."""
+    orig = getattr(exc, "orig", exc)
+    return f"{type(orig).__name__}: {orig}".splitlines()[0][:200]
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", repr(fn))
 
 
 # Column types that behave the same on both engines: MySQL keeps microseconds only when asked,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import grpc
 from grpc import aio
 
-from common import errors
+from common import errors, retry
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ def guard_unary(
     """Wrap a unary handler so that its errors become statuses."""
 
     async def guarded(request: Req, context: Any) -> Resp:
+        remaining = context.time_remaining()
+        if remaining is not None:  # database retries stop in time to answer (common/retry.py)
+            retry.call_deadline.set(time.monotonic() + remaining)
         try:
             return await behavior(request, context)
         except (aio.AbortError, grpc.RpcError, GeneratorExit):

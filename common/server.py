@@ -109,10 +109,12 @@ SERVICE_CONFIG = json.dumps(
                     for service, methods in RETRYABLE.items()
                     for method in methods
                 ],
+                # Up to 5 tries (gRPC's cap) over about 3 s, within the call's deadline: a replica
+                # restarting; a database outage is ridden out behind the service (common/retry.py).
                 "retryPolicy": {
-                    "maxAttempts": 3,
-                    "initialBackoff": "0.1s",
-                    "maxBackoff": "1s",
+                    "maxAttempts": 5,
+                    "initialBackoff": "0.2s",
+                    "maxBackoff": "2s",
                     "backoffMultiplier": 2,
                     "retryableStatusCodes": ["UNAVAILABLE"],
                 },

@@ -169,6 +169,28 @@ describe("ChatController and the outbox", () => {
   });
 });
 
+describe("ChatController when the server cannot store a send now", () => {
+  it("keeps a send answered unavailable pending, says the server has trouble, and sends it again by itself", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      chat.start();
+      const socket = await connect(0);
+      socket.receive({ type: "error", ref: "w-1", code: "unavailable", message: "a backend service is unavailable; retry shortly" });
+      expect(chat.store.getState().outbox[1]?.[0]).toMatchObject({ state: "sending" });
+      expect(chat.store.getState().connection.serverTrouble).toBe(true);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(sends(socket).map((f) => f.type === "send" && f.client_msg_id)).toEqual(["w-1", "w-1"]);
+      const stored = msg(1, 1, { client_msg_id: "w-1", sender_id: ME.id, body: "written offline" });
+      socket.receive({ type: "send_ack", ref: "w-1", message: stored, duplicate: false });
+      expect(chat.store.getState().connection.serverTrouble).toBe(false);
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(sends(socket)).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe("ChatController and reactions", () => {
   const thumbs = (me: boolean) => ({ emoji: "👍", count: 1, user_ids: [ME.id], me });
 

@@ -21,7 +21,7 @@ import { ChatSocket, type ConnectionStatus } from "../ws/socket";
 import type { ChatContext } from "./context";
 import { History } from "./history";
 import { OutboxStorage } from "./outboxStorage";
-import { Sending } from "./sending";
+import { Sending, TRY_AGAIN_CODES } from "./sending";
 import { UserLoader } from "./users";
 
 interface Options {
@@ -118,6 +118,7 @@ export class ChatController {
     if (this.typingTimer !== null) clearTimeout(this.typingTimer);
     this.typingTimer = null;
     this.users.stop();
+    this.sending.stop();
   }
 
   /** Sign out: close the socket, revoke the session at the gateway, forget the tokens and unsent messages. */
@@ -211,12 +212,19 @@ export class ChatController {
         }
         return;
       case "send_ack":
+        this.sending.forgetRetry(frame.message.client_msg_id);
+        if (this.state.connection.serverTrouble) this.dispatch({ type: "server/trouble", trouble: false });
         this.dispatch({ type: "outbox/confirmed", clientMsgId: frame.message.client_msg_id });
         // The message frame normally comes too; this covers a frame lost with a dropped socket.
         this.onMessage(frame.message);
         return;
       case "error":
-        if (frame.ref && findPending(this.state.outbox, frame.ref)) {
+        if (!frame.ref || !findPending(this.state.outbox, frame.ref)) return;
+        if (TRY_AGAIN_CODES.has(frame.code)) {
+          // Not the person's doing: it stays "sending…" and goes again by itself.
+          this.dispatch({ type: "server/trouble", trouble: true });
+          this.sending.retryLater(frame.ref);
+        } else {
           this.dispatch({ type: "outbox/failed", clientMsgId: frame.ref, error: frame.message });
         }
         return;

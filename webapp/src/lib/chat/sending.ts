@@ -3,13 +3,19 @@
 // unconfirmed is written again, with the same client_msg_id, after every catch-up.
 
 import { findPending, IN_ROOM, pendingSend, toResend, type PendingSend, type Placement } from "../state/outbox";
+import { backoffMs } from "../ws/cursors";
 import type { ChatSocket } from "../ws/socket";
 import type { ChatContext } from "./context";
 
 const TYPING_EVERY_MS = 3_000;
 
+/** Refusals that mean "not now" rather than "not this": the send stays pending and goes again. */
+export const TRY_AGAIN_CODES: ReadonlySet<string> = new Set(["unavailable", "deadline_exceeded"]);
+
 export class Sending {
   private readonly typingSentAt = new Map<number, number>();
+  /** Sends answered "try again": how many times so far, and the timer of the next try. */
+  private readonly again = new Map<string, { attempt: number; timer: ReturnType<typeof setTimeout> }>();
 
   constructor(
     private readonly chat: ChatContext,
@@ -35,7 +41,31 @@ export class Sending {
   }
 
   discard(clientMsgId: string): void {
+    this.forgetRetry(clientMsgId);
     this.chat.dispatch({ type: "outbox/discarded", clientMsgId });
+  }
+
+  /** The server could not take this send now: keep it pending and send it again, backing off. */
+  retryLater(clientMsgId: string): void {
+    const attempt = this.again.get(clientMsgId)?.attempt ?? 0;
+    this.forgetRetry(clientMsgId);
+    const timer = setTimeout(() => {
+      const item = findPending(this.chat.state().outbox, clientMsgId);
+      if (item?.state === "sending") this.write(item);
+    }, backoffMs(attempt));
+    this.again.set(clientMsgId, { attempt: attempt + 1, timer });
+  }
+
+  /** A send was confirmed (or dropped): no more tries for it. */
+  forgetRetry(clientMsgId: string): void {
+    const pending = this.again.get(clientMsgId);
+    if (pending) clearTimeout(pending.timer);
+    this.again.delete(clientMsgId);
+  }
+
+  stop(): void {
+    for (const { timer } of this.again.values()) clearTimeout(timer);
+    this.again.clear();
   }
 
   /** I am typing in a room: tell the others, at most every few seconds. */

@@ -11,6 +11,8 @@ export type Action =
   // connection
   | { type: "connection/status"; status: ConnectionStatus; detail: string }
   | { type: "session/signedOut"; reason: string }
+  /** Sends are answered "try again" (the server cannot store them right now), or stored again. */
+  | { type: "server/trouble"; trouble: boolean }
   // rooms
   | { type: "rooms/loaded"; rooms: MyRoom[] }
   | { type: "room/added"; room: Room; role: Role }

@@ -9,6 +9,8 @@ export interface ConnectionState {
   /** The socket has been live at least once (the banner shows only after that or on failure). */
   everLive: boolean;
   signedOutReason: string | null;
+  /** Connected, but sends are answered "try again" (e.g. the database is restarting): they are resent. */
+  serverTrouble: boolean;
 }
 
 export const initialConnection: ConnectionState = {
@@ -16,6 +18,7 @@ export const initialConnection: ConnectionState = {
   detail: "",
   everLive: false,
   signedOutReason: null,
+  serverTrouble: false,
 };
 
 export function connectionReducer(state: ConnectionState, action: Action): ConnectionState {
@@ -29,6 +32,8 @@ export function connectionReducer(state: ConnectionState, action: Action): Conne
       };
     case "session/signedOut":
       return { ...state, signedOutReason: action.reason };
+    case "server/trouble":
+      return state.serverTrouble === action.trouble ? state : { ...state, serverTrouble: action.trouble };
     default:
       return state;
   }
