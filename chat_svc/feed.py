@@ -18,6 +18,7 @@ from chat_svc.events import EventHub
 from chat_svc.sequencer import Sequencer
 from chat_svc.service import Chat
 from chat_svc.settings import ChatSettings
+from common.errors import ServiceError
 from parley.chat.v1 import chat_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,10 @@ class BrokerFeed:
             if self.bus.connected:
                 try:
                     await self.sequencer.sweep()
-                except Exception:  # the database is down: next round
-                    log.warning("gap sweep failed", exc_info=True)
+                except ServiceError as exc:  # the database is down (retried already): next round
+                    log.warning("gap sweep failed: %s; trying again next round", exc.message)
+                except Exception:  # a bug: its stack, then next round
+                    log.exception("gap sweep failed")
 
     async def start(self) -> None:
         """Connect to the broker; the hub accepts streams once the reader holds its place."""

@@ -212,7 +212,9 @@ def _answer(
     if future.cancelled():
         return
     error = future.exception()
-    if error is not None:  # the database failed: tell the sender to retry
+    if isinstance(error, ServiceError):  # e.g. the database stayed down past the retries: said already
+        outcomes.put_nowait(convert.outcome_pb(ref, error))
+    elif error is not None:  # a bug: logged, and the sender told to retry
         log.error("a send of SendMessages failed", exc_info=error)
         outcomes.put_nowait(convert.outcome_pb(ref, Unavailable("could not store the message; retry it")))
     else:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import orjson
 
+from tests.support import mysql
 from tests.support.processes import ServiceProcess
 from tests.support.redis import RedisServer
 from tests.support.stack import Stack
@@ -22,6 +23,7 @@ class Cluster:
     tmp: Path
     replicas: int = 2
     presence_ttl: float = 3.0
+    mysql_url: str = mysql.SERVER_URL  # the shared test server, or one the test started itself
     stack: Stack = field(init=False)
 
     def __post_init__(self) -> None:
@@ -34,7 +36,7 @@ class Cluster:
 
     def start(self) -> Cluster:
         """Broker, databases, auth_svc and the chat_svc replicas, then the gateways."""
-        self.stack.create_databases(f"parley_test_sc_{uuid.uuid4().hex[:6]}")
+        self.stack.create_databases(f"parley_test_sc_{uuid.uuid4().hex[:6]}", self.mysql_url)
         self.stack.up(replicas=self.replicas, gateways=self.replicas, broker=True)
         return self
 

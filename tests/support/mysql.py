@@ -16,8 +16,8 @@ RUN_ID = os.environ.get("PARLEY_TEST_RUN_ID") or str(os.getpid())
 _created: list[str] = []
 
 
-def _connect() -> MySQLdb.Connection:
-    url = make_url(SERVER_URL)
+def _connect(server_url: str = SERVER_URL) -> MySQLdb.Connection:
+    url = make_url(server_url)
     return MySQLdb.connect(
         host=url.host or "127.0.0.1",
         port=url.port or 3306,
@@ -37,19 +37,23 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def fresh_database(name: str) -> str:
-    """Create an empty database `<name>_<run id>` (dropping a leftover); return its SQLAlchemy URL."""
+def fresh_database(name: str, server_url: str = SERVER_URL) -> str:
+    """Create an empty database `<name>_<run id>` (dropping a leftover); return its SQLAlchemy URL.
+
+    On the shared test server unless `server_url` names another (one a test started itself).
+    """
     assert name.replace("_", "").isalnum(), name
     name = f"{name}_{RUN_ID}"[:64]
-    conn = _connect()
+    conn = _connect(server_url)
     try:
         cursor = conn.cursor()
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
         cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     finally:
         conn.close()
-    _created.append(name)
-    return make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    if server_url == SERVER_URL:
+        _created.append(name)  # a test's own server goes away with its data directory
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_created() -> None:

@@ -81,19 +81,19 @@ class Stack:
 
     # -- databases ------------------------------------------------------------------------------
 
-    def create_databases(self, mysql_prefix: str | None = None) -> Self:
+    def create_databases(self, mysql_prefix: str | None = None, server_url: str = mysql.SERVER_URL) -> Self:
         """Fresh auth_db and chat_db, migrated.
 
-        With a prefix: MySQL databases `<prefix>_auth` and `<prefix>_chat` (with this run's id);
-        without: SQLite files in workdir.
+        With a prefix: MySQL databases `<prefix>_auth` and `<prefix>_chat` (with this run's id) on the
+        shared test server or `server_url`; without: SQLite files in workdir.
         """
         if mysql_prefix is None:
             self.workdir.mkdir(parents=True, exist_ok=True)
             self.auth_db_url = f"sqlite:///{self.workdir / 'auth.db'}"
             self.chat_db_url = f"sqlite:///{self.workdir / 'chat.db'}"
         else:
-            self.auth_db_url = mysql.fresh_database(f"{mysql_prefix}_auth")
-            self.chat_db_url = mysql.fresh_database(f"{mysql_prefix}_chat")
+            self.auth_db_url = mysql.fresh_database(f"{mysql_prefix}_auth", server_url)
+            self.chat_db_url = mysql.fresh_database(f"{mysql_prefix}_chat", server_url)
         self.migrate(AUTH, CHAT)
         return self
 

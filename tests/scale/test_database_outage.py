@@ -1,0 +1,91 @@
+"""MySQL killed mid-traffic (SIGKILL) and started again: people chatting do not notice a short outage.
+
+Two gateways and two chat_svc replicas over a MariaDB server of the test's own. A 3 s outage is
+ridden out behind the services (common/retry.py): every send is acked exactly once with no client
+resending. A 10 s outage outlasts the retries: the sends made during it are answered `unavailable`,
+nothing is half-stored, and the clients' resends (same client_msg_id) store each message once.
+`pytest -rP` shows the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.scale.cluster import Cluster
+from tests.scale.test_failover import check, connected, settle, stop_all, traffic
+from tests.support import mariadb, redis as redis_support
+from tests.support.mariadb import MariaDBServer
+
+pytestmark = [pytest.mark.mysql, pytest.mark.timeout(240)]
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[MariaDBServer]:
+    """A MariaDB server of this test's own, on a fresh data directory."""
+    mariadb.require()
+    server = MariaDBServer(tmp_path / f"mariadb-{uuid.uuid4().hex[:6]}").install().start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, database: MariaDBServer) -> Iterator[Cluster]:
+    """Broker, auth_svc, two chat_svc replicas and two gateways on the test's own MariaDB."""
+    redis_support.require()
+    started = Cluster(tmp_path / "cluster", mysql_url=database.url)
+    try:
+        yield started.start()
+    finally:
+        started.stop()
+
+
+def tracebacks(cluster: Cluster) -> list[str]:
+    """Lines of the services' logs that start a traceback (an outage is logged as one line, not a stack)."""
+    processes = [*cluster.stack.processes["auth_svc"], *cluster.chats, *cluster.gateways]
+    return [line for process in processes for line in process.lines if "Traceback" in line]
+
+
+def outage(database: MariaDBServer, seconds: float):
+    """Kill the database, wait, start it again."""
+
+    async def bounce() -> None:
+        await asyncio.to_thread(database.kill)
+        await asyncio.sleep(seconds)
+        await asyncio.to_thread(database.start)
+
+    return bounce
+
+
+async def test_a_three_second_outage_is_invisible(cluster: Cluster, database: MariaDBServer) -> None:
+    """Every send made around a 3 s outage is acked once, with no error and no resend by the client."""
+    room, clients = await connected(cluster, 6, "db3")
+    try:
+        await traffic(clients, room, per_client=50, interval=0.1, midway=outage(database, 3.0))
+        stored = await settle(cluster, clients, room, within=60)
+        check("database-outage-3s", cluster, clients, room, stored)
+        assert sum(c.send_errors for c in clients) == 0, "no send was answered with an error"
+        assert tracebacks(cluster) == []
+    finally:
+        await stop_all(clients)
+
+
+async def test_a_ten_second_outage_answers_unavailable_and_stores_each_send_once(
+    cluster: Cluster, database: MariaDBServer
+) -> None:
+    """Sends during a 10 s outage are answered unavailable after their deadline; resent, each is stored once."""
+    room, clients = await connected(cluster, 6, "db10")
+    try:
+        await traffic(clients, room, per_client=50, interval=0.1, midway=outage(database, 10.0))
+        stored = await settle(cluster, clients, room, within=90)
+        check("database-outage-10s", cluster, clients, room, stored)
+        assert sum(c.send_errors for c in clients) > 0, "sends during the outage were answered with an error"
+        assert tracebacks(cluster) == []
+    finally:
+        await stop_all(clients)

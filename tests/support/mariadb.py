@@ -1,0 +1,86 @@
+"""A MariaDB server of the test's own (its data directory, a free port), so that a test can kill it.
+
+The shared server on 3306 is never touched: the outage tests SIGKILL this one and start it again
+on the same port and data, as a crashed and restarted database (InnoDB recovers its redo log).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import MySQLdb
+
+from tests.support import IN_CI
+from tests.support.processes import free_port, wait_until
+
+SERVER = "/usr/sbin/mariadbd"
+
+
+def require() -> None:
+    """Skip the test without mariadbd and mariadb-install-db; under CI=true, fail it instead."""
+    import pytest  # only tests call this
+
+    if Path(SERVER).exists() and shutil.which("mariadb-install-db"):
+        return
+    reason = "mariadbd is not installed (apt-get install mariadb-server)"
+    if IN_CI:
+        pytest.fail(f"{reason}; CI=true needs it")
+    pytest.skip(reason)
+
+
+@dataclass
+class MariaDBServer:
+    """mariadbd on 127.0.0.1:port over datadir; root without a password (grant tables skipped)."""
+
+    datadir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL of the server (no database)."""
+        return f"mysql+mysqldb://root@127.0.0.1:{self.port}"
+
+    def install(self) -> MariaDBServer:
+        """A fresh data directory."""
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        return self
+
+    def start(self, timeout: float = 30.0) -> MariaDBServer:
+        """Start (again, on the same port and data) and wait until it answers."""
+        command = [
+            SERVER, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
+            "--bind-address=127.0.0.1", f"--socket={self.datadir / 'mysqld.sock'}", "--user=root",
+            "--skip-grant-tables", "--innodb-buffer-pool-size=64M", "--skip-log-bin",
+            f"--pid-file={self.datadir / 'mysqld.pid'}", f"--log-error={self.datadir / 'error.log'}",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(self.answers, f"mariadbd on port {self.port}", timeout=timeout)
+        except TimeoutError:
+            self.kill()
+            raise
+        return self
+
+    def answers(self) -> bool:
+        """It takes a connection."""
+        try:
+            MySQLdb.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=1).close()
+        except MySQLdb.Error:
+            return False
+        return True
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no clean shutdown."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
