@@ -11,7 +11,8 @@ from auth_svc.servicer import AuthServicer
 from auth_svc.settings import AuthSettings, get_settings
 from common.db import Database
 from common.logs import setup_logging
-from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled, set_serving
+from common.readiness import DatabaseReadiness
+from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled
 from common.tokens import TokenVerifier
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 
@@ -40,8 +41,9 @@ async def create_server(settings: AuthSettings, db: Database) -> RunningServer:
     health = add_health_and_reflection(server, [SERVICE_NAME])
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
-    await set_serving(health, [SERVICE_NAME], True)
-    return RunningServer(server, port, health)
+    readiness = DatabaseReadiness(db, health, [SERVICE_NAME])  # NOT_SERVING while auth_db does not answer
+    await readiness.start()
+    return RunningServer(server, port, health, readiness)
 
 
 async def serve(settings: AuthSettings) -> None:

@@ -15,13 +15,13 @@ from chat_svc.settings import ChatSettings, get_settings
 from common.auth_client import auth_key_source
 from common.db import Database
 from common.logs import setup_logging
+from common.readiness import DatabaseReadiness
 from common.server import (
     RunningServer,
     add_health_and_reflection,
     channel,
     new_server,
     serve_until_signalled,
-    set_serving,
 )
 from common.tokens import KeySource, TokenVerifier
 from parley.auth.v1 import auth_pb2_grpc
@@ -74,8 +74,9 @@ async def create_server(settings: ChatSettings, db: Database) -> tuple[RunningSe
     health = add_health_and_reflection(server, [SERVICE_NAME])
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
-    await set_serving(health, [SERVICE_NAME], True)
-    return RunningServer(server, port, health), hub, feed
+    readiness = DatabaseReadiness(db, health, [SERVICE_NAME])  # NOT_SERVING while chat_db does not answer
+    await readiness.start()
+    return RunningServer(server, port, health, readiness), hub, feed
 
 
 async def serve(settings: ChatSettings) -> None:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -51,6 +51,9 @@ def make_engine(url: str, pool_size: int = 8, echo: bool = False) -> Engine:
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "mysql":
         connect_args["charset"] = "utf8mb4"
+        # A database that moved or died mid-failover must not hold a worker for minutes: fail fast
+        # (the host name is resolved again on every connect, so a new address is picked up).
+        connect_args["connect_timeout"] = 5
     return create_engine(
         url,
         echo=echo,
@@ -117,6 +120,19 @@ class Database:
             if pauses is not None:
                 log.info("database: %s succeeded after retrying", _name(fn))
             return result
+
+    async def ping(self) -> str | None:
+        """None when the database answers `SELECT 1` now (no retries), else what went wrong, in one line."""
+
+        def select_one() -> None:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, select_one)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not now"
+            return _short(exc)
+        return None
 
     def close(self) -> None:
         """Stop the workers (after running queued work) and close connections."""

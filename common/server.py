@@ -7,7 +7,7 @@ import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, Protocol, TypeAlias
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -34,11 +34,18 @@ SERVER_OPTIONS: Sequence[tuple[str, int]] = (
 
 
 class RunningServer(NamedTuple):
-    """A started server, the port it listens on, and its health service."""
+    """A started server, the port it listens on, its health service, and what sets its health."""
 
     server: aio.Server
     port: int
     health: HealthServicer
+    readiness: Readiness | None = None
+
+
+class Readiness(Protocol):
+    """Sets a server's health while it runs (common/readiness.py); stopped before it shuts down."""
+
+    async def stop(self) -> None: ...
 
 
 def new_server() -> aio.Server:
@@ -80,6 +87,8 @@ async def serve_until_signalled(
     log.info("%s", announce)
     await stop.wait()
     log.info("shutting down: finishing in-flight calls for up to %.0fs", grace)
+    if running.readiness is not None:
+        await running.readiness.stop()
     await set_serving(running.health, service_names, False)
     if before_stop is not None:
         await before_stop()

@@ -10,16 +10,20 @@ nothing is half-stored, and the clients' resends (same client_msg_id) store each
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from common import healthcheck
 from tests.scale.cluster import Cluster
 from tests.scale.test_failover import check, connected, settle, stop_all, traffic
 from tests.support import mariadb, redis as redis_support
 from tests.support.mariadb import MariaDBServer
+from tests.support.processes import accepts, wait_until
+from tests.support.stack import AUTH, CHAT, GATEWAY, SERVICE_NAMES, Stack
 
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(240)]
 
@@ -89,3 +93,26 @@ async def test_a_ten_second_outage_answers_unavailable_and_stores_each_send_once
         assert tracebacks(cluster) == []
     finally:
         await stop_all(clients)
+
+
+def test_services_started_before_their_database_wait_and_then_serve(tmp_path: Path, database: MariaDBServer) -> None:
+    """auth_svc and chat_svc started while MySQL is down keep running, say NOT_SERVING and why, then serve."""
+    stack = Stack(tmp_path / "stack").create_databases(f"parley_test_so_{uuid.uuid4().hex[:6]}", database.url)
+    database.kill()
+    try:
+        services = [stack.launch(AUTH), stack.launch(CHAT)]
+        for process in services:
+            wait_until(accepts(process.port), f"{process.module} listening", process)
+        time.sleep(2.5)  # a few readiness checks
+        for process in services:
+            assert process.process.poll() is None, process.tail()
+            assert healthcheck.check(process.address, SERVICE_NAMES[process.module], timeout=1.0) == "NOT_SERVING"
+            assert any("not serving until it answers" in line for line in process.lines), process.tail()
+        database.start()
+        for process in services:
+            stack.wait_until_ready(process)
+        stack.start(GATEWAY)
+        user, _ = stack.register("late")
+        assert user["username"].startswith("late")
+    finally:
+        stack.stop()

@@ -1,0 +1,69 @@
+"""A service's health follows its database: SERVING while it answers, NOT_SERVING while it does not.
+
+A service may start before its database (compose, Kubernetes, a laptop's `scripts/run`): it listens
+at once, says NOT_SERVING (readiness probes and the gateways' round robin route around it) and
+logs why, once, then serves as soon as the database answers; the same when the database goes
+away later and comes back. Calls made meanwhile still get the retries of common/retry.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from grpc_health.v1.health import HealthServicer
+
+from common.db import Database
+from common.server import set_serving
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseReadiness:
+    """Checks the database every `every_s` seconds and sets the health of `names` by it."""
+
+    def __init__(self, db: Database, health: HealthServicer, names: Sequence[str], every_s: float = 2.0) -> None:
+        self._db = db
+        self._health = health
+        self._names = list(names)
+        self._every_s = every_s
+        self._serving: bool | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def serving(self) -> bool:
+        """Whether the last check found the database answering."""
+        return self._serving is True
+
+    async def start(self) -> None:
+        """Check once now (so a healthy start is SERVING at once), then keep checking."""
+        await self.check()
+        self._task = asyncio.create_task(self._watch(), name="database-readiness")
+
+    async def stop(self) -> None:
+        """Stop checking (shutting down: the server says NOT_SERVING itself)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def check(self) -> bool:
+        """Ask the database once and set the health by the answer; whether it answered."""
+        problem = await self._db.ping()
+        serving = problem is None
+        if serving != self._serving:
+            if serving:
+                log.info("database answers: serving")
+            else:
+                log.warning("database unreachable (%s): not serving until it answers", problem)
+            await set_serving(self._health, self._names, serving)
+            self._serving = serving
+        return serving
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._every_s)
+            await self.check()
