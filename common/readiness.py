@@ -59,7 +59,7 @@ class DatabaseReadiness:
                 log.info("database answers: serving")
             else:
                 log.warning("database unreachable (%s): not serving until it answers", problem)
-            await set_serving(self._health, self._names, serving)
+            await set_serving(self._health, self._names, serving, overall=serving)  # liveness stays
             self._serving = serving
         return serving
 

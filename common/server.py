@@ -64,10 +64,16 @@ def add_health_and_reflection(server: aio.Server, service_names: Sequence[str]) 
     return health_servicer
 
 
-async def set_serving(health_servicer: HealthServicer, names: Sequence[str], serving: bool) -> None:
-    """Mark the overall server ("") and each named service SERVING or NOT_SERVING."""
+async def set_serving(
+    health_servicer: HealthServicer, names: Sequence[str], serving: bool, overall: bool = True
+) -> None:
+    """Mark each named service, and the overall server ("") unless `overall` is False, SERVING or NOT_SERVING.
+
+    "" is the process's liveness (it runs and will drain): a database outage leaves it SERVING, so
+    that an orchestrator does not restart a process that only waits for its database.
+    """
     status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-    for name in ["", *names]:
+    for name in ["", *names] if overall else names:
         await health_servicer.set(name, status)
 
 

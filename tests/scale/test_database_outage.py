@@ -96,7 +96,7 @@ async def test_a_ten_second_outage_answers_unavailable_and_stores_each_send_once
 
 
 def test_services_started_before_their_database_wait_and_then_serve(tmp_path: Path, database: MariaDBServer) -> None:
-    """auth_svc and chat_svc started while MySQL is down keep running, say NOT_SERVING and why, then serve."""
+    """auth_svc and chat_svc started while MySQL is down stay up (live, not ready), say why, then serve."""
     stack = Stack(tmp_path / "stack").create_databases(f"parley_test_so_{uuid.uuid4().hex[:6]}", database.url)
     database.kill()
     try:
@@ -108,6 +108,7 @@ def test_services_started_before_their_database_wait_and_then_serve(tmp_path: Pa
             assert process.process.poll() is None, process.tail()
             assert healthcheck.check(process.address, SERVICE_NAMES[process.module], timeout=1.0) == "NOT_SERVING"
             assert any("not serving until it answers" in line for line in process.lines), process.tail()
+            assert healthcheck.check(process.address, "", timeout=1.0) == "SERVING", "alive: not to be restarted"
         database.start()
         for process in services:
             stack.wait_until_ready(process)
