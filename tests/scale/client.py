@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,8 @@ class ChatClient:
     last_seq: dict[int, int] = field(default_factory=dict)
     pending: dict[str, tuple[int, str]] = field(default_factory=dict)  # client_msg_id -> (room, body)
     acked: dict[str, int] = field(default_factory=dict)  # client_msg_id -> seq
+    sent_at: dict[str, float] = field(default_factory=dict)  # client_msg_id -> first send (monotonic)
+    ack_ms: list[tuple[float, float]] = field(default_factory=list)  # (when acked, ms since first send)
     sent: int = 0
     reconnects: int = 0
     send_errors: int = 0
@@ -94,14 +97,20 @@ class ChatClient:
         elif kind == "presence":
             self.presence.append((int(frame["room_id"]), int(frame["user_id"]), bool(frame["online"])))
         elif kind == "send_ack":
-            key = frame["message"]["client_msg_id"]
-            self.pending.pop(key, None)
-            self.acked[key] = int(frame["message"]["seq"])
+            self._acked(frame["message"])
         elif kind == "error" and frame.get("ref", "").startswith("s:"):
             self.send_errors += 1  # e.g. a backend died mid-call: send again shortly
             key = frame["ref"][2:]
             if key in self.pending:
                 asyncio.get_running_loop().call_later(0.2, lambda: asyncio.ensure_future(self._retry(key)))
+
+    def _acked(self, message: dict[str, Any]) -> None:
+        key = message["client_msg_id"]
+        self.pending.pop(key, None)
+        if key not in self.acked and key in self.sent_at:
+            now = time.monotonic()
+            self.ack_ms.append((now, (now - self.sent_at[key]) * 1000))
+        self.acked[key] = int(message["seq"])
 
     async def _retry(self, key: str) -> None:
         if key in self.pending and self._ws is not None:
@@ -123,6 +132,7 @@ class ChatClient:
         self.sent += 1
         key = f"{self.name}-{self.sent}"
         self.pending[key] = (room, body)
+        self.sent_at[key] = time.monotonic()
         await self._send_frame(key, room, body)
         return key
 
