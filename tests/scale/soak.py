@@ -4,8 +4,9 @@
 MySQL databases, puts clients (tests/scale/client.py) in rooms, each sending at a steady rate, and
 every few seconds drops one client and lets it resume by its cursors (on the other gateway). Each
 minute it samples every process's RSS and open file descriptors and the send -> ack latency
-percentiles (a send written while its client is away is acked once it is back: the tail); at the end it checks every client's transcript against chat_db (each stored message
-once, in order) and writes the report (JSON and Markdown) to var/soak/<time>/.
+percentiles (a send written while its client is away is acked once it is back: that is the tail).
+At the end it checks every client's transcript against chat_db (each stored message once, in
+order) and writes the report (JSON and Markdown) to var/soak/<time>/.
 """
 
 from __future__ import annotations
