@@ -11,7 +11,7 @@ from auth_svc.servicer import AuthServicer
 from auth_svc.settings import AuthSettings, get_settings
 from common.db import Database
 from common.logs import setup_logging
-from common.readiness import DatabaseReadiness
+from common.readiness import DependencyReadiness
 from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled
 from common.tokens import TokenVerifier
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -41,7 +41,7 @@ async def create_server(settings: AuthSettings, db: Database) -> RunningServer:
     health = add_health_and_reflection(server, [SERVICE_NAME])
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
-    readiness = DatabaseReadiness(db, health, [SERVICE_NAME])  # NOT_SERVING while auth_db does not answer
+    readiness = DependencyReadiness(db, health, [SERVICE_NAME])  # NOT_SERVING while auth_db does not answer
     await readiness.start()
     return RunningServer(server, port, health, readiness)
 

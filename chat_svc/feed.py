@@ -59,6 +59,10 @@ class BrokerFeed:
                 except Exception:  # a bug: its stack, then next round
                     log.exception("gap sweep failed")
 
+    async def check(self) -> str | None:
+        """For readiness: None while the broker is reachable, else what is wrong."""
+        return None if self.bus.connected else "the event broker is unreachable"
+
     async def start(self) -> None:
         """Connect to the broker; the hub accepts streams once the reader holds its place."""
         await self.bus.start(self.sequencer.offer, self._lost, self._hub.resume)

@@ -15,7 +15,7 @@ from chat_svc.settings import ChatSettings, get_settings
 from common.auth_client import auth_key_source
 from common.db import Database
 from common.logs import setup_logging
-from common.readiness import DatabaseReadiness
+from common.readiness import DependencyReadiness
 from common.server import (
     RunningServer,
     add_health_and_reflection,
@@ -74,7 +74,8 @@ async def create_server(settings: ChatSettings, db: Database) -> tuple[RunningSe
     health = add_health_and_reflection(server, [SERVICE_NAME])
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
-    readiness = DatabaseReadiness(db, health, [SERVICE_NAME])  # NOT_SERVING while chat_db does not answer
+    # NOT_SERVING while chat_db (or the broker, with several replicas) does not answer
+    readiness = DependencyReadiness(db, health, [SERVICE_NAME], also=[feed.check] if feed is not None else [])
     await readiness.start()
     return RunningServer(server, port, health, readiness), hub, feed
 

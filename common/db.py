@@ -131,7 +131,7 @@ class Database:
         try:
             await asyncio.get_running_loop().run_in_executor(self._executor, select_one)
         except Exception as exc:  # noqa: BLE001 - any failure means "not now"
-            return _short(exc)
+            return f"the database is unreachable ({_short(exc)})"
         return None
 
     def close(self) -> None:

@@ -1,9 +1,10 @@
-"""A service's health follows its database: SERVING while it answers, NOT_SERVING while it does not.
+"""A service's health follows what it depends on: SERVING while its database (and, for chat_svc with
+several replicas, its broker) answers, NOT_SERVING while one does not.
 
-A service may start before its database (compose, Kubernetes, a laptop's `scripts/run`): it listens
-at once, says NOT_SERVING (readiness probes and the gateways' round robin route around it) and
-logs why, once, then serves as soon as the database answers; the same when the database goes
-away later and comes back. Calls made meanwhile still get the retries of common/retry.py.
+A service may start before them (compose, Kubernetes, a laptop's `scripts/run`): it listens at
+once, says NOT_SERVING (readiness probes and the gateways' round robin route around it) and logs
+why, once, then serves as soon as they answer; the same when one goes away later and comes back.
+Calls made meanwhile still get the retries of common/retry.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from grpc_health.v1.health import HealthServicer
 
@@ -21,11 +22,22 @@ from common.server import set_serving
 log = logging.getLogger(__name__)
 
 
-class DatabaseReadiness:
-    """Checks the database every `every_s` seconds and sets the health of `names` by it."""
+# A dependency's check: None when it answers, else what is wrong, in one line.
+Check = Callable[[], Awaitable[str | None]]
 
-    def __init__(self, db: Database, health: HealthServicer, names: Sequence[str], every_s: float = 2.0) -> None:
-        self._db = db
+
+class DependencyReadiness:
+    """Checks the database (and `also`) every `every_s` seconds and sets the health of `names` by them."""
+
+    def __init__(
+        self,
+        db: Database,
+        health: HealthServicer,
+        names: Sequence[str],
+        also: Sequence[Check] = (),
+        every_s: float = 2.0,
+    ) -> None:
+        self._checks: list[Check] = [db.ping, *also]
         self._health = health
         self._names = list(names)
         self._every_s = every_s
@@ -51,14 +63,18 @@ class DatabaseReadiness:
             self._task = None
 
     async def check(self) -> bool:
-        """Ask the database once and set the health by the answer; whether it answered."""
-        problem = await self._db.ping()
+        """Ask each dependency once and set the health by the answers; whether all answered."""
+        problem = None
+        for check in self._checks:
+            problem = await check()
+            if problem is not None:
+                break
         serving = problem is None
         if serving != self._serving:
             if serving:
-                log.info("database answers: serving")
+                log.info("dependencies answer: serving")
             else:
-                log.warning("database unreachable (%s): not serving until it answers", problem)
+                log.warning("%s: not serving until it answers", problem)
             await set_serving(self._health, self._names, serving, overall=serving)  # liveness stays
             self._serving = serving
         return serving

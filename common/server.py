@@ -39,10 +39,10 @@ class RunningServer(NamedTuple):
     server: aio.Server
     port: int
     health: HealthServicer
-    readiness: Readiness | None = None
+    readiness: ReadinessWatch | None = None
 
 
-class Readiness(Protocol):
+class ReadinessWatch(Protocol):
     """Sets a server's health while it runs (common/readiness.py); stopped before it shuts down."""
 
     async def stop(self) -> None: ...

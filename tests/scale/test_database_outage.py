@@ -107,7 +107,7 @@ def test_services_started_before_their_database_wait_and_then_serve(tmp_path: Pa
         for process in services:
             assert process.process.poll() is None, process.tail()
             assert healthcheck.check(process.address, SERVICE_NAMES[process.module], timeout=1.0) == "NOT_SERVING"
-            assert any("not serving until it answers" in line for line in process.lines), process.tail()
+            assert any("database is unreachable" in line for line in process.lines), process.tail()
             assert healthcheck.check(process.address, "", timeout=1.0) == "SERVING", "alive: not to be restarted"
         database.start()
         for process in services:
