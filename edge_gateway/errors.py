@@ -53,6 +53,9 @@ class Reason(StrEnum):
     SERVICE_TOKEN = "service_token"  # PERMISSION_DENIED: a service's token where a user's belongs
 
 
+_PASSING = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+
 class ApiError(Exception):
     """An error for the browser: a gRPC code, a message safe to show, and, where it matters, a reason."""
 
@@ -71,6 +74,11 @@ class ApiError(Exception):
     def name(self) -> str:
         """The code as snake_case text, e.g. "not_found"."""
         return self.code.name.lower()
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """Retry-After for the errors that pass (a backend restarting, its database away): try in 1 s."""
+        return {"Retry-After": "1"} if self.code in _PASSING else None
 
     def body(self) -> dict[str, Any]:
         """The JSON error body."""
@@ -162,7 +170,7 @@ def install(app: FastAPI) -> None:
 
     async def api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return JSONResponse(exc.body(), status_code=exc.http_status)
+        return JSONResponse(exc.body(), status_code=exc.http_status, headers=exc.headers)
 
     async def rpc_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, grpc.aio.AioRpcError)

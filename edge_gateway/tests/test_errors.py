@@ -201,6 +201,14 @@ async def test_installed_handler_maps_a_visible_code(failing_app: httpx.AsyncCli
     assert response.json() == {"error": {"code": "permission_denied", "message": SECRET_DETAIL}}
 
 
+async def test_a_passing_outage_answers_503_with_a_retry_hint(failing_app: httpx.AsyncClient) -> None:
+    """UNAVAILABLE (a backend or its database away) is 503 "retry shortly" with Retry-After; others have none."""
+    response = await failing_app.get("/fail/UNAVAILABLE")
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.json()["error"]["message"] == "a backend service is unavailable; retry shortly"
+    assert "retry-after" not in (await failing_app.get("/fail/PERMISSION_DENIED")).headers
+
+
 async def test_openapi_document_is_served(app: FastAPI) -> None:
     """GET /api/v1/openapi.json serves the document."""
     async with _client(app) as client:
