@@ -41,9 +41,9 @@ def database(tmp_path: Path) -> Iterator[MariaDBServer]:
 
 @pytest.fixture
 def cluster(tmp_path: Path, database: MariaDBServer) -> Iterator[Cluster]:
-    """Broker, auth_svc, two chat_svc replicas and two gateways on the test's own MariaDB."""
+    """Broker, auth_svc, two chat_svc replicas and two gateways on the test's own MariaDB, as an application user."""
     redis_support.require()
-    started = Cluster(tmp_path / "cluster", mysql_url=database.url)
+    started = Cluster(tmp_path / "cluster", mysql_url=database.user("parley"))
     try:
         yield started.start()
     finally:
@@ -74,6 +74,25 @@ async def test_a_three_second_outage_is_invisible(cluster: Cluster, database: Ma
         await traffic(clients, room, per_client=50, interval=0.1, midway=outage(database, 3.0))
         stored = await settle(cluster, clients, room, within=60)
         check("database-outage-3s", cluster, clients, room, stored)
+        assert sum(c.send_errors for c in clients) == 0, "no send was answered with an error"
+        assert tracebacks(cluster) == []
+    finally:
+        await stop_all(clients)
+
+
+async def test_a_failovers_read_only_seconds_are_invisible(cluster: Cluster, database: MariaDBServer) -> None:
+    """3 s of read-only (a managed failover demoting the primary): every send acked once, no error."""
+
+    async def read_only() -> None:
+        await asyncio.to_thread(database.read_only, True)
+        await asyncio.sleep(3.0)
+        await asyncio.to_thread(database.read_only, False)
+
+    room, clients = await connected(cluster, 6, "dbro")
+    try:
+        await traffic(clients, room, per_client=50, interval=0.1, midway=read_only)
+        stored = await settle(cluster, clients, room, within=60)
+        check("database-read-only-3s", cluster, clients, room, stored)
         assert sum(c.send_errors for c in clients) == 0, "no send was answered with an error"
         assert tracebacks(cluster) == []
     finally:

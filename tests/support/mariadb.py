@@ -33,7 +33,7 @@ def require() -> None:
 
 @dataclass
 class MariaDBServer:
-    """mariadbd on 127.0.0.1:port over datadir; root without a password (grant tables skipped)."""
+    """mariadbd on 127.0.0.1:port over datadir; root without a password, and users made with `user`."""
 
     datadir: Path
     port: int = field(default_factory=free_port)
@@ -59,7 +59,7 @@ class MariaDBServer:
         command = [
             SERVER, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
             "--bind-address=127.0.0.1", f"--socket={self.datadir / 'mysqld.sock'}", "--user=root",
-            "--skip-grant-tables", "--innodb-buffer-pool-size=64M", "--skip-log-bin",
+            "--innodb-buffer-pool-size=64M", "--skip-log-bin",
             f"--pid-file={self.datadir / 'mysqld.pid'}", f"--log-error={self.datadir / 'error.log'}",
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -69,6 +69,29 @@ class MariaDBServer:
             self.kill()
             raise
         return self
+
+    def sql(self, *statements: str) -> None:
+        """Run statements as root."""
+        conn = MySQLdb.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=3)
+        try:
+            cursor = conn.cursor()
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            conn.close()
+
+    def user(self, name: str) -> str:
+        """A user with every privilege but those that pass read-only (as an application's account); its URL."""
+        self.sql(
+            f"CREATE USER IF NOT EXISTS '{name}'@'%'",
+            f"GRANT ALL ON *.* TO '{name}'@'%'",
+            f"REVOKE SUPER, READ_ONLY ADMIN ON *.* FROM '{name}'@'%'",
+        )
+        return f"mysql+mysqldb://{name}@127.0.0.1:{self.port}"
+
+    def read_only(self, on: bool) -> None:
+        """Refuse writes (as a primary being demoted, or a replica not yet promoted), or take them again."""
+        self.sql(f"SET GLOBAL read_only = {1 if on else 0}")
 
     def answers(self) -> bool:
         """It takes a connection."""
