@@ -6,6 +6,8 @@ on a free port, with the gateway's CORS allowing that origin and GATEWAY_PUBLIC_
 where the gateway is.
 `browser` is one Chromium (Debian's /usr/bin/chromium, driven by Python playwright) for the session;
 `new_page` opens pages in fresh browser contexts (separate localStorage: separate users).
+A test that needs a stack of its own (on a database server it may kill) builds it with `start_web_stack`
+and opens its pages with `page_factory`.
 
 Without Chromium, playwright or a built web app the tests are skipped with the reason, except under
 CI=true, where that is a failure.
@@ -17,6 +19,7 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,23 +72,37 @@ def _require_browser_setup() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """auth_svc, chat_svc and the gateway on fresh parley_test_web_* databases, and the built web app."""
+@contextmanager
+def start_web_stack(
+    workdir: Path, prefix: str = "parley_test_web", server_url: str = mysql.SERVER_URL
+) -> Iterator[Stack]:
+    """auth_svc, chat_svc, the gateway and the built web app on fresh `<prefix>_*` databases of server_url.
+
+    Stopped on leaving. Skips (fails under CI=true) without the browser setup; skips without MySQL
+    when the databases go on the shared test server.
+    """
     _require_browser_setup()
-    if mysql.unavailable_reason():
+    if server_url == mysql.SERVER_URL and mysql.unavailable_reason():
         pytest.skip(mysql.unavailable_reason() or "")
     # The shortest access token lifetime auth_svc allows: every test also runs through token refreshes.
-    started = Stack(tmp_path_factory.mktemp("web-stack"), env={"AUTH_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL)})
+    started = Stack(workdir, env={"AUTH_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL)})
     try:
-        yield started.create_databases("parley_test_web").up(web=True)
+        yield started.create_databases(prefix, server_url=server_url).up(web=True)
     finally:
         started.stop()
 
 
 @pytest.fixture(scope="session")
-def browser(web_stack: Stack) -> Iterator[Browser]:
+def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """auth_svc, chat_svc and the gateway on fresh parley_test_web_* databases, and the built web app."""
+    with start_web_stack(tmp_path_factory.mktemp("web-stack")) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
     """One headless Chromium for the session."""
+    _require_browser_setup()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -99,14 +116,14 @@ def browser(web_stack: Stack) -> Iterator[Browser]:
 NewPage = Callable[..., "Page"]
 
 
-@pytest.fixture
-def new_page(browser: Browser, web_stack: Stack) -> Iterator[NewPage]:
-    """Factory: a page in a fresh browser context (its own storage, so its own user)."""
+@contextmanager
+def page_factory(browser: Browser, stack: Stack) -> Iterator[NewPage]:
+    """Factory of pages of stack's web app, each in a fresh browser context; the contexts closed on leaving."""
     contexts: list[Any] = []
 
     def make(width: int = 1200, height: int = 800, color_scheme: str = "light") -> Page:
         context = browser.new_context(
-            base_url=web_stack.web_url,
+            base_url=stack.web_url,
             viewport={"width": width, "height": height},
             color_scheme=color_scheme,  # type: ignore[arg-type]
             reduced_motion="reduce",
@@ -116,9 +133,18 @@ def new_page(browser: Browser, web_stack: Stack) -> Iterator[NewPage]:
         page: Page = context.new_page()
         return page
 
-    yield make
-    for context in contexts:
-        context.close()
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser, web_stack: Stack) -> Iterator[NewPage]:
+    """Factory: a page in a fresh browser context (its own storage, so its own user)."""
+    with page_factory(browser, web_stack) as make:
+        yield make
 
 
 @pytest.fixture(scope="session")
