@@ -68,8 +68,8 @@ def make_engine(url: str, pool_size: int = 8, echo: bool = False) -> Engine:
 class Database:
     """An engine, a session factory and the worker threads that use them.
 
-    `retry_window_s` is how long `run` keeps retrying a transient failure outside a gRPC call (in
-    a call: until its deadline); 0 turns retries off.
+    `retry_window_s` is how long `run` keeps retrying a transient failure outside a gRPC call, as in
+    the group commit's lanes (in a call: until its deadline); 0 means no retries outside a call.
     """
 
     def __init__(self, url: str, threads: int = 8, retry_window_s: float = 4.0) -> None:

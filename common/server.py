@@ -109,7 +109,7 @@ RETRYABLE = {
     "parley.chat.v1.ChatService": [
         "OpenDirectRoom", "GetRoom", "ListMyRooms", "ListPublicRooms", "JoinRoom", "LeaveRoom",
         "InviteMember", "ListMembers", "SendMessage", "EditMessage", "DeleteMessage", "ListMessages",
-        "MarkRead", "SendTyping", "StreamEvents",
+        "MarkRead", "SendTyping", "StreamEvents", "React", "UpdateRoom", "SetMemberRole", "SetNotificationLevel",
     ],
     "parley.auth.v1.AuthService": ["GetUser", "BatchGetUsers", "GetPublicKeys", "IssueServiceToken"],
 }  # fmt: skip
