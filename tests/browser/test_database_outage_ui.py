@@ -9,7 +9,6 @@ with the same client_msg_id. Either way each message is stored and shown once, w
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,12 +32,8 @@ OUTAGE_SECONDS = 3.0
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[MariaDBServer]:
     """A MariaDB server of this test's own, on a fresh data directory."""
-    mariadb.require()
-    server = MariaDBServer(tmp_path / f"mariadb-{uuid.uuid4().hex[:6]}").install().start()
-    try:
+    with mariadb.own_server(tmp_path) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

@@ -31,12 +31,8 @@ pytestmark = [pytest.mark.mysql, pytest.mark.timeout(240)]
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[MariaDBServer]:
     """A MariaDB server of this test's own, on a fresh data directory."""
-    mariadb.require()
-    server = MariaDBServer(tmp_path / f"mariadb-{uuid.uuid4().hex[:6]}").install().start()
-    try:
+    with mariadb.own_server(tmp_path) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

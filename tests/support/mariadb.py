@@ -6,8 +6,11 @@ on the same port and data, as a crashed and restarted database (InnoDB recovers 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,3 +110,14 @@ class MariaDBServer:
             self.process.kill()
             self.process.wait(timeout=10)
         self.process = None
+
+
+@contextlib.contextmanager
+def own_server(tmp: Path) -> Iterator[MariaDBServer]:
+    """A test's own MariaDB server on a fresh data directory under tmp, killed at the end (skip without one)."""
+    require()
+    server = MariaDBServer(tmp / f"mariadb-{uuid.uuid4().hex[:6]}").install().start()
+    try:
+        yield server
+    finally:
+        server.kill()
