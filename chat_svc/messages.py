@@ -26,6 +26,7 @@ from chat_svc.locks import RoomLocks
 from chat_svc.publisher import Publisher
 from chat_svc.roles import Act
 from chat_svc.threads import ThreadChange
+from common import retry
 from common.db import Database
 from common.errors import FailedPrecondition, NotFound, PermissionDenied, ServiceError
 from common.timestamps import utcnow
@@ -33,15 +34,12 @@ from common.timestamps import utcnow
 log = logging.getLogger(__name__)
 
 ALONE_ATTEMPTS = 3  # tries of one send retried alone, when concurrent writers keep getting in the way
-_LOCK_CONFLICTS = {1205, 1213}  # MySQL/MariaDB: lock wait timeout, deadlock (the transaction was rolled back)
 
 
 def _concurrent(exc: IntegrityError | OperationalError) -> bool:
     """True when the transaction failed because another writer got there first, not for a broken database."""
-    if isinstance(exc, IntegrityError):  # the unique client_msg_id key: stored by another replica meanwhile
-        return True
-    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-    return code in _LOCK_CONFLICTS or "database is locked" in str(exc.orig)
+    # IntegrityError: the unique client_msg_id key, stored by another replica meanwhile.
+    return isinstance(exc, IntegrityError) or retry.conflict(exc)
 
 
 class _Batch:

@@ -47,33 +47,34 @@ def cannot_connect(exc: BaseException) -> bool:
     return error_number(exc) in CANNOT_CONNECT
 
 
+def conflict(exc: BaseException) -> bool:
+    """Another writer got in the way (a deadlock, a lock wait timeout, SQLite busy): rolled back, try again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    number = error_number(exc)
+    return number in TRY_AGAIN if number is not None else "database is locked" in str(exc.orig)
+
+
 def transient(exc: BaseException) -> bool:
     """A failure that another try a moment later may not meet (an outage, a deadlock, a failover)."""
     if not isinstance(exc, DBAPIError):
         return False
-    if exc.connection_invalidated:
+    if exc.connection_invalidated or conflict(exc):
         return True
-    number = error_number(exc)
-    if number is not None:
-        return number in CANNOT_CONNECT | CONNECTION_LOST | TRY_AGAIN | READ_ONLY
-    return "database is locked" in str(exc.orig)  # SQLite, past its busy timeout
+    return error_number(exc) in CANNOT_CONNECT | CONNECTION_LOST | READ_ONLY
 
 
-def retry_until(window_s: float, now: float | None = None) -> float:
+def retry_until(window_s: float) -> float:
     """When to stop retrying: the call's deadline (less a margin to answer), else now + window."""
-    start = time.monotonic() if now is None else now
     deadline = call_deadline.get()
-    return start + window_s if deadline is None else deadline - ANSWER_MARGIN_S
+    return time.monotonic() + window_s if deadline is None else deadline - ANSWER_MARGIN_S
 
 
-def backoff(
-    until: float, base_s: float = 0.05, cap_s: float = 1.0, rng: random.Random | None = None
-) -> Iterator[float]:
+def backoff(until: float, base_s: float = 0.05, cap_s: float = 1.0) -> Iterator[float]:
     """Pauses before each next try (full jitter, doubling up to cap_s), as long as they end before `until`."""
-    draw = (rng or random).uniform
     ceiling = base_s
     while True:
-        pause = draw(0, ceiling)
+        pause = random.uniform(0, ceiling)
         if time.monotonic() + pause >= until:
             return
         yield pause
