@@ -2,7 +2,7 @@
 // reader scrolls up, the messages missing after a gap, and who is online in the open room.
 
 import { ApiError } from "../api";
-import { findThread } from "../state/threads";
+import { findThread, openedRoots } from "../state/threads";
 import { olderCursor } from "../state/timelines";
 import type { ChatContext } from "./context";
 
@@ -99,10 +99,7 @@ export class History {
 
   /** The threads of a room held so far, fetched again (after a gap the socket could not fill). */
   private async reloadThreads(roomId: number): Promise<void> {
-    const prefix = `${roomId}:`;
-    const roots = Object.keys(this.chat.state().threads)
-      .filter((key) => key.startsWith(prefix))
-      .map((key) => Number(key.slice(prefix.length)));
+    const roots = openedRoots(this.chat.state().threads, roomId);
     await Promise.all(roots.map((rootSeq) => this.loadThread(roomId, rootSeq)));
   }
 

@@ -12,8 +12,24 @@ export type ThreadView = Paged;
 
 export type ThreadsState = Readonly<Record<string, ThreadView>>;
 
+/** Every key of a room's threads starts so. */
+function roomPrefix(roomId: number): string {
+  return `${roomId}:`;
+}
+
 export function threadKey(roomId: number, rootSeq: number): string {
-  return `${roomId}:${rootSeq}`;
+  return `${roomPrefix(roomId)}${rootSeq}`;
+}
+
+/** The keys of a room's opened threads. */
+function keysOf(state: ThreadsState, roomId: number): string[] {
+  const prefix = roomPrefix(roomId);
+  return Object.keys(state).filter((key) => key.startsWith(prefix));
+}
+
+/** The root seqs of a room's opened threads. */
+export function openedRoots(state: ThreadsState, roomId: number): number[] {
+  return keysOf(state, roomId).map((key) => Number(key.slice(roomPrefix(roomId).length)));
 }
 
 function patch(state: ThreadsState, key: string, change: (t: ThreadView) => Partial<ThreadView>): ThreadsState {
@@ -61,9 +77,8 @@ export function threadsReducer(state: ThreadsState, action: Action): ThreadsStat
       return messages === current.messages ? state : { ...state, [key]: { ...current, messages } };
     }
     case "room/removed": {
-      const prefix = `${action.roomId}:`;
-      const kept = Object.entries(state).filter(([key]) => !key.startsWith(prefix));
-      return kept.length === Object.keys(state).length ? state : Object.fromEntries(kept);
+      const gone = new Set(keysOf(state, action.roomId));
+      return gone.size === 0 ? state : Object.fromEntries(Object.entries(state).filter(([key]) => !gone.has(key)));
     }
     default:
       return state;
@@ -72,10 +87,8 @@ export function threadsReducer(state: ThreadsState, action: Action): ThreadsStat
 
 /** A message held in any opened thread of its room. */
 export function findHeld(state: ThreadsState, roomId: number, seq: number): Message | undefined {
-  const prefix = `${roomId}:`;
-  for (const [key, view] of Object.entries(state)) {
-    if (!key.startsWith(prefix)) continue;
-    const found = view.messages.find((m) => m.seq === seq);
+  for (const key of keysOf(state, roomId)) {
+    const found = state[key]?.messages.find((m) => m.seq === seq);
     if (found) return found;
   }
   return undefined;
