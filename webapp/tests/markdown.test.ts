@@ -1,7 +1,6 @@
 // @vitest-environment happy-dom
-import { act, createElement } from "react";
-import { createRoot } from "react-dom/client";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createElement } from "react";
+import { describe, expect, it } from "vitest";
 import { ChatContext } from "@/components/ChatContext";
 import { MessageBody } from "@/components/MessageBody";
 import { MessageItem } from "@/components/MessageItem";
@@ -10,29 +9,12 @@ import { chatReducer, initialChatState } from "@/lib/state/root";
 import { createStore } from "@/lib/store";
 import type { Message } from "@/lib/types";
 import { msg, user } from "./fixtures";
-
-beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-});
-
-let unmount: (() => void) | null = null;
-afterEach(() => {
-  unmount?.();
-  unmount = null;
-});
-
-function mount(element: React.ReactElement): HTMLElement {
-  const container = document.createElement("div");
-  const root = createRoot(container);
-  act(() => root.render(element));
-  unmount = () => act(() => root.unmount());
-  return container;
-}
+import { render } from "./render";
 
 /** A body rendered for "me" (alice); the `.message-body` wrapper. */
 function body(text: string, options: { mentionsRoom?: boolean } = {}): HTMLElement {
   const props = { body: text, me: "alice", mentionsRoom: !!options.mentionsRoom };
-  return mount(createElement(MessageBody, props)).querySelector(".message-body")!;
+  return render(createElement(MessageBody, props)).querySelector(".message-body")!;
 }
 
 /** A stored message as MessageItem shows it to alice (user 1); its <li>. */
@@ -40,7 +22,7 @@ function item(message: Message, own = false): HTMLElement {
   const store = createStore(chatReducer, initialChatState(user(1, "alice")));
   const chat = { store } as unknown as ChatController; // MessageItem only reads the store until clicked
   const messageItem = createElement(MessageItem, { message, own, deletable: own });
-  return mount(createElement(ChatContext.Provider, { value: chat }, messageItem)).querySelector("li")!;
+  return render(createElement(ChatContext.Provider, { value: chat }, messageItem)).querySelector("li")!;
 }
 
 describe("formatting", () => {

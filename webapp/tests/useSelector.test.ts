@@ -1,22 +1,13 @@
 // @vitest-environment happy-dom
 import { act, createElement, useRef } from "react";
-import { createRoot } from "react-dom/client";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Action } from "@/lib/state/actions";
 import { chatReducer, initialChatState, type ChatState } from "@/lib/state/root";
 import { createStore, type Store } from "@/lib/store";
 import { shallowEqual, useSelector } from "@/lib/useSelector";
 import { msg, myRoom, user } from "./fixtures";
+import { render } from "./render";
 
-beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-});
-
-let unmount: (() => void) | null = null;
-afterEach(() => {
-  unmount?.();
-  unmount = null;
-});
 
 /** Render one component reading `selector`; its render count and last value. */
 function mount<T>(store: Store<ChatState, Action>, selector: (s: ChatState) => T, isEqual?: (a: T, b: T) => boolean) {
@@ -29,9 +20,7 @@ function mount<T>(store: Store<ChatState, Action>, selector: (s: ChatState) => T
     seen.value = value;
     return null;
   }
-  const root = createRoot(document.createElement("div"));
-  act(() => root.render(createElement(Probe)));
-  unmount = () => act(() => root.unmount());
+  render(createElement(Probe));
   return seen;
 }
 
