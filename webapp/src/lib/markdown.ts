@@ -102,7 +102,9 @@ function leaf(token: Token, inLink: boolean): BodyNode[] {
 // chat_svc/mentions.py's rule, so that what is highlighted is what the server counted: "@" not
 // after a letter, a digit, "@" or "."; then name characters, of which a trailing "." or "-" is
 // punctuation; what is left must pass the username rule.
-const MENTION_RE = /(?<![\p{L}\p{N}@.])@([A-Za-z0-9_][A-Za-z0-9_.-]*)/gu;
+/** Where a mention starts: an "@" not after a letter, a digit, "@" or "." (the composer's completion too). */
+export const MENTION_AT = String.raw`(?<![\p{L}\p{N}@.])@`;
+const MENTION_RE = new RegExp(`${MENTION_AT}([A-Za-z0-9_][A-Za-z0-9_.-]*)`, "gu");
 
 /** A text split into text and `@name` mentions (name in lower case; `room` for @room). */
 function mentions(text: string): BodyNode[] {

@@ -1,7 +1,9 @@
 // Completing `@name` in the composer from the room's members: where the mention being typed starts,
 // which names fit it, and the text after one is picked. Pure functions; Composer.tsx does the rest.
-// Which `@` counts follows chat_svc's rule (chat_svc/mentions.py): not after a letter, digit,
-// `@` or `.`, so an e-mail address never opens the list.
+// Which `@` counts is the rendering's (lib/markdown.ts MENTION_AT, chat_svc/mentions.py's rule): not
+// after a letter, digit, `@` or `.`, so an e-mail address never opens the list.
+
+import { MENTION_AT } from "./markdown";
 
 export interface MentionQuery {
   /** Index of the `@`. */
@@ -10,7 +12,7 @@ export interface MentionQuery {
   prefix: string;
 }
 
-const TYPING = /(?:^|[^\p{L}\p{N}_@.])@([a-z0-9_.-]{0,32})$/iu;
+const TYPING = new RegExp(`${MENTION_AT}([a-z0-9_.-]{0,32})$`, "iu");
 
 /** The mention being typed just before the caret, or null. */
 export function mentionQuery(text: string, caret: number): MentionQuery | null {
