@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useState, type KeyboardEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { timeLabel } from "@/lib/format";
+import { mentionsUser } from "@/lib/notifications";
 import { threadRootOf } from "@/lib/timeline";
 import type { Message, ThreadSummary } from "@/lib/types";
 import { userName } from "@/lib/state/users";
@@ -62,7 +63,7 @@ export function MessageItem({ message, own, deletable, inThread = false }: Props
 
   // Someone else asks for my attention (my own message never does, even when it says @room).
   const mentionsMe =
-    !own && !message.deleted && (message.mentions_room || (!!me && message.mentioned_user_ids.includes(me.id)));
+    !own && !message.deleted && mentionsUser(message, me?.id);
   const classes =
     `message${own ? " own" : ""}${message.deleted ? " deleted" : ""}` + (mentionsMe ? " mentions-me" : "");
   return (
