@@ -71,11 +71,9 @@ def retry_until(window_s: float) -> float:
 
 
 def backoff(until: float, base_s: float = 0.05, cap_s: float = 1.0) -> Iterator[float]:
-    """Pauses before each next try (full jitter, doubling up to cap_s), as long as they end before `until`."""
+    """Pauses before each next try (full jitter, doubling up to cap_s) until `until`; the last one ends there."""
     ceiling = base_s
-    while True:
-        pause = random.uniform(0, ceiling)
-        if time.monotonic() + pause >= until:
-            return
-        yield pause
+    while (left := until - time.monotonic()) > 0:
+        # Cut to what is left rather than giving up early when the jitter draws past `until`.
+        yield min(random.uniform(0, ceiling), left)
         ceiling = min(cap_s, ceiling * 2)
