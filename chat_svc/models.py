@@ -1,4 +1,4 @@
-"""chat_db tables: rooms, members, messages, and the mentions and reactions of messages."""
+"""chat_db tables: rooms, members, messages, the mentions and reactions of messages, and files."""
 
 from __future__ import annotations
 
@@ -121,3 +121,35 @@ class Reaction(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     emoji: Mapped[str] = mapped_column(Emoji, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+
+
+class File(Base):
+    """A file uploaded into a room; its bytes (and a thumbnail's) live in the blob store under its id."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(22), primary_key=True)  # secrets.token_urlsafe(16)
+    room_id: Mapped[int] = mapped_column(BigId, ForeignKey("rooms.id", ondelete="CASCADE"))
+    uploader_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer, server_default="0")
+    height: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The thumbnail's bytes and type; 0 / "" when the file has none.
+    thumbnail_size: Mapped[int] = mapped_column(Integer, server_default="0")
+    thumbnail_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    # The message that attaches it (NULL: not yet), and its place among that message's files.
+    message_seq: Mapped[int | None] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    # When its message was deleted: hidden at once, its bytes removed after the grace period.
+    removed_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
+
+    __table_args__ = (
+        Index("ix_files_message", "room_id", "message_seq", "position"),
+        # The sweeper's two questions: unattached uploads past the grace period, and removed files.
+        Index("ix_files_unattached", "message_seq", "created_at"),
+        Index("ix_files_removed", "removed_at"),
+    )

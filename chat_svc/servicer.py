@@ -190,6 +190,20 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         await self._chat.remove_member(await self._user(context), request.room_id, request.user_id)
         return pb.RemoveMemberResponse()
 
+    # -- search and files (being built: issue 13) -----------------------------------------------
+
+    async def SearchMessages(self, request: pb.SearchMessagesRequest, context: Any) -> pb.SearchMessagesResponse:
+        raise NotImplementedError
+
+    async def UploadFile(self, requests: AsyncIterator[pb.UploadFileRequest], context: Any) -> pb.UploadFileResponse:
+        raise NotImplementedError
+
+    async def DownloadFile(
+        self, request: pb.DownloadFileRequest, context: Any
+    ) -> AsyncIterator[pb.DownloadFileResponse]:
+        raise NotImplementedError
+        yield  # a generator: a server-streaming method
+
     # -- events -----------------------------------------------------------------------------------
 
     async def StreamEvents(

@@ -398,6 +398,7 @@ class Message(_message.Message):
     DELETED_BY_FIELD_NUMBER: _builtins.int
     MENTIONED_USER_IDS_FIELD_NUMBER: _builtins.int
     MENTIONS_ROOM_FIELD_NUMBER: _builtins.int
+    FILES_FIELD_NUMBER: _builtins.int
     room_id: _builtins.int
     """Room it belongs to."""
     seq: _builtins.int
@@ -442,6 +443,10 @@ class Message(_message.Message):
     def mentioned_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Users the body mentions with @username who are members of the room, ascending. Empty on tombstones."""
 
+    @_builtins.property
+    def files(self) -> _containers.RepeatedCompositeFieldContainer[Global___File]:
+        """Files attached by the sender, in the order given. Empty on tombstones."""
+
     def __init__(
         self,
         *,
@@ -461,14 +466,79 @@ class Message(_message.Message):
         deleted_by: _builtins.int = ...,
         mentioned_user_ids: _abc.Iterable[_builtins.int] | None = ...,
         mentions_room: _builtins.bool = ...,
+        files: _abc.Iterable[Global___File] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "edited_at", b"edited_at", "thread", b"thread"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["also_in_room", b"also_in_room", "body", b"body", "change", b"change", "client_msg_id", b"client_msg_id", "created_at", b"created_at", "deleted", b"deleted", "deleted_by", b"deleted_by", "edited_at", b"edited_at", "mentioned_user_ids", b"mentioned_user_ids", "mentions_room", b"mentions_room", "reactions", b"reactions", "room_id", b"room_id", "sender_id", b"sender_id", "seq", b"seq", "thread", b"thread", "thread_root_seq", b"thread_root_seq"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["also_in_room", b"also_in_room", "body", b"body", "change", b"change", "client_msg_id", b"client_msg_id", "created_at", b"created_at", "deleted", b"deleted", "deleted_by", b"deleted_by", "edited_at", b"edited_at", "files", b"files", "mentioned_user_ids", b"mentioned_user_ids", "mentions_room", b"mentions_room", "reactions", b"reactions", "room_id", b"room_id", "sender_id", b"sender_id", "seq", b"seq", "thread", b"thread", "thread_root_seq", b"thread_root_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Message: _TypeAlias = Message  # noqa: Y015
+
+@_typing.final
+class File(_message.Message):
+    """A file uploaded into a room (UploadFile), attached to at most one message."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    UPLOADER_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    HAS_THUMBNAIL_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Opaque id: 22 URL-safe characters."""
+    room_id: _builtins.int
+    """The room it was uploaded into."""
+    uploader_id: _builtins.int
+    """Who uploaded it."""
+    name: _builtins.str
+    """The file name given by the uploader, without any folder (1-255 characters)."""
+    size: _builtins.int
+    """Bytes."""
+    content_type: _builtins.str
+    """The media type sniffed from the bytes (not the one claimed), e.g. "image/png"."""
+    sha256: _builtins.str
+    """SHA-256 of the bytes, 64 lowercase hex digits."""
+    width: _builtins.int
+    """For an image: its size in pixels; 0 otherwise."""
+    height: _builtins.int
+    """For an image: its size in pixels; 0 otherwise."""
+    has_thumbnail: _builtins.bool
+    """True when a thumbnail can be downloaded (DownloadFile with thumbnail = true)."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was uploaded."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        room_id: _builtins.int = ...,
+        uploader_id: _builtins.int = ...,
+        name: _builtins.str = ...,
+        size: _builtins.int = ...,
+        content_type: _builtins.str = ...,
+        sha256: _builtins.str = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+        has_thumbnail: _builtins.bool = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "created_at", b"created_at", "has_thumbnail", b"has_thumbnail", "height", b"height", "id", b"id", "name", b"name", "room_id", b"room_id", "sha256", b"sha256", "size", b"size", "uploader_id", b"uploader_id", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___File: _TypeAlias = File  # noqa: Y015
 
 @_typing.final
 class CreateRoomRequest(_message.Message):
@@ -929,6 +999,7 @@ class SendMessageRequest(_message.Message):
     BODY_FIELD_NUMBER: _builtins.int
     THREAD_ROOT_SEQ_FIELD_NUMBER: _builtins.int
     ALSO_IN_ROOM_FIELD_NUMBER: _builtins.int
+    FILE_IDS_FIELD_NUMBER: _builtins.int
     room_id: _builtins.int
     """A room the caller belongs to."""
     client_msg_id: _builtins.str
@@ -941,6 +1012,12 @@ class SendMessageRequest(_message.Message):
     """
     also_in_room: _builtins.bool
     """With thread_root_seq: also show the reply in the room's main timeline."""
+    @_builtins.property
+    def file_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Files to attach (up to 10): uploaded by the caller into this room and not attached yet. With
+        files the body may be empty. A retry with the same client_msg_id returns the original.
+        """
+
     def __init__(
         self,
         *,
@@ -949,10 +1026,11 @@ class SendMessageRequest(_message.Message):
         body: _builtins.str = ...,
         thread_root_seq: _builtins.int = ...,
         also_in_room: _builtins.bool = ...,
+        file_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["also_in_room", b"also_in_room", "body", b"body", "client_msg_id", b"client_msg_id", "room_id", b"room_id", "thread_root_seq", b"thread_root_seq"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["also_in_room", b"also_in_room", "body", b"body", "client_msg_id", b"client_msg_id", "file_ids", b"file_ids", "room_id", b"room_id", "thread_root_seq", b"thread_root_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2065,3 +2143,285 @@ class StreamEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StreamEventsResponse: _TypeAlias = StreamEventsResponse  # noqa: Y015
+
+@_typing.final
+class SearchMessagesRequest(_message.Message):
+    """SearchMessages input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    SENDER_ID_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """Words to find, 1-200 characters; a message matches when it has every word (the last word may
+    be the start of one). Punctuation is ignored.
+    """
+    room_id: _builtins.int
+    """Only this room (which the caller must belong to); 0 = all the caller's rooms."""
+    sender_id: _builtins.int
+    """Only messages of this sender; 0 = anyone."""
+    page_token: _builtins.str
+    """next_page_token of the previous page; empty for the first page."""
+    limit: _builtins.int
+    """Page size, 1-50; 0 means 20."""
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """Only messages stored at or after this time; unset = no lower bound."""
+
+    @_builtins.property
+    def until(self) -> _timestamp_pb2.Timestamp:
+        """Only messages stored before this time; unset = no upper bound."""
+
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        room_id: _builtins.int = ...,
+        sender_id: _builtins.int = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        until: _timestamp_pb2.Timestamp | None = ...,
+        page_token: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "page_token", b"page_token", "query", b"query", "room_id", b"room_id", "sender_id", b"sender_id", "since", b"since", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchMessagesRequest: _TypeAlias = SearchMessagesRequest  # noqa: Y015
+
+@_typing.final
+class TextRange(_message.Message):
+    """Where a search word was found in a body: [start, end) in Unicode code points."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    start: _builtins.int
+    """First code point of the match."""
+    end: _builtins.int
+    """One past the last code point of the match."""
+    def __init__(
+        self,
+        *,
+        start: _builtins.int = ...,
+        end: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TextRange: _TypeAlias = TextRange  # noqa: Y015
+
+@_typing.final
+class SearchHit(_message.Message):
+    """One message found by SearchMessages."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    HIGHLIGHTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def message(self) -> Global___Message:
+        """The message as ListMessages would give it."""
+
+    @_builtins.property
+    def highlights(self) -> _containers.RepeatedCompositeFieldContainer[Global___TextRange]:
+        """The words found in its body, in order, not overlapping."""
+
+    def __init__(
+        self,
+        *,
+        message: Global___Message | None = ...,
+        highlights: _abc.Iterable[Global___TextRange] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["highlights", b"highlights", "message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchHit: _TypeAlias = SearchHit  # noqa: Y015
+
+@_typing.final
+class SearchMessagesResponse(_message.Message):
+    """SearchMessages output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HITS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page_token for the next (older) page; empty when there is none."""
+    @_builtins.property
+    def hits(self) -> _containers.RepeatedCompositeFieldContainer[Global___SearchHit]:
+        """Newest first (by created_at, then room and seq); each message once across pages."""
+
+    def __init__(
+        self,
+        *,
+        hits: _abc.Iterable[Global___SearchHit] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hits", b"hits", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchMessagesResponse: _TypeAlias = SearchMessagesResponse  # noqa: Y015
+
+@_typing.final
+class UploadStart(_message.Message):
+    """The first message of an UploadFile call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.int
+    """A room the caller belongs to."""
+    name: _builtins.str
+    """The file's name (a path is cut to its last part), 1-255 characters."""
+    content_type: _builtins.str
+    """The media type the client claims; kept only when the bytes agree with it."""
+    size: _builtins.int
+    """The size the client declares, if it knows it (0 = unknown): refused at once when over the limit,
+    and the bytes must then add up to it.
+    """
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.int = ...,
+        name: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+        size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "name", b"name", "room_id", b"room_id", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadStart: _TypeAlias = UploadStart  # noqa: Y015
+
+@_typing.final
+class UploadFileRequest(_message.Message):
+    """UploadFile input, streamed: `start` first, then the bytes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_FIELD_NUMBER: _builtins.int
+    CHUNK_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.bytes
+    """The next bytes of the file."""
+    @_builtins.property
+    def start(self) -> Global___UploadStart:
+        """What is being uploaded; first and only once."""
+
+    def __init__(
+        self,
+        *,
+        start: Global___UploadStart | None = ...,
+        chunk: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "part", b"part", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "part", b"part", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["start", "chunk"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___UploadFileRequest: _TypeAlias = UploadFileRequest  # noqa: Y015
+
+@_typing.final
+class UploadFileResponse(_message.Message):
+    """UploadFile output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def file(self) -> Global___File:
+        """The stored file, not attached yet: pass its id in SendMessageRequest.file_ids."""
+
+    def __init__(
+        self,
+        *,
+        file: Global___File | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["file", b"file"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file", b"file"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadFileResponse: _TypeAlias = UploadFileResponse  # noqa: Y015
+
+@_typing.final
+class DownloadFileRequest(_message.Message):
+    """DownloadFile input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_ID_FIELD_NUMBER: _builtins.int
+    THUMBNAIL_FIELD_NUMBER: _builtins.int
+    file_id: _builtins.str
+    """The file's id."""
+    thumbnail: _builtins.bool
+    """The thumbnail (an image's small preview) instead of the file."""
+    def __init__(
+        self,
+        *,
+        file_id: _builtins.str = ...,
+        thumbnail: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_id", b"file_id", "thumbnail", b"thumbnail"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DownloadFileRequest: _TypeAlias = DownloadFileRequest  # noqa: Y015
+
+@_typing.final
+class DownloadFileResponse(_message.Message):
+    """DownloadFile output, streamed: `file` first, then the bytes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_FIELD_NUMBER: _builtins.int
+    CHUNK_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.bytes
+    """The next bytes."""
+    @_builtins.property
+    def file(self) -> Global___File:
+        """What is being downloaded (for a thumbnail: its size and content type in size/content_type)."""
+
+    def __init__(
+        self,
+        *,
+        file: Global___File | None = ...,
+        chunk: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "file", b"file", "part", b"part"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "file", b"file", "part", b"part"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["file", "chunk"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___DownloadFileResponse: _TypeAlias = DownloadFileResponse  # noqa: Y015

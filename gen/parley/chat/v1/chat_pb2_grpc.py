@@ -145,6 +145,21 @@ class ChatServiceStub:
                 request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesRequest.SerializeToString,
                 response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesResponse.FromString,
                 _registered_method=True)
+        self.SearchMessages = channel.unary_unary(
+                '/parley.chat.v1.ChatService/SearchMessages',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SearchMessagesRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SearchMessagesResponse.FromString,
+                _registered_method=True)
+        self.UploadFile = channel.stream_unary(
+                '/parley.chat.v1.ChatService/UploadFile',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.UploadFileRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.UploadFileResponse.FromString,
+                _registered_method=True)
+        self.DownloadFile = channel.unary_stream(
+                '/parley.chat.v1.ChatService/DownloadFile',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.DownloadFileRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.DownloadFileResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServiceServicer:
@@ -319,6 +334,37 @@ class ChatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchMessages(self, request, context):
+        """Full-text search over the messages of the rooms the caller belongs to, newest first. Deleted
+        messages are never found; an edited one is found by its current text only. docs/search-and-files.md
+        says how words are matched on each database.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadFile(self, request_iterator, context):
+        """Uploads one file into a room the caller belongs to, to be attached to the caller's next
+        message there: first an UploadFileRequest with `start`, then the bytes in `chunk`s (64 KiB is
+        a good size). The file is stored only when the client closes its side after the last chunk; a
+        call that ends early (cancelled, deadline) leaves nothing. Refused with RESOURCE_EXHAUSTED
+        when larger than the limit (checked against `start.size` at once, and against the bytes),
+        INVALID_ARGUMENT when its type, sniffed from the bytes, is not allowed. Files that no message
+        attaches within a grace period are removed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadFile(self, request, context):
+        """A file's bytes (or its thumbnail's), for a member of its room: first a response with `file`,
+        then the bytes in `chunk`s. NOT_FOUND for a file the caller may not see, a file of a deleted
+        message, and a thumbnail that the file does not have.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -431,6 +477,21 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.SendMessages,
                     request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesRequest.FromString,
                     response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesResponse.SerializeToString,
+            ),
+            'SearchMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchMessages,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.SearchMessagesRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.SearchMessagesResponse.SerializeToString,
+            ),
+            'UploadFile': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadFile,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.UploadFileRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.UploadFileResponse.SerializeToString,
+            ),
+            'DownloadFile': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadFile,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.DownloadFileRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.DownloadFileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1028,6 +1089,87 @@ class ChatService:
             '/parley.chat.v1.ChatService/SendMessages',
             parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesRequest.SerializeToString,
             parley_dot_chat_dot_v1_dot_chat__pb2.SendMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/SearchMessages',
+            parley_dot_chat_dot_v1_dot_chat__pb2.SearchMessagesRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.SearchMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadFile(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/parley.chat.v1.ChatService/UploadFile',
+            parley_dot_chat_dot_v1_dot_chat__pb2.UploadFileRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.UploadFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/DownloadFile',
+            parley_dot_chat_dot_v1_dot_chat__pb2.DownloadFileRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.DownloadFileResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -110,6 +110,25 @@ class ChatServiceStub:
     Outcomes come back as their sends complete, matched by ref; items of one user in one room are
     stored in the order they were sent.
     """
+    SearchMessages: _grpc.UnaryUnaryMultiCallable[_chat_pb2.SearchMessagesRequest, _chat_pb2.SearchMessagesResponse]
+    """Full-text search over the messages of the rooms the caller belongs to, newest first. Deleted
+    messages are never found; an edited one is found by its current text only. docs/search-and-files.md
+    says how words are matched on each database.
+    """
+    UploadFile: _grpc.StreamUnaryMultiCallable[_chat_pb2.UploadFileRequest, _chat_pb2.UploadFileResponse]
+    """Uploads one file into a room the caller belongs to, to be attached to the caller's next
+    message there: first an UploadFileRequest with `start`, then the bytes in `chunk`s (64 KiB is
+    a good size). The file is stored only when the client closes its side after the last chunk; a
+    call that ends early (cancelled, deadline) leaves nothing. Refused with RESOURCE_EXHAUSTED
+    when larger than the limit (checked against `start.size` at once, and against the bytes),
+    INVALID_ARGUMENT when its type, sniffed from the bytes, is not allowed. Files that no message
+    attaches within a grace period are removed.
+    """
+    DownloadFile: _grpc.UnaryStreamMultiCallable[_chat_pb2.DownloadFileRequest, _chat_pb2.DownloadFileResponse]
+    """A file's bytes (or its thumbnail's), for a member of its room: first a response with `file`,
+    then the bytes in `chunk`s. NOT_FOUND for a file the caller may not see, a file of a deleted
+    message, and a thumbnail that the file does not have.
+    """
 
 @_typing.type_check_only
 class ChatServiceAsyncStub(ChatServiceStub):
@@ -180,6 +199,25 @@ class ChatServiceAsyncStub(ChatServiceStub):
     user's own access token, verified as on SendMessage; the stream itself needs a service token.
     Outcomes come back as their sends complete, matched by ref; items of one user in one room are
     stored in the order they were sent.
+    """
+    SearchMessages: _aio.UnaryUnaryMultiCallable[_chat_pb2.SearchMessagesRequest, _chat_pb2.SearchMessagesResponse]  # type: ignore[assignment]
+    """Full-text search over the messages of the rooms the caller belongs to, newest first. Deleted
+    messages are never found; an edited one is found by its current text only. docs/search-and-files.md
+    says how words are matched on each database.
+    """
+    UploadFile: _aio.StreamUnaryMultiCallable[_chat_pb2.UploadFileRequest, _chat_pb2.UploadFileResponse]  # type: ignore[assignment]
+    """Uploads one file into a room the caller belongs to, to be attached to the caller's next
+    message there: first an UploadFileRequest with `start`, then the bytes in `chunk`s (64 KiB is
+    a good size). The file is stored only when the client closes its side after the last chunk; a
+    call that ends early (cancelled, deadline) leaves nothing. Refused with RESOURCE_EXHAUSTED
+    when larger than the limit (checked against `start.size` at once, and against the bytes),
+    INVALID_ARGUMENT when its type, sniffed from the bytes, is not allowed. Files that no message
+    attaches within a grace period are removed.
+    """
+    DownloadFile: _aio.UnaryStreamMultiCallable[_chat_pb2.DownloadFileRequest, _chat_pb2.DownloadFileResponse]  # type: ignore[assignment]
+    """A file's bytes (or its thumbnail's), for a member of its room: first a response with `file`,
+    then the bytes in `chunk`s. NOT_FOUND for a file the caller may not see, a file of a deleted
+    message, and a thumbnail that the file does not have.
     """
 
 class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -380,6 +418,43 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         user's own access token, verified as on SendMessage; the stream itself needs a service token.
         Outcomes come back as their sends complete, matched by ref; items of one user in one room are
         stored in the order they were sent.
+        """
+
+    @_abc_1.abstractmethod
+    def SearchMessages(
+        self,
+        request: _chat_pb2.SearchMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.SearchMessagesResponse, _abc.Awaitable[_chat_pb2.SearchMessagesResponse]]:
+        """Full-text search over the messages of the rooms the caller belongs to, newest first. Deleted
+        messages are never found; an edited one is found by its current text only. docs/search-and-files.md
+        says how words are matched on each database.
+        """
+
+    @_abc_1.abstractmethod
+    def UploadFile(
+        self,
+        request_iterator: _MaybeAsyncIterator[_chat_pb2.UploadFileRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.UploadFileResponse, _abc.Awaitable[_chat_pb2.UploadFileResponse]]:
+        """Uploads one file into a room the caller belongs to, to be attached to the caller's next
+        message there: first an UploadFileRequest with `start`, then the bytes in `chunk`s (64 KiB is
+        a good size). The file is stored only when the client closes its side after the last chunk; a
+        call that ends early (cancelled, deadline) leaves nothing. Refused with RESOURCE_EXHAUSTED
+        when larger than the limit (checked against `start.size` at once, and against the bytes),
+        INVALID_ARGUMENT when its type, sniffed from the bytes, is not allowed. Files that no message
+        attaches within a grace period are removed.
+        """
+
+    @_abc_1.abstractmethod
+    def DownloadFile(
+        self,
+        request: _chat_pb2.DownloadFileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_chat_pb2.DownloadFileResponse], _abc.AsyncIterator[_chat_pb2.DownloadFileResponse]]:
+        """A file's bytes (or its thumbnail's), for a member of its room: first a response with `file`,
+        then the bytes in `chunk`s. NOT_FOUND for a file the caller may not see, a file of a deleted
+        message, and a thumbnail that the file does not have.
         """
 
 def add_ChatServiceServicer_to_server(servicer: ChatServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
