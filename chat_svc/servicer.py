@@ -15,6 +15,7 @@ from chat_svc.domain import Caller, SendResult
 from chat_svc.service import Chat
 from chat_svc.uploads import UploadStart
 from common.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unavailable
+from common.limits import UPLOAD_LIMIT_KEY
 from common.server import remaining
 from common.timestamps import to_timestamp
 from common.tokens import Principal, TokenVerifier, bearer_token
@@ -23,7 +24,6 @@ from parley.chat.v1 import chat_pb2 as pb, chat_pb2_grpc
 log = logging.getLogger(__name__)
 
 ONWARD_TIMEOUT = 5.0
-UPLOAD_LIMIT_KEY = "parley-upload-max-bytes"  # UploadFile's go-ahead (initial metadata): the size limit
 Outcomes = asyncio.Queue[pb.SendOutcome | None]  # None: the stream's sends are all answered
 
 

@@ -33,3 +33,4 @@ MENTIONS_MAX = 50  # distinct @usernames recognised in one message; more are lef
 FILES_PER_MESSAGE = 10  # files one message attaches
 FILE_NAME_MAX = 255  # characters of a file's name
 FILE_ID_CHARS = 22  # a file id: secrets.token_urlsafe(16)
+UPLOAD_LIMIT_KEY = "parley-upload-max-bytes"  # UploadFile's go-ahead (initial metadata): the size limit in bytes

@@ -20,11 +20,11 @@ from chat_svc.directory import UserDirectory
 from chat_svc.events import EventHub
 from chat_svc.server import build_servicer
 from chat_svc.service import Chat
-from chat_svc.servicer import UPLOAD_LIMIT_KEY
 from chat_svc.settings import ChatSettings
 from chat_svc.tests.helpers import FakeDirectory, TokenMint
 from common.db import Database
 from common.grpc_errors import REASON_KEY
+from common.limits import UPLOAD_LIMIT_KEY
 from common.server import new_server
 from common.tokens import auth_metadata
 from parley.chat.v1 import chat_pb2 as pb, chat_pb2_grpc
