@@ -120,9 +120,12 @@ class FolderStore:
 class S3Store:
     """Blobs as objects of one bucket of an S3-compatible store (boto3, path-style for MinIO by default)."""
 
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, scratch: Path | None = None) -> None:
         self._client = client
         self._bucket = bucket
+        self._scratch = scratch
+        if scratch is not None:
+            scratch.mkdir(parents=True, exist_ok=True)
 
     @classmethod
     def from_settings(cls, settings: ChatSettings) -> S3Store:
@@ -143,12 +146,13 @@ class S3Store:
                 max_pool_connections=max(10, settings.file_threads * 2),
             ),
         )
-        return cls(client, settings.s3_bucket)
+        # Uploads spool on disk under the file folder (not /tmp, often a small RAM disk in containers).
+        return cls(client, settings.s3_bucket, Path(settings.file_folder) / ".incoming")
 
     @property
-    def scratch(self) -> None:
-        """The system's temp folder."""
-        return None
+    def scratch(self) -> Path | None:
+        """Where uploads spool before they are sent to the bucket."""
+        return self._scratch
 
     def put(self, key: str, source: Path, content_type: str) -> None:
         """Managed upload from the file: multipart above 8 MiB, parts read from disk as they go."""
