@@ -75,6 +75,7 @@ def main() -> None:
 
     s3 = None
     env = {f"{s}_LOG_LEVEL": "WARNING" for s in ("AUTH", "CHAT", "GATEWAY")}
+    env["CHAT_FILE_MAX_BYTES"] = str(max(int(args.mib * MIB), 25 * MIB))  # --mib past 25: raise the limit to match
     if args.store == "s3":
         s3 = S3Server().start()
         s3.create_bucket("parley-files")
