@@ -9,6 +9,10 @@ Layers, top down (each module holds one concept):
                     the rules, in domain values (domain.py); access.py: who may see a room
     reactions.py  moderation.py (settings, roles, removals)  roles.py: who may do what, one table
     repository.py   the hand-written SQL and shared queries; rows to domain values (models.py)
+    files: uploads.py (bytes in: spool, sniff, thumbnail; media.py) -> blobs.py (the blob store:
+                    folder or S3) and files.py (the rules and rows); sweeper.py removes what expired.
+                    Attaching rides on the send's transaction (messages.py); reads add Message.files
+                    for messages whose file_count says they have some (repository.with_files).
 
 One write path for messages: SendMessage and each item of SendMessages are queued by sends.py
 (SendBatcher: group commit, in lanes by room) and stored by messages.Messages.store(), a batch in

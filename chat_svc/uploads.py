@@ -89,11 +89,10 @@ class Uploads:
         self._thumbnail_px = thumbnail_px
         self._undoing: set[asyncio.Task[None]] = set()
 
-    def _too_large(self, size: int) -> ResourceExhausted:
-        limit = self._max_bytes
-        return ResourceExhausted(
-            f"this file is {_mib(size)}; files may be at most {_mib(limit)} ({limit} bytes)", reason=TOO_LARGE
-        )
+    def _too_large(self, declared: int = 0) -> ResourceExhausted:
+        limit = f"files may be at most {_mib(self._max_bytes)} ({self._max_bytes} bytes)"
+        said = f"this file is {_mib(declared)}" if declared else "this file is larger than that"
+        return ResourceExhausted(f"{said}; {limit}" if declared else f"{limit}; {said}", reason=TOO_LARGE)
 
     async def receive(
         self, user_id: int, start: UploadStart, chunks: AsyncIterator[bytes], accepted: Accepted | None = None
@@ -132,7 +131,7 @@ class Uploads:
         """Spool the bytes; refused the moment they pass the limit, or when they do not add up to `declared`."""
         async for chunk in chunks:
             if spool.size + len(chunk) > self._max_bytes:
-                raise self._too_large(spool.size + len(chunk))
+                raise self._too_large()
             spool.size += len(chunk)
             await self._blobs.run(spool.write, chunk)
         await self._blobs.run(spool.close)
@@ -157,16 +156,17 @@ class Uploads:
         )
 
     async def _store(self, file: File, spool: _Spool) -> File:
+        """Bytes first, then the row; whatever fails on the way, what was put is deleted again."""
         try:
             await self._blobs.put(file.id, spool.path, file.content_type)
             if file.thumbnail_size:
                 await self._blobs.put(thumbnail_key(file.id), spool.thumbnail, file.thumbnail_type)
-            try:
-                await self._db.run_once(self._files.add, file)
-            except BaseException:
-                await self._blobs.delete(file.id, thumbnail_key(file.id))
-                raise
+            await self._db.run_once(self._files.add, file)
             return file
+        except BaseException:
+            with contextlib.suppress(Exception):  # the store may be what failed: the sweeper cannot see these
+                await self._blobs.delete(file.id, thumbnail_key(file.id))
+            raise
         finally:
             await self._blobs.run(spool.discard)
 
