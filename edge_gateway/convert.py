@@ -117,7 +117,7 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         "mentioned_user_ids": list(message.mentioned_user_ids),
         "mentions_room": message.mentions_room,
         "reactions": reactions_json(message.reactions),  # -- reactions --
-        "files": [file_json(file) for file in message.files],  # -- files --
+        "files": [file_json(file) for file in message.files] if message.files else [],  # -- files --
     }
 
 
