@@ -29,7 +29,9 @@ from chat_svc.notifications import Notifications
 from chat_svc.publisher import Publish, Publisher
 from chat_svc.reactions import Reactions
 from chat_svc.reads import Reads
+from chat_svc.repository import Wanted
 from chat_svc.rooms import Rooms
+from chat_svc.search import Hit, Search
 from chat_svc.sends import SendBatcher
 from chat_svc.settings import ChatSettings
 from chat_svc.streams import EventStreams
@@ -64,6 +66,8 @@ class Chat:
         # -- reactions and moderation
         self.reactions = Reactions(db, publisher, locks)
         self.moderation = Moderation(db, publisher, locks)
+        # -- search
+        self.search = Search(db)
 
     # -- rooms and membership ---------------------------------------------------------------------
 
@@ -201,6 +205,12 @@ class Chat:
     async def remove_member(self, user_id: int, room_id: int, member_id: int) -> None:
         """Remove another member from a room."""
         await self._run(self.moderation.remove, user_id, room_id, member_id)
+
+    # -- search -----------------------------------------------------------------------------------
+
+    async def search_messages(self, wanted: Wanted, query: str, page_token: str, limit: int) -> tuple[list[Hit], str]:
+        """A page of the caller's messages with the query's words, newest first; the next page's token."""
+        return await self._run(self.search.find, wanted, query, page_token, limit)
 
     # -- events -----------------------------------------------------------------------------------
 

@@ -28,3 +28,7 @@ REACTION_USERS_SHOWN = 10  # user ids each reaction aggregate lists
 EMOJI_CHARS_MAX = 16  # code points of one emoji (flags, skin tones and ZWJ sequences included)
 THREAD_PARTICIPANTS_SHOWN = 5  # user ids a thread summary lists
 MENTIONS_MAX = 50  # distinct @usernames recognised in one message; more are left as text
+
+# search (docs/search-and-files.md)
+SEARCH_QUERY_MAX = 200  # characters of a SearchMessages query
+SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX = 20, 50
