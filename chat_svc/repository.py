@@ -407,10 +407,11 @@ class WordIndex:
 
     min_chars: int = 1
     stopwords: frozenset[str] = frozenset()
+    max_chars: int = 1 << 30
 
     def holds(self, word: str) -> bool:
         """Whether the index has this (folded) word, when a message has it."""
-        return len(word) >= self.min_chars and word not in self.stopwords
+        return self.min_chars <= len(word) <= self.max_chars and word not in self.stopwords
 
 
 @dataclass(frozen=True)
@@ -428,20 +429,23 @@ SearchKey = tuple[datetime, int, int]  # (created_at, room_id, seq): search's or
 
 
 def word_index(s: Session) -> WordIndex:
-    """The index's word rules: none on SQLite; InnoDB's minimum token size and stopword list."""
+    """The index's word rules: none on SQLite; InnoDB's token sizes and stopword list."""
     if s.get_bind().dialect.name == "sqlite":
         return WordIndex()
-    min_chars, enabled, table = s.execute(
-        text("SELECT @@innodb_ft_min_token_size, @@innodb_ft_enable_stopword, @@innodb_ft_server_stopword_table")
+    min_chars, max_chars, enabled, table = s.execute(
+        text(
+            "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size, @@innodb_ft_enable_stopword,"
+            " @@innodb_ft_server_stopword_table"
+        )
     ).one()
     if not enabled:
-        return WordIndex(int(min_chars))
+        return WordIndex(int(min_chars), max_chars=int(max_chars))
     if table:  # "database/table", set by the operator
         schema, name = (f"`{part.replace('`', '``')}`" for part in str(table).split("/", 1))
         rows = s.scalars(text(f"SELECT value FROM {schema}.{name}"))  # noqa: S608 - the server's own setting
     else:
         rows = s.scalars(text("SELECT value FROM information_schema.INNODB_FT_DEFAULT_STOPWORD"))
-    return WordIndex(int(min_chars), frozenset(words.fold(str(row)) for row in rows))
+    return WordIndex(int(min_chars), frozenset(words.fold(str(row)) for row in rows), int(max_chars))
 
 
 def search_messages(

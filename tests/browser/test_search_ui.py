@@ -90,6 +90,13 @@ def test_find_an_old_message_and_jump_to_it(new_page: NewPage, web_stack: WebSta
     seqs = bob.get_by_test_id("message").evaluate_all("els => els.map(e => Number(e.dataset.seq))")
     assert seqs == sorted(set(seqs)) and seqs[-1] - seqs[0] + 1 == len(seqs)
 
+    # Many hits come a page (20) at a time, newest first, more on request.
+    bob.goto("/search?q=filler")
+    expect(bob.get_by_test_id("search-hit")).to_have_count(20)
+    expect(bob.get_by_test_id("search-hit").first).to_contain_text(f"bob filler number {FILLERS - 1}")
+    bob.get_by_role("button", name="Load more").click()
+    expect(bob.get_by_test_id("search-hit")).to_have_count(40)
+
     # At 375 px, light and dark: the results page has its own box, the hit still opens the message.
     bob.set_viewport_size({"width": 375, "height": 740})
     bob.goto("/search?q=lighthouse")

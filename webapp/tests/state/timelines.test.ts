@@ -114,3 +114,12 @@ describe("jumping to an old message", () => {
     expect(state[1]?.holeAfter).toBe(11);
   });
 });
+
+describe("a newest page after a jump", () => {
+  it("keeps the jumped-to stretch's answer about older messages", () => {
+    let state = timelinesReducer({}, { type: "timeline/around", roomId: 1, seq: 1, before: page([1], false), after: page([2, 3], true) });
+    expect(state[1]).toMatchObject({ hasOlder: false, holeAfter: 3 });
+    state = timelinesReducer(state, { type: "timeline/newest", roomId: 1, page: page([90, 91], true) });
+    expect(state[1]).toMatchObject({ hasOlder: false, holeAfter: 3, loaded: true });
+  });
+});

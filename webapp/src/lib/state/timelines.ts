@@ -79,7 +79,12 @@ export function timelinesReducer(state: TimelinesState, action: Action): Timelin
       return held ? merge(state, reaction.room_id, [applyReaction(held, reaction, action.mine)]) : state;
     }
     case "timeline/newest":
-      return patch(state, action.roomId, (t) => ({ ...newestPage(t, action.page), holeAfter: newestCloses(t, action.page) }));
+      return patch(state, action.roomId, (t) => ({
+        ...newestPage(t, action.page),
+        // Older messages held already (a jump's stretch) keep their own answer to "is there more?".
+        hasOlder: heldOlder(t, action.page) ? t.hasOlder : action.page.has_more,
+        holeAfter: newestCloses(t, action.page),
+      }));
     case "timeline/around":
       return patch(state, action.roomId, (t) => around(t, action.seq, action.before, action.after));
     case "timeline/newerRequested":
@@ -160,6 +165,12 @@ function newestCloses(t: Timeline, page: MessagePage): number | null {
   if (t.holeAfter === null) return null;
   const oldest = page.messages[0]?.seq;
   return !page.has_more || (oldest !== undefined && oldest <= t.holeAfter) ? null : t.holeAfter;
+}
+
+/** Whether the timeline holds messages older than a newest page (from a jump): their paging stands. */
+function heldOlder(t: Timeline, page: MessagePage): boolean {
+  const oldest = page.messages[0]?.seq;
+  return oldest !== undefined && t.messages.length > 0 && (t.messages[0]?.seq ?? oldest) < oldest;
 }
 
 /** Whether a room's timeline holds a message (the jump needs no fetch then). */
