@@ -11,8 +11,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from chat_svc import rules
 from chat_svc.domain import Cursor, File, Member, Message, MyRoom, Reaction, Room, SendResult, ThreadSummary
+from chat_svc.repository import Wanted
+from chat_svc.search import Hit
 from chat_svc.threads import ThreadChange
-from common.errors import ServiceError
+from common.errors import InvalidArgument, ServiceError
 from common.grpc_errors import status_for
 from common.timestamps import to_timestamp
 from parley.chat.v1 import chat_pb2 as pb
@@ -228,3 +230,27 @@ def updated_event(message: Message) -> pb.Event:
     if message.deleted:
         return pb.Event(room_id=message.room_id, message_deleted=message_pb(message))
     return pb.Event(room_id=message.room_id, message_updated=message_pb(message))
+
+
+# -- search ----------------------------------------------------------------------------------------
+
+
+def wanted(request: pb.SearchMessagesRequest, user_id: int) -> Wanted:
+    """Which messages a SearchMessages request reads."""
+    since = _time_of(request.since, "since") if request.HasField("since") else None
+    until = _time_of(request.until, "until") if request.HasField("until") else None
+    return Wanted(user_id, request.room_id, request.sender_id, since, until)
+
+
+def _time_of(stamp: Timestamp, field: str) -> datetime:
+    """A Timestamp as a naive-UTC datetime at microsecond precision, or InvalidArgument."""
+    try:
+        return stamp.ToDatetime()
+    except (ValueError, OverflowError):
+        raise InvalidArgument(f"{field} is not a valid time") from None
+
+
+def hit_pb(hit: Hit) -> pb.SearchHit:
+    """A SearchHit message."""
+    ranges = [pb.TextRange(start=start, end=end) for start, end in hit.highlights]
+    return pb.SearchHit(message=message_pb(hit.message), highlights=ranges)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
@@ -155,3 +156,16 @@ class File(Base):
         Index("ix_files_unattached", "message_seq", "created_at"),
         Index("ix_files_removed", "removed_at"),
     )
+
+
+# -- search: kept by the engine outside this metadata (migration 0004) ------------------------------
+
+FTS_TABLE = "messages_fts"  # SQLite: the FTS5 table of messages.body (and its shadow tables messages_fts_*)
+FULLTEXT_INDEX = "ix_messages_body_fulltext"  # MySQL/MariaDB: the FULLTEXT index on messages.body
+
+
+def modelled(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Alembic's include_name: leave out the search index, which no model describes (the engines' own kinds)."""
+    if type_ == "table" and name is not None:
+        return name != FTS_TABLE and not name.startswith(f"{FTS_TABLE}_")
+    return not (type_ == "index" and name == FULLTEXT_INDEX)

@@ -15,10 +15,26 @@ from datetime import datetime
 from typing import cast
 
 import orjson
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from chat_svc import domain, models, threads
+from chat_svc import domain, models, threads, words
 from common.db import PreciseDateTime
 from common.timestamps import utcnow
 
@@ -384,6 +400,115 @@ def mention_counts(s: Session, user_id: int) -> dict[int, int]:
         .group_by(member.room_id)
     )
     return {room_id: count for room_id, count in rows}
+
+
+# -- search ----------------------------------------------------------------------------------------
+#
+# One query on both engines; only the match itself differs. SQLite: the FTS5 table messages_fts
+# (migration 0004), contentless and kept by triggers, each row keyed by its message's (room_id, seq)
+# packed into the FTS rowid, because VACUUM may renumber the implicit rowids of messages (whose key
+# is composite). MySQL/MariaDB: the InnoDB FULLTEXT index on messages.body, in boolean mode.
+
+FTS_TABLE = models.FTS_TABLE
+FTS_SEQ_BITS = 32  # rowid = room_id << 32 | seq: rooms below 2**31, seqs below 2**32
+
+
+@dataclass(frozen=True)
+class WordIndex:
+    """Which words the engine's index holds: a word it leaves out cannot be asked for (MySQL would find nothing)."""
+
+    min_chars: int = 1
+    stopwords: frozenset[str] = frozenset()
+    max_chars: int = 1 << 30
+
+    def holds(self, word: str) -> bool:
+        """Whether the index has this (folded) word, when a message has it."""
+        return self.min_chars <= len(word) <= self.max_chars and word not in self.stopwords
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """Which messages a search reads: a member's rooms (or one of them), one sender, a time range."""
+
+    user_id: int
+    room_id: int = 0
+    sender_id: int = 0
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+SearchKey = tuple[datetime, int, int]  # (created_at, room_id, seq): search's order, newest first
+
+
+def word_index(s: Session) -> WordIndex:
+    """The index's word rules: none on SQLite; InnoDB's token sizes and stopword list."""
+    if s.get_bind().dialect.name == "sqlite":
+        return WordIndex()
+    min_chars, max_chars, enabled, table = s.execute(
+        text(
+            "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size, @@innodb_ft_enable_stopword,"
+            " @@innodb_ft_server_stopword_table"
+        )
+    ).one()
+    if not enabled:
+        return WordIndex(int(min_chars), max_chars=int(max_chars))
+    if table:  # "database/table", set by the operator
+        schema, name = (f"`{part.replace('`', '``')}`" for part in str(table).split("/", 1))
+        rows = s.scalars(text(f"SELECT value FROM {schema}.{name}"))  # noqa: S608 - the server's own setting
+    else:
+        rows = s.scalars(text("SELECT value FROM information_schema.INNODB_FT_DEFAULT_STOPWORD"))
+    return WordIndex(int(min_chars), frozenset(words.fold(str(row)) for row in rows), int(max_chars))
+
+
+def search_messages(
+    s: Session, terms: words.Terms, index: WordIndex, wanted: Wanted, after: SearchKey | None, limit: int
+) -> list[models.Message]:
+    """Up to limit live messages with every word (the last as a prefix), newest first, after `after`.
+
+    Membership is part of the query (the join on members), so a room the caller left is never read.
+    """
+    m, member = models.Message, models.Member
+    statement = select(m).join(member, and_(member.room_id == m.room_id, member.user_id == wanted.user_id))
+    if s.get_bind().dialect.name == "sqlite":
+        fts = table(FTS_TABLE, column("rowid", BigInteger))
+        mask = (1 << FTS_SEQ_BITS) - 1
+        statement = statement.join(
+            fts, and_(m.room_id == fts.c.rowid.op(">>")(FTS_SEQ_BITS), m.seq == fts.c.rowid.op("&")(mask))
+        ).where(text(f"{FTS_TABLE} MATCH :words").bindparams(words=_fts5_query(terms)))
+    else:
+        statement = statement.where(m.body.match(_boolean_query(terms, index)))
+    statement = statement.where(m.deleted_at.is_(None))
+    if wanted.room_id:
+        statement = statement.where(m.room_id == wanted.room_id)
+    if wanted.sender_id:
+        statement = statement.where(m.sender_id == wanted.sender_id)
+    if wanted.since is not None:
+        statement = statement.where(m.created_at >= wanted.since)
+    if wanted.until is not None:
+        statement = statement.where(m.created_at < wanted.until)
+    if after is not None:
+        at, room_id, seq = after
+        statement = statement.where(
+            or_(
+                m.created_at < at,
+                and_(m.created_at == at, or_(m.room_id < room_id, and_(m.room_id == room_id, m.seq < seq))),
+            )
+        )
+    statement = statement.order_by(m.created_at.desc(), m.room_id.desc(), m.seq.desc()).limit(limit)
+    return list(s.scalars(statement))
+
+
+def _fts5_query(terms: words.Terms) -> str:
+    # Each word a quoted string (words hold no quotes: letters, digits and marks only), the last a prefix.
+    *whole, last = terms.words
+    return " ".join([*(f'"{w}"' for w in whole), f'"{last}"*'])
+
+
+def _boolean_query(terms: words.Terms, index: WordIndex) -> str:
+    # +word for each word the index holds (a required word it does not hold would match nothing),
+    # +prefix* for the last (InnoDB finds longer indexed words that start with a short prefix).
+    *whole, last = terms.words
+    return " ".join([*(f"+{w}" for w in whole if index.holds(words.fold(w))), f"+{last}*"])
 
 
 # -- reactions and moderation ----------------------------------------------------------------------

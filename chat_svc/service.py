@@ -32,7 +32,9 @@ from chat_svc.notifications import Notifications
 from chat_svc.publisher import Publish, Publisher
 from chat_svc.reactions import Reactions
 from chat_svc.reads import Reads
+from chat_svc.repository import Wanted
 from chat_svc.rooms import Rooms
+from chat_svc.search import Hit, Search
 from chat_svc.sends import SendBatcher
 from chat_svc.settings import ChatSettings
 from chat_svc.streams import EventStreams
@@ -85,6 +87,8 @@ class Chat:
             settings.thumbnail_pixels,
         )  # fmt: skip
         self.sweeper = FileSweeper(db, self.files, self.blobs, settings.file_grace_seconds, settings.file_sweep_seconds)
+        # -- search
+        self.search = Search(db)
 
     # -- rooms and membership ---------------------------------------------------------------------
 
@@ -249,6 +253,12 @@ class Chat:
         except FileNotFoundError as exc:  # the row says it is there: the store lost it
             log.error("blob %s is missing from the store", key)
             raise NotFound("this file's bytes are missing from the store") from exc
+
+    # -- search -----------------------------------------------------------------------------------
+
+    async def search_messages(self, wanted: Wanted, query: str, page_token: str, limit: int) -> tuple[list[Hit], str]:
+        """A page of the caller's messages with the query's words, newest first; the next page's token."""
+        return await self._run(self.search.find, wanted, query, page_token, limit)
 
     # -- events -----------------------------------------------------------------------------------
 

@@ -197,7 +197,9 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     # -- search and files (being built: issue 13) -----------------------------------------------
 
     async def SearchMessages(self, request: pb.SearchMessagesRequest, context: Any) -> pb.SearchMessagesResponse:
-        raise NotImplementedError
+        wanted = convert.wanted(request, await self._user(context))
+        hits, next_token = await self._chat.search_messages(wanted, request.query, request.page_token, request.limit)
+        return pb.SearchMessagesResponse(hits=[convert.hit_pb(h) for h in hits], next_page_token=next_token)
 
     async def UploadFile(self, requests: AsyncIterator[pb.UploadFileRequest], context: Any) -> pb.UploadFileResponse:
         user_id = await self._user(context)

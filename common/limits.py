@@ -34,3 +34,6 @@ FILES_PER_MESSAGE = 10  # files one message attaches
 FILE_NAME_MAX = 255  # characters of a file's name
 FILE_ID_CHARS = 22  # a file id: secrets.token_urlsafe(16)
 UPLOAD_LIMIT_KEY = "parley-upload-max-bytes"  # UploadFile's go-ahead (initial metadata): the size limit in bytes
+# search (docs/search-and-files.md)
+SEARCH_QUERY_MAX = 200  # characters of a SearchMessages query
+SEARCH_PAGE_DEFAULT, SEARCH_PAGE_MAX = 20, 50

@@ -15,7 +15,7 @@ from edge_gateway import errors
 from edge_gateway.backends import Backends
 from edge_gateway.cluster import Cluster, ClusterPeers
 from edge_gateway.exact_bounds import restore_integers
-from edge_gateway.routes import auth, files, health, messages, rooms, users
+from edge_gateway.routes import auth, files, health, messages, rooms, search, users
 from edge_gateway.settings import GatewaySettings, get_settings
 from edge_gateway.ws import endpoint, frames
 from edge_gateway.ws.catch_up import catch_up, resync_cursors
@@ -75,7 +75,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         expose_headers=["Content-Disposition"],  # -- files: the web app names a saved download after it
     )
     app.include_router(health.router)
-    for router in (auth.router, users.router, rooms.router, messages.router, files.router, endpoint.router):
+    routers = (auth.router, users.router, rooms.router, messages.router, files.router, search.router, endpoint.router)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     return app
 

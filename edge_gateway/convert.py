@@ -154,3 +154,17 @@ def thread_json(thread: pb.ThreadSummary) -> dict[str, Any]:
 def reactions_json(reactions: Iterable[pb.Reaction]) -> list[dict[str, Any]]:
     """A message's reactions by emoji; `me` is only ever true in answers to one user."""
     return [{"emoji": r.emoji, "count": r.count, "user_ids": list(r.user_ids), "me": r.me} for r in reactions]
+
+
+# -- search ----------------------------------------------------------------------------------------
+
+
+def search_json(reply: pb.SearchMessagesResponse) -> dict[str, Any]:
+    """A page of search hits."""
+    return {
+        "hits": [
+            {"message": message_json(hit.message), "highlights": [[r.start, r.end] for r in hit.highlights]}
+            for hit in reply.hits
+        ],
+        "next_page_token": reply.next_page_token or None,
+    }

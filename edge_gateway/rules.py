@@ -34,6 +34,9 @@ from common.limits import (  # re-exported: the numbers are written once, in com
     PASSWORD_MAX as PASSWORD_MAX,
     PASSWORD_MIN as PASSWORD_MIN,
     ROOM_NAME_MAX as ROOM_NAME_MAX,
+    SEARCH_PAGE_DEFAULT as SEARCH_PAGE_DEFAULT,
+    SEARCH_PAGE_MAX as SEARCH_PAGE_MAX,
+    SEARCH_QUERY_MAX as SEARCH_QUERY_MAX,
     TOPIC_MAX as TOPIC_MAX,
     USERNAME_MAX as USERNAME_MAX,
     USERNAME_MIN as USERNAME_MIN,
@@ -123,3 +126,28 @@ CLIENT_MSG_ID: JsonDict = {
 }
 # A refresh token is never empty (logout: 400, refresh: 401).
 REFRESH_TOKEN: JsonDict = {"minLength": 1}
+
+
+# -- search ----------------------------------------------------------------------------------------
+
+
+def _word_characters() -> list[str]:
+    """What chat_svc's word rule (chat_svc/words.py) keeps in a word: letters, digits, marks, private use.
+
+    Planes 0-3 and the start of plane 14 are scanned; 4-13 are unassigned, and 15-16 are private use
+    (Co) but for their last two code points.
+    """
+    found = []
+    for point in (*range(0x40000), *range(0xE0000, 0xE1000)):
+        kind = unicodedata.category(chr(point))
+        if kind[0] in "LNM" or kind == "Co":
+            found.append(chr(point))
+    return found + [chr(p) for plane in (0xF0000, 0x100000) for p in range(plane, plane + 0xFFFE)]
+
+
+# 1-200 characters with at least one word in them (punctuation and operators alone find nothing).
+SEARCH_QUERY: JsonDict = {
+    "minLength": 1,
+    "maxLength": SEARCH_QUERY_MAX,
+    "pattern": _char_class(_word_characters()),
+}

@@ -485,3 +485,23 @@ class RoleBody(_Request):
     """A member's new role."""
 
     role: Literal["moderator", "member"]
+
+
+# -- search ----------------------------------------------------------------------------------------
+
+
+class SearchHit(BaseModel):
+    """A message found, and where the query's words are in its body."""
+
+    message: Message
+    highlights: list[tuple[int, int]] = Field(
+        description="[start, end) of each word found, in Unicode code points of message.body (JS: Array.from(body)),"
+        " in order and not overlapping"
+    )
+
+
+class SearchPage(BaseModel):
+    """Hits newest first (created_at, then room and seq); each message once across pages."""
+
+    hits: list[SearchHit]
+    next_page_token: str | None = Field(description="Pass as page_token for the next (older) page; null at the end")

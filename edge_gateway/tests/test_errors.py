@@ -97,6 +97,8 @@ ROUTES: list[tuple[str, str, str, str | None, str | None]] = [
     ("delete", "/rooms/{room_id}/members/{user_id}", "204", None, None),
     # notifications
     ("put", "/rooms/{room_id}/notifications", "200", "NotificationLevelAnswer", "NotificationLevelBody"),
+    # search
+    ("get", "/search", "200", "SearchPage", None),
 ]
 ROUTE_IDS = [f"{method.upper()} {path}" for method, path, *_ in ROUTES]
 # files: raw bytes in (upload) or out (download), not JSON; method, path, success status, its content types.

@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useEffect } from "react";
+import { positiveParam } from "@/lib/search";
 import { findRoom, roomTitle } from "@/lib/state/rooms";
 import { useChat, useStore } from "./ChatContext";
 import { Composer } from "./Composer";
@@ -20,8 +21,10 @@ export function Conversation({ roomId }: { roomId: number }) {
   const roomsLoaded = useStore((s) => s.rooms.loaded);
   const title = useStore((s) => (entry ? roomTitle(entry.room, s.users) : ""));
   const isMember = entry !== undefined;
-  const threadParam = Number(useSearchParams().get("thread") ?? 0);
-  const rootSeq = Number.isSafeInteger(threadParam) && threadParam > 0 ? threadParam : 0;
+  const params = useSearchParams();
+  const rootSeq = positiveParam(params.get("thread"));
+  // ?seq=n: a link to one message (a search hit): in the thread panel when a thread is open too.
+  const focusSeq = positiveParam(params.get("seq"));
 
   useEffect(() => {
     if (!isMember) return;
@@ -35,6 +38,10 @@ export function Conversation({ roomId }: { roomId: number }) {
       chat.setActiveRoom(null);
     };
   }, [chat, roomId, isMember]);
+
+  useEffect(() => {
+    if (isMember && focusSeq > 0 && rootSeq === 0) void chat.loadAround(roomId, focusSeq);
+  }, [chat, roomId, isMember, focusSeq, rootSeq]);
 
   if (!entry) {
     return roomsLoaded ? <JoinPrompt roomId={roomId} /> : <p className="boot">Loading…</p>;
@@ -67,11 +74,13 @@ export function Conversation({ roomId }: { roomId: number }) {
             </Link>
           )}
         </header>
-        <MessageList roomId={roomId} />
+        <MessageList roomId={roomId} focusSeq={rootSeq > 0 ? 0 : focusSeq} />
         <TypingIndicator roomId={roomId} />
         <Composer roomId={roomId} label={`Message ${roomLabel}`} />
       </main>
-      {rootSeq > 0 && <ThreadPanel key={rootSeq} roomId={roomId} rootSeq={rootSeq} roomLabel={roomLabel} />}
+      {rootSeq > 0 && (
+        <ThreadPanel key={rootSeq} roomId={roomId} rootSeq={rootSeq} roomLabel={roomLabel} focusSeq={focusSeq} />
+      )}
     </div>
   );
 }

@@ -19,10 +19,12 @@ interface Props {
   deletable: boolean;
   /** Shown in a thread's panel (no thread links there). */
   inThread?: boolean;
+  /** The message a link (a search hit) jumped to: flashed once. */
+  jumpTarget?: boolean;
 }
 
 /** One stored message; mine can be edited, mine (or any, for moderators) deleted. Text is never HTML. */
-export function MessageItem({ message, own, deletable, inThread = false }: Props) {
+export function MessageItem({ message, own, deletable, inThread = false, jumpTarget = false }: Props) {
   const chat = useChat();
   const deleter = useStore((s) =>
     message.deleted_by && message.deleted_by !== message.sender_id ? userName(s.users, message.deleted_by) : null,
@@ -67,7 +69,7 @@ export function MessageItem({ message, own, deletable, inThread = false }: Props
   const classes =
     `message${own ? " own" : ""}${message.deleted ? " deleted" : ""}` + (mentionsMe ? " mentions-me" : "");
   return (
-    <li className={classes} data-seq={message.seq} data-testid="message">
+    <li className={classes} data-seq={message.seq} data-testid="message" data-jump-target={jumpTarget || undefined}>
       {mode === "edit" ? (
         <div className="edit-box">
           <label className="sr-only" htmlFor={`edit-${message.seq}`}>

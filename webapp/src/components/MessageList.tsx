@@ -1,6 +1,6 @@
 "use client";
 
-import { useLayoutEffect, useRef } from "react";
+import { Fragment, useLayoutEffect, useRef } from "react";
 import { dayLabel } from "@/lib/format";
 import { groupMessages, type Groupable } from "@/lib/grouping";
 import type { Message } from "@/lib/types";
@@ -16,8 +16,11 @@ import { PendingItem } from "./PendingItem";
 
 type Entry = Groupable & ({ kind: "message"; message: Message } | { kind: "pending"; pending: PendingSend });
 
-/** A room's main timeline (`rootSeq` 0), or one thread: its root, then its replies. */
-export function MessageList({ roomId, rootSeq = 0 }: { roomId: number; rootSeq?: number }) {
+/**
+ * A room's main timeline (`rootSeq` 0), or one thread: its root, then its replies. `focusSeq`: a
+ * message to scroll to and flash once it is held (a link to it, such as a search hit).
+ */
+export function MessageList({ roomId, rootSeq = 0, focusSeq = 0 }: { roomId: number; rootSeq?: number; focusSeq?: number }) {
   const chat = useChat();
   const inThread = rootSeq > 0;
   const timeline = useStore((s) => (inThread ? findThread(s.threads, roomId, rootSeq) : s.timelines[roomId]));
@@ -30,6 +33,9 @@ export function MessageList({ roomId, rootSeq = 0 }: { roomId: number; rootSeq?:
   const atBottom = useRef(true);
   const firstSeq = useRef<number | undefined>(undefined);
   const height = useRef(0);
+  const focused = useRef(0);
+  const holeAfter = inThread ? null : ((timeline as { holeAfter?: number | null } | undefined)?.holeAfter ?? null);
+  const loadingNewer = !inThread && Boolean((timeline as { loadingNewer?: boolean } | undefined)?.loadingNewer);
 
   const messages = timeline?.messages ?? [];
   const entries: Entry[] = [
@@ -49,6 +55,18 @@ export function MessageList({ roomId, rootSeq = 0 }: { roomId: number; rootSeq?:
       el.scrollTop = el.scrollHeight;
     }
     firstSeq.current = first;
+    height.current = el.scrollHeight;
+  });
+
+  // A message jumped to: centred once it is held (after the place-keeping above), then left to the reader.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el || !focusSeq || focused.current === focusSeq) return;
+    const target = el.querySelector<HTMLElement>(`[data-seq="${focusSeq}"]`);
+    if (!target) return;
+    focused.current = focusSeq;
+    target.scrollIntoView({ block: "center" });
+    atBottom.current = false;
     height.current = el.scrollHeight;
   });
 
@@ -93,13 +111,22 @@ export function MessageList({ roomId, rootSeq = 0 }: { roomId: number; rootSeq?:
                   <ol className="run-items">
                     {run.items.map((entry) =>
                       entry.kind === "message" ? (
-                        <MessageItem
-                          key={entry.key}
-                          message={entry.message}
-                          own={entry.senderId === me}
-                          deletable={entryOfRoom ? canDelete(entryOfRoom.role, entryOfRoom.room.kind, entry.senderId === me) : false}
-                          inThread={inThread}
-                        />
+                        <Fragment key={entry.key}>
+                          <MessageItem
+                            message={entry.message}
+                            own={entry.senderId === me}
+                            deletable={entryOfRoom ? canDelete(entryOfRoom.role, entryOfRoom.room.kind, entry.senderId === me) : false}
+                            inThread={inThread}
+                            jumpTarget={entry.message.seq === focusSeq}
+                          />
+                          {entry.message.seq === holeAfter && (
+                            <li className="history-hole">
+                              <button type="button" onClick={() => void chat.loadNewer(roomId)} disabled={loadingNewer}>
+                                {loadingNewer ? "Loading…" : "Load newer messages"}
+                              </button>
+                            </li>
+                          )}
+                        </Fragment>
                       ) : (
                         <PendingItem key={entry.key} pending={entry.pending} />
                       ),

@@ -9,6 +9,7 @@ import type { MyRoom } from "@/lib/types";
 import { useChat, useStore } from "./ChatContext";
 import { NotificationPermission } from "./NotificationPermission";
 import { RoomIcon } from "./RoomIcon";
+import { SearchBox } from "./SearchBox";
 
 function RoomLink({ entry, users, current }: { entry: MyRoom; users: UsersState; current: boolean }) {
   const title = roomTitle(entry.room, users);
@@ -71,6 +72,7 @@ export function Sidebar() {
           {users.me?.username}
         </span>
       </header>
+      <SearchBox />
       <div className="sidebar-actions">
         <Link href="/browse" className="button">
           Browse

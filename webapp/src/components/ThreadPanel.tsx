@@ -7,8 +7,16 @@ import { useChat, useStore } from "./ChatContext";
 import { Composer } from "./Composer";
 import { MessageList } from "./MessageList";
 
+interface Props {
+  roomId: number;
+  rootSeq: number;
+  roomLabel: string;
+  /** A reply a link jumped to (scrolled to once held). */
+  focusSeq?: number;
+}
+
 /** One thread beside its room (over it, on a narrow screen): its root, its replies, a composer for replies. */
-export function ThreadPanel({ roomId, rootSeq, roomLabel }: { roomId: number; rootSeq: number; roomLabel: string }) {
+export function ThreadPanel({ roomId, rootSeq, roomLabel, focusSeq = 0 }: Props) {
   const chat = useChat();
   const replies = useStore((s) => {
     const thread = findThread(s.threads, roomId, rootSeq);
@@ -31,7 +39,7 @@ export function ThreadPanel({ roomId, rootSeq, roomLabel }: { roomId: number; ro
           ✕
         </Link>
       </header>
-      <MessageList roomId={roomId} rootSeq={rootSeq} />
+      <MessageList roomId={roomId} rootSeq={rootSeq} focusSeq={focusSeq} />
       <Composer roomId={roomId} rootSeq={rootSeq} label="Reply in thread" roomLabel={roomLabel} />
     </aside>
   );

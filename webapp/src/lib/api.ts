@@ -21,6 +21,7 @@ import type {
   RoleBody,
   Room,
   RoomPage,
+  SearchPage,
   SignedIn,
   UpdateRoomBody,
   User,
@@ -110,6 +111,13 @@ export class ApiClient {
   setRole = (id: number, userId: number, role: RoleBody["role"]) =>
     this.call<Member>("PUT", `/rooms/${id}/members/${userId}/role`, { role } satisfies RoleBody);
   removeMember = (id: number, userId: number) => this.call<void>("DELETE", `/rooms/${id}/members/${userId}`);
+
+  /** My messages with these words, newest first; `pageToken` from the previous page (docs/search-and-files.md). */
+  search = (q: string, options: { roomId?: number; pageToken?: string; limit?: number } = {}) =>
+    this.call<SearchPage>(
+      "GET",
+      `/search${query({ q, room_id: options.roomId || undefined, page_token: options.pageToken, limit: options.limit })}`,
+    );
 
   /** When I am notified of a room's messages, on all my devices. */
   setNotificationLevel = async (id: number, level: NotificationLevelBody["level"]) =>

@@ -36,6 +36,8 @@ export type NotificationLevelBody = Schemas["NotificationLevelBody"];
 export type NotificationLevelAnswer = Schemas["NotificationLevelAnswer"];
 export type Reaction = Schemas["Reaction"];
 export type Reacted = Schemas["Reacted"];
+export type SearchHit = Schemas["SearchHit"];
+export type SearchPage = Schemas["SearchPage"];
 
 // -- WebSocket frames (edge_gateway/ws/frames.py) -------------------------------------------------
 

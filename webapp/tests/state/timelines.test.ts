@@ -71,3 +71,55 @@ describe("timelinesReducer", () => {
     expect(next[2]).toBe(state[2]);
   });
 });
+
+describe("jumping to an old message", () => {
+  const seqs = (state: TimelinesState) => state[1]?.messages.map((m) => m.seq);
+  const around = (state: TimelinesState, seq: number, before: number[], after: number[], afterMore: boolean) =>
+    timelinesReducer(state, { type: "timeline/around", roomId: 1, seq, before: page(before, true), after: page(after, afterMore) });
+
+  it("holds the stretch around the message beside the newest page, with a hole between them", () => {
+    const state = around(newest([90, 91, 92]), 20, [18, 19, 20], [21, 22], true);
+    expect(seqs(state)).toEqual([18, 19, 20, 21, 22, 90, 91, 92]);
+    expect(state[1]).toMatchObject({ holeAfter: 22, hasOlder: true, loaded: true });
+  });
+
+  it("has no hole when the page after the message reaches the newest held", () => {
+    const state = around(newest([22, 23]), 20, [19, 20], [21, 22], true);
+    expect(state[1]?.holeAfter).toBeNull();
+    expect(around(newest([90]), 20, [20], [21], false)[1]?.holeAfter).toBeNull();
+  });
+
+  it("closes the hole with newer pages, once one reaches the newest held", () => {
+    let state = around(newest([90, 91]), 20, [20], [21, 22], true);
+    state = timelinesReducer(state, { type: "timeline/newerRequested", roomId: 1 });
+    expect(state[1]?.loadingNewer).toBe(true);
+    state = timelinesReducer(state, { type: "timeline/newer", roomId: 1, page: page([23, 24], true) });
+    expect(state[1]).toMatchObject({ holeAfter: 24, loadingNewer: false });
+    state = timelinesReducer(state, { type: "timeline/newer", roomId: 1, page: page([25, 90], true) });
+    expect(state[1]?.holeAfter).toBeNull();
+    expect(seqs(state)).toEqual([20, 21, 22, 23, 24, 25, 90, 91]);
+  });
+
+  it("lets the newest page close the hole when it arrives after the jump and reaches back into it", () => {
+    let state = around({}, 20, [20], [21, 22], true);
+    expect(state[1]).toMatchObject({ holeAfter: 22, loaded: false });
+    state = timelinesReducer(state, { type: "timeline/newest", roomId: 1, page: page([22, 23], false) });
+    expect(state[1]).toMatchObject({ holeAfter: null, loaded: true });
+  });
+
+  it("drops an earlier jump's stretch, so there is never more than one hole", () => {
+    let state = around(newest([90, 91]), 50, [50], [51], true);
+    state = around(state, 10, [9, 10], [11], true);
+    expect(seqs(state)).toEqual([9, 10, 11, 90, 91]);
+    expect(state[1]?.holeAfter).toBe(11);
+  });
+});
+
+describe("a newest page after a jump", () => {
+  it("keeps the jumped-to stretch's answer about older messages", () => {
+    let state = timelinesReducer({}, { type: "timeline/around", roomId: 1, seq: 1, before: page([1], false), after: page([2, 3], true) });
+    expect(state[1]).toMatchObject({ hasOlder: false, holeAfter: 3 });
+    state = timelinesReducer(state, { type: "timeline/newest", roomId: 1, page: page([90, 91], true) });
+    expect(state[1]).toMatchObject({ hasOlder: false, holeAfter: 3, loaded: true });
+  });
+});

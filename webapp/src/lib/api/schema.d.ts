@@ -603,6 +603,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the caller's messages
+         * @description Newest first, each message once across pages; deleted messages are never found, edited ones by their
+         *     current text. 400: no words, too long, or a page_token this search did not give; 403/404: room_id is not
+         *     one of the caller's rooms.
+         */
+        get: operations["search_api_v1_search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1118,6 +1140,34 @@ export interface components {
              * @description Another page follows: pass the last id as `after`
              */
             has_more: boolean;
+        };
+        /**
+         * SearchHit
+         * @description A message found, and where the query's words are in its body.
+         */
+        SearchHit: {
+            message: components["schemas"]["Message"];
+            /**
+             * Highlights
+             * @description [start, end) of each word found, in Unicode code points of message.body (JS: Array.from(body)), in order and not overlapping
+             */
+            highlights: [
+                number,
+                number
+            ][];
+        };
+        /**
+         * SearchPage
+         * @description Hits newest first (created_at, then room and seq); each message once across pages.
+         */
+        SearchPage: {
+            /** Hits */
+            hits: components["schemas"]["SearchHit"][];
+            /**
+             * Next Page Token
+             * @description Pass as page_token for the next (older) page; null at the end
+             */
+            next_page_token: string | null;
         };
         /**
          * SendMessageBody
@@ -4964,6 +5014,113 @@ export interface operations {
                 };
                 content: {
                     "*/*": string;
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    search_api_v1_search_get: {
+        parameters: {
+            query: {
+                /** @description Words to find, 1-200 characters: a message matches when it has every word (the last may be the start of one); punctuation is ignored */
+                q: string;
+                /** @description Only this room (the caller's); 0 = all the caller's rooms */
+                room_id?: number;
+                /** @description Only this sender's messages; 0 = anyone's */
+                sender_id?: number;
+                /** @description Only messages stored at or after this time */
+                since?: string | null;
+                /** @description Only messages stored before this time */
+                until?: string | null;
+                /** @description next_page_token of the previous page */
+                page_token?: string;
+                /** @description Page size (0 = the default, 20) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
                 };
             };
             /** @description Invalid argument or failed precondition */

@@ -446,6 +446,9 @@ export class ChatController {
   typing = (roomId: number): void => this.sending.typing(roomId);
   loadOlder = (roomId: number): Promise<void> => this.history.loadOlder(roomId);
   loadOlderThread = (roomId: number, rootSeq: number): Promise<void> => this.history.loadOlderThread(roomId, rootSeq);
+  /** Jump to a message (a search hit): history around it joins the timeline; then newer, at the hole. */
+  loadAround = (roomId: number, seq: number): Promise<void> => this.history.loadAround(roomId, seq);
+  loadNewer = (roomId: number): Promise<void> => this.history.loadNewer(roomId);
 
   /** A thread opened in the side panel: fetched the first time (live frames keep it current after). */
   openThread(roomId: number, rootSeq: number): void {

@@ -3,10 +3,11 @@
 
 import { ApiError } from "../api";
 import { findThread, openedRoots } from "../state/threads";
-import { olderCursor } from "../state/timelines";
+import { holds, olderCursor } from "../state/timelines";
 import type { ChatContext } from "./context";
 
 const GAP_ROUNDS = 20;
+const AROUND = 25; // messages on each side of a message jumped to
 
 function problem(error: unknown, fallback: string): string {
   return error instanceof ApiError ? error.message : fallback;
@@ -41,6 +42,38 @@ export class History {
     } catch (error) {
       const message = problem(error, "Could not load older messages.");
       this.chat.dispatch({ type: "timeline/failed", roomId, error: message });
+    }
+  }
+
+  /**
+   * History around one message (a search hit jumped to), unless it is held already: the page that
+   * ends with it and the page after it, side by side. Resolves once it is in the timeline (or failed).
+   */
+  async loadAround(roomId: number, seq: number): Promise<void> {
+    if (holds(this.chat.state().timelines[roomId], seq)) return;
+    try {
+      const [before, after] = await Promise.all([
+        this.chat.api.messagesBefore(roomId, seq + 1, AROUND),
+        this.chat.api.messagesAfter(roomId, seq, AROUND),
+      ]);
+      this.chat.users.ensure([...before.messages, ...after.messages].map((m) => m.sender_id));
+      this.chat.dispatch({ type: "timeline/around", roomId, seq, before, after });
+    } catch (error) {
+      this.chat.dispatch({ type: "timeline/failed", roomId, error: problem(error, "Could not load that message.") });
+    }
+  }
+
+  /** Newer history after a jump, when the reader reaches the hole below the jumped-to stretch. */
+  async loadNewer(roomId: number): Promise<void> {
+    const timeline = this.chat.state().timelines[roomId];
+    if (!timeline || timeline.holeAfter === null || timeline.loadingNewer) return;
+    this.chat.dispatch({ type: "timeline/newerRequested", roomId });
+    try {
+      const page = await this.chat.api.messagesAfter(roomId, timeline.holeAfter);
+      this.chat.users.ensure(page.messages.map((m) => m.sender_id));
+      this.chat.dispatch({ type: "timeline/newer", roomId, page });
+    } catch (error) {
+      this.chat.dispatch({ type: "timeline/failed", roomId, error: problem(error, "Could not load newer messages.") });
     }
   }
 

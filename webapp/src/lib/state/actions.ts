@@ -53,6 +53,11 @@ export type Action =
   | { type: "timeline/failed"; roomId: number; error: string }
   | { type: "timeline/gapFill"; roomId: number; filling: boolean }
   | { type: "timeline/gapPage"; roomId: number; messages: Message[] }
+  /** History around a message (a search hit jumped to): the page up to its seq and the page after it. */
+  | { type: "timeline/around"; roomId: number; seq: number; before: MessagePage; after: MessagePage }
+  /** Newer history after a jump, read forward from the end of the jumped-to stretch. */
+  | { type: "timeline/newerRequested"; roomId: number }
+  | { type: "timeline/newer"; roomId: number; page: MessagePage }
   // threads (a root's seq names each)
   | { type: "thread/opened"; roomId: number; rootSeq: number }
   | { type: "thread/newest"; roomId: number; rootSeq: number; page: MessagePage }

@@ -20,6 +20,13 @@ export interface Paged {
 export interface Timeline extends Paged {
   /** A gap after the last contiguous seq is being fetched. */
   fillingGap: boolean;
+  /**
+   * After a jump to an old message (a search hit): the newest seq of the stretch around it when the
+   * messages after it are not all held yet (null: the timeline has no hole). Held messages after it
+   * are the newest ones (the newest page, live messages).
+   */
+  holeAfter: number | null;
+  loadingNewer: boolean;
 }
 
 export const EMPTY_PAGED: Paged = { messages: [], loaded: false, hasOlder: true, loadingOlder: false, error: null };
@@ -36,7 +43,7 @@ export function olderPage(current: Paged, page: MessagePage): Partial<Paged> {
 
 export type TimelinesState = Readonly<Record<number, Timeline>>;
 
-export const EMPTY_TIMELINE: Timeline = { ...EMPTY_PAGED, fillingGap: false };
+export const EMPTY_TIMELINE: Timeline = { ...EMPTY_PAGED, fillingGap: false, holeAfter: null, loadingNewer: false };
 
 function patch(state: TimelinesState, roomId: number, change: (t: Timeline) => Partial<Timeline>): TimelinesState {
   const current = state[roomId] ?? EMPTY_TIMELINE;
@@ -72,7 +79,18 @@ export function timelinesReducer(state: TimelinesState, action: Action): Timelin
       return held ? merge(state, reaction.room_id, [applyReaction(held, reaction, action.mine)]) : state;
     }
     case "timeline/newest":
-      return patch(state, action.roomId, (t) => newestPage(t, action.page));
+      return patch(state, action.roomId, (t) => ({
+        ...newestPage(t, action.page),
+        // Older messages held already (a jump's stretch) keep their own answer to "is there more?".
+        hasOlder: heldOlder(t, action.page) ? t.hasOlder : action.page.has_more,
+        holeAfter: newestCloses(t, action.page),
+      }));
+    case "timeline/around":
+      return patch(state, action.roomId, (t) => around(t, action.seq, action.before, action.after));
+    case "timeline/newerRequested":
+      return patch(state, action.roomId, () => ({ loadingNewer: true }));
+    case "timeline/newer":
+      return patch(state, action.roomId, (t) => newer(t, action.page));
     case "timeline/olderRequested":
       return patch(state, action.roomId, () => ({ loadingOlder: true }));
     case "timeline/older":
@@ -80,7 +98,7 @@ export function timelinesReducer(state: TimelinesState, action: Action): Timelin
     case "timeline/noOlder":
       return patch(state, action.roomId, () => ({ hasOlder: false }));
     case "timeline/failed":
-      return patch(state, action.roomId, () => ({ loadingOlder: false, error: action.error }));
+      return patch(state, action.roomId, () => ({ loadingOlder: false, loadingNewer: false, error: action.error }));
     case "timeline/gapFill":
       return patch(state, action.roomId, () => ({ fillingGap: action.filling }));
     case "timeline/gapPage":
@@ -108,4 +126,54 @@ export function olderCursor(paged: Paged | undefined, first = 1): number | "none
 
 export function findMessage(state: TimelinesState, roomId: number, seq: number): Message | undefined {
   return state[roomId]?.messages.find((m) => m.seq === seq);
+}
+
+// -- search: jumping to an old message ---------------------------------------------------------------
+
+const newestSeq = (page: MessagePage, fallback: number) => page.messages.at(-1)?.seq ?? fallback;
+
+/**
+ * The stretch around `seq` joins the timeline. What was held after an earlier hole (the newest
+ * messages) is kept, an earlier jump's stretch is dropped, so there is at most one hole: between
+ * this stretch and the newest messages, unless they meet.
+ */
+function around(t: Timeline, seq: number, before: MessagePage, after: MessagePage): Partial<Timeline> {
+  const newest = t.holeAfter === null ? t.messages : t.messages.filter((m) => m.seq > (t.holeAfter ?? 0));
+  const end = newestSeq(after, seq);
+  const meets = !after.has_more || (newest[0] !== undefined && newest[0].seq <= end);
+  const stretch = mergeMessages(before.messages, after.messages);
+  return {
+    messages: mergeMessages(newest, stretch),
+    loaded: t.loaded || !after.has_more,
+    hasOlder: before.has_more,
+    holeAfter: meets ? null : end,
+    error: null,
+  };
+}
+
+/** A page read forward from the hole: it closes when nothing newer is left or it reaches the newest held. */
+function newer(t: Timeline, page: MessagePage): Partial<Timeline> {
+  if (t.holeAfter === null) return { messages: mergeMessages(t.messages, page.messages), loadingNewer: false };
+  const next = t.messages.find((m) => m.seq > (t.holeAfter ?? 0));
+  const end = newestSeq(page, t.holeAfter);
+  const meets = !page.has_more || (next !== undefined && next.seq <= end);
+  return { messages: mergeMessages(t.messages, page.messages), holeAfter: meets ? null : end, loadingNewer: false };
+}
+
+/** The newest page closes the hole when it reaches back into the stretch (or is the whole room). */
+function newestCloses(t: Timeline, page: MessagePage): number | null {
+  if (t.holeAfter === null) return null;
+  const oldest = page.messages[0]?.seq;
+  return !page.has_more || (oldest !== undefined && oldest <= t.holeAfter) ? null : t.holeAfter;
+}
+
+/** Whether the timeline holds messages older than a newest page (from a jump): their paging stands. */
+function heldOlder(t: Timeline, page: MessagePage): boolean {
+  const oldest = page.messages[0]?.seq;
+  return oldest !== undefined && t.messages.length > 0 && (t.messages[0]?.seq ?? oldest) < oldest;
+}
+
+/** Whether a room's timeline holds a message (the jump needs no fetch then). */
+export function holds(timeline: Timeline | undefined, seq: number): boolean {
+  return timeline?.messages.some((m) => m.seq === seq) ?? false;
 }

@@ -1,0 +1,5 @@
+import { SearchResults } from "@/components/SearchResults";
+
+export default function SearchPage() {
+  return <SearchResults />;
+}
