@@ -7,6 +7,7 @@ import "./styles/shell.css";
 import "./styles/panels.css";
 import "./styles/conversation.css";
 import "./styles/threads.css";
+import "./styles/files.css";
 import "./styles/narrow.css";
 
 // Rendered per request so that GATEWAY_PUBLIC_URL is read at run time, not baked in at build time.

@@ -36,6 +36,7 @@ export type NotificationLevelBody = Schemas["NotificationLevelBody"];
 export type NotificationLevelAnswer = Schemas["NotificationLevelAnswer"];
 export type Reaction = Schemas["Reaction"];
 export type Reacted = Schemas["Reacted"];
+export type FileOut = Schemas["FileOut"];
 
 // -- WebSocket frames (edge_gateway/ws/frames.py) -------------------------------------------------
 

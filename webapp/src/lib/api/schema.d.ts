@@ -740,6 +740,8 @@ export interface components {
             also_in_room: boolean;
             /** @description For a root: its replies' summary; null when it has none */
             thread: components["schemas"]["ThreadSummary"] | null;
+            /** Files (hand-written until regenerated: issue 13 contract) */
+            files?: components["schemas"]["FileOut"][];
             /**
              * Deleted By
              * @description For a tombstone: who deleted it (the author, or a moderator); null otherwise
@@ -839,6 +841,21 @@ export interface components {
          * OneMessage
          * @description One message.
          */
+        /** FileOut (hand-written until regenerated: issue 13 contract) */
+        FileOut: {
+            id: string;
+            room_id: number;
+            uploader_id: number;
+            name: string;
+            size: number;
+            content_type: string;
+            sha256: string;
+            width: number;
+            height: number;
+            has_thumbnail: boolean;
+            /** Format: date-time */
+            created_at: string;
+        };
         OneMessage: {
             message: components["schemas"]["Message"];
         };
@@ -1342,6 +1359,8 @@ export interface components {
              * @default false
              */
             also_in_room?: boolean;
+            /** File Ids (hand-written until regenerated: issue 13 contract) */
+            file_ids?: string[];
         };
         /**
          * TypingFrame
