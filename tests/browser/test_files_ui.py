@@ -155,7 +155,7 @@ def test_a_refused_file_says_why_and_a_failed_upload_can_be_retried(new_page: Ne
     expect(composer(alice)).to_contain_text("Retry or remove the files that did not upload.")
 
     # Over the limit: said at once, before any byte goes up.
-    attach(alice, ("huge.bin", "application/octet-stream", bytes(25 * 1024 * 1024 + 1)))
+    attach(alice, ("huge.bin", "application/octet-stream", bytes(26 * 1024 * 1024)))
     expect(chip(alice, "huge.bin").get_by_test_id("upload-error")).to_have_text(
         "Too large: files can be at most 25 MB."
     )
@@ -180,3 +180,40 @@ def test_a_refused_file_says_why_and_a_failed_upload_can_be_retried(new_page: Ne
     expect(dropped).to_have_attribute("data-status", "done")
     send.click()
     expect(message_with(bob, "with a file").get_by_test_id("file-card")).to_contain_text("notes.pdf")
+
+
+# A DataTransfer holding one file, made in the page (a test cannot drag from the desktop).
+DATA_TRANSFER = """([name, type, text]) => {
+  const data = new DataTransfer();
+  data.items.add(new File([text], name, { type }));
+  return data;
+}"""
+
+
+def test_files_dropped_on_the_conversation_or_pasted_are_attached(new_page: NewPage, screenshots: Path) -> None:
+    """Files dragged over the conversation show the drop zone; dropping or pasting one adds its chip and uploads it."""
+    alice, bob = new_page(), new_page()
+    two_people_in_a_room(alice, bob, "drops")
+    conversation = alice.get_by_role("main")
+
+    dragged = alice.evaluate_handle(DATA_TRANSFER, ["dropped.txt", "text/plain", "dropped here"])
+    conversation.dispatch_event("dragenter", {"dataTransfer": dragged})
+    zone = alice.get_by_test_id("drop-zone")
+    expect(zone).to_be_visible()
+    expect(zone).to_contain_text("Drop files to attach them")
+    alice.screenshot(path=screenshots / "files-drop-zone.png")
+    conversation.locator(".messages").dispatch_event("drop", {"dataTransfer": dragged})
+    expect(zone).to_have_count(0)
+    expect(chip(alice, "dropped.txt")).to_have_attribute("data-status", "done")
+
+    pasted = alice.evaluate_handle(DATA_TRANSFER, ["pasted.txt", "text/plain", "pasted here"])
+    box = alice.get_by_role("textbox", name=re.compile("^Message "))
+    paste = "(box, data) => box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}))"
+    box.evaluate(paste, pasted)
+    expect(chip(alice, "pasted.txt")).to_have_attribute("data-status", "done")
+    expect(box).to_have_value("")  # the file, not its name, was pasted
+
+    box.press("Enter")  # files alone, no text
+    cards = message_with(bob, "dropped.txt").get_by_test_id("file-card")
+    expect(cards).to_have_count(2)
+    expect(cards.nth(1)).to_contain_text("pasted.txt")
