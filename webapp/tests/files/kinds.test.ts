@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fileKind, isPreviewable, previewBox } from "@/lib/files/kinds";
+import { fileKind, isPreviewable, messageText, previewBox } from "@/lib/files/kinds";
 import { fileSize } from "@/lib/format";
 
 describe("fileSize", () => {
@@ -62,5 +62,13 @@ describe("previewBox", () => {
 
   it("uses the whole box when the size is unknown", () => {
     expect(previewBox({ width: 0, height: 0 })).toEqual({ width: 320, height: 240 });
+  });
+});
+
+describe("messageText", () => {
+  it("is the body, or for files alone, what they are", () => {
+    expect(messageText({ body: "hi", files: [{ name: "a.png" }] })).toBe("hi");
+    expect(messageText({ body: "", files: [{ name: "a.png" }, { name: "b.pdf" }] })).toBe("sent a.png and b.pdf");
+    expect(messageText({ body: "" })).toBe("");
   });
 });

@@ -18,6 +18,7 @@ import { inMainTimeline } from "../timeline";
 import type { FileOut, Message, MyRoom, NotificationLevelBody, ReactionFrame, Room, ServerFrame } from "../types";
 import { CursorBook } from "../ws/cursors";
 import { FileUrls } from "../files/fileUrls";
+import { messageText } from "../files/kinds";
 import { ChatSocket, type ConnectionStatus } from "../ws/socket";
 import type { ChatContext } from "./context";
 import { History } from "./history";
@@ -263,7 +264,7 @@ export class ChatController {
       fresh: fresh !== "duplicate",
       unread: live && !visible && main,
       mention: live && !visible && mentioned,
-      announce: live && message.room_id === this.activeRoom ? `${author}${where}: ${message.body}` : null,
+      announce: live && message.room_id === this.activeRoom ? `${author}${where}: ${messageText(message)}` : null,
     });
     if (fresh === "duplicate") return;
     if (fresh === "gap") void this.history.fillGap(message.room_id);
@@ -281,7 +282,7 @@ export class ChatController {
     const thread = message.thread_root_seq ? `?thread=${message.thread_root_seq}` : "";
     this.notifier.show({
       title: `${author}${room}`,
-      body: message.body,
+      body: messageText(message),
       tag: `room-${message.room_id}`,
       path: `/rooms/${message.room_id}${thread}`,
     });

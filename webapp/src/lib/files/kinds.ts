@@ -1,5 +1,6 @@
 // What a file is, for showing it: an image previewed inline, or a card with an icon by its type.
 
+import { listNames } from "../format";
 import type { FileOut } from "../types";
 
 /** The types the browser shows inline (the gateway serves these `inline`, every other type `attachment`). */
@@ -47,4 +48,10 @@ export function previewBox(
   if (file.width <= 0 || file.height <= 0) return max; // size unknown: a fixed box, the image fitted inside
   const scale = Math.min(1, max.width / file.width, max.height / file.height);
   return { width: Math.max(1, Math.round(file.width * scale)), height: Math.max(1, Math.round(file.height * scale)) };
+}
+
+/** A message as one line of text (a notification, a screen reader's announcement): its body, or what it carries. */
+export function messageText(message: { body: string; files?: readonly Pick<FileOut, "name">[] }): string {
+  if (message.body || !message.files?.length) return message.body;
+  return `sent ${listNames(message.files.map((file) => file.name))}`;
 }
