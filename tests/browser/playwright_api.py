@@ -16,6 +16,7 @@ try:
         FilePayload as FilePayload,
         Locator as Locator,
         Page as Page,
+        WebSocketRoute as WebSocketRoute,
         expect as expect,
     )
 except ImportError:

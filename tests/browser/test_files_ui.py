@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.browser.conftest import NewPage
-from tests.browser.playwright_api import FilePayload, Locator, Page, expect
+from tests.browser.playwright_api import FilePayload, Locator, Page, WebSocketRoute, expect
 from tests.browser.test_chat_ui import two_people_in_a_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
@@ -217,3 +217,38 @@ def test_files_dropped_on_the_conversation_or_pasted_are_attached(new_page: NewP
     cards = message_with(bob, "dropped.txt").get_by_test_id("file-card")
     expect(cards).to_have_count(2)
     expect(cards.nth(1)).to_contain_text("pasted.txt")
+
+
+def test_a_message_with_a_file_written_offline_keeps_it_through_a_reload(new_page: NewPage) -> None:
+    """With the socket down, a message shows its file while pending, keeps it through a reload, then delivers it."""
+    alice, bob = new_page(), new_page()
+    two_people_in_a_room(alice, bob, "offline")
+    socket_down = False
+
+    def socket_route(ws: WebSocketRoute) -> None:
+        # While down, every socket the page opens is closed at once; REST (the upload) keeps working.
+        if socket_down:
+            ws.close()
+        else:
+            ws.connect_to_server()
+
+    alice.context.route_web_socket(re.compile(r"/api/v1/ws$"), socket_route)
+    alice.reload()
+    expect(alice.get_by_role("main").get_by_role("heading", name=re.compile("offline"))).to_be_visible()
+    socket_down = True
+    alice.context.set_offline(True)
+    expect(alice.get_by_test_id("connection-banner")).to_be_visible()
+    alice.context.set_offline(False)  # the network is back, the socket still cannot connect
+    attach(alice, ("notes.pdf", "application/pdf", PDF))
+    expect(chip(alice, "notes.pdf")).to_have_attribute("data-status", "done")
+    alice.get_by_role("textbox", name=re.compile("^Message ")).press("Enter")
+    waiting = alice.get_by_test_id("pending-message")
+    expect(waiting.get_by_test_id("file-card")).to_contain_text("notes.pdf")
+
+    alice.reload()
+    expect(waiting.get_by_test_id("file-card")).to_contain_text("notes.pdf")
+    socket_down = False
+    alice.context.set_offline(True)  # a blip: reconnect now rather than after the backoff
+    alice.context.set_offline(False)
+    expect(waiting).to_have_count(0, timeout=20_000)
+    expect(bob.get_by_role("main").get_by_test_id("message").get_by_test_id("file-card")).to_contain_text("notes.pdf")

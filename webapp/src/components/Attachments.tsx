@@ -59,10 +59,9 @@ function Lightbox({ file, onClose }: { file: FileOut; onClose(): void }) {
     const element = dialog.current;
     const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (element && !element.open) element.showModal();
-    return () => {
-      if (element?.open) element.close();
-      opener?.focus();
-    };
+    // No close() here: it would fire `close` (and onClose) after React's StrictMode re-runs this effect;
+    // removing the dialog from the page closes it.
+    return () => opener?.focus();
   }, []);
 
   return (
