@@ -10,7 +10,7 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chat_svc import rules
-from chat_svc.domain import Cursor, Member, Message, MyRoom, Reaction, Room, SendResult, ThreadSummary
+from chat_svc.domain import Cursor, File, Member, Message, MyRoom, Reaction, Room, SendResult, ThreadSummary
 from chat_svc.threads import ThreadChange
 from common.errors import ServiceError
 from common.grpc_errors import status_for
@@ -96,7 +96,26 @@ def message_pb(message: Message) -> pb.Message:
         built.mentions_room = True
     if message.reactions:  # -- reactions and moderation --
         built.reactions.extend(reactions_pb(message.reactions))
+    if message.files:  # -- files --
+        built.files.extend(file_pb(file) for file in message.files)
     return built
+
+
+def file_pb(file: File) -> pb.File:
+    """A File message."""
+    return pb.File(
+        id=file.id,
+        room_id=file.room_id,
+        uploader_id=file.uploader_id,
+        name=file.name,
+        size=file.size,
+        content_type=file.content_type,
+        sha256=file.sha256,
+        width=file.width,
+        height=file.height,
+        has_thumbnail=file.thumbnail_size > 0,
+        created_at=_timestamp(file.created_at),
+    )
 
 
 def thread_pb(summary: ThreadSummary) -> pb.ThreadSummary:

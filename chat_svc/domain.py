@@ -100,6 +100,25 @@ class Reaction:
 
 
 @dataclass(frozen=True, slots=True)
+class File:
+    """A file uploaded into a room (its bytes are in the blob store under its id)."""
+
+    id: str
+    room_id: int
+    uploader_id: int
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    created_at: datetime
+    width: int = 0
+    height: int = 0
+    thumbnail_size: int = 0  # 0: no thumbnail
+    thumbnail_type: str = ""
+    message_seq: int | None = None  # the message attaching it; None: not yet
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A stored message; a deleted one is a tombstone with an empty body, no reactions, no mentions."""
 
@@ -119,6 +138,9 @@ class Message:
     deleted_by: int = 0
     mentioned_user_ids: tuple[int, ...] = ()  # members mentioned by @username, ascending
     mentions_room: bool = False
+    # -- files: file_count is what the row says (0: nothing to look up); files, once looked up
+    file_count: int = 0
+    files: tuple[File, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +155,7 @@ class Send:
     also_in_room: bool = False
     mentioned_user_ids: tuple[int, ...] = ()  # users named by @username (members or not: store() keeps members)
     mentions_room: bool = False  # the body says @room (store() keeps it where the room allows it)
+    file_ids: tuple[str, ...] = ()  # files to attach, in order (uploaded by the sender into this room)
 
 
 class Sent(NamedTuple):

@@ -51,7 +51,7 @@ class History:
                     statement = statement.where(Row.seq < anchor_seq)
                 statement = statement.order_by(Row.seq.desc())
             rows = list(s.scalars(statement.limit(size + 1)))
-            page = [repository.message_of(m) for m in sorted(rows[:size], key=lambda m: m.seq)]
+            page = repository.messages_of(s, sorted(rows[:size], key=lambda m: m.seq))
             page = repository.seen_by(s, user_id, page)  # reactions and moderation: `me` for the caller
         return page, len(rows) > size
 
@@ -61,7 +61,7 @@ class History:
             rows = s.scalars(
                 select(Row).where(Row.room_id == room_id, Row.seq > after_seq).order_by(Row.seq).limit(limit)
             )
-            return [repository.message_of(m) for m in rows]
+            return repository.messages_of(s, rows)
 
     def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]:
         """The newest seq of each of these rooms."""
@@ -85,7 +85,7 @@ class History:
                 .order_by(Row.change)
                 .limit(limit)
             )
-            found: list[Change] = [(m.change, repository.message_of(m)) for m in messages]
+            found: list[Change] = [(m.change, m) for m in repository.messages_of(s, messages)]
             room = s.get(RoomRow, room_id)
             if room is not None and room.settings_change > after_change:
                 found.append((room.settings_change, repository.room_of(room)))

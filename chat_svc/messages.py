@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from chat_svc import access, models, repository, roles, rules, threads
-from chat_svc.domain import Message, Send, SendResult, Sent
+from chat_svc import access, files, models, repository, roles, rules, threads
+from chat_svc.domain import File, Message, Send, SendResult, Sent
 from chat_svc.locks import RoomLocks
 from chat_svc.publisher import Publisher
 from chat_svc.roles import Act
@@ -62,6 +62,8 @@ class _Batch:
         self._mentions: dict[int, tuple[tuple[int, ...], bool]] = {}  # send index -> (members named, @room)
         self.thread_changes: list[ThreadChange] = []
         self.replying = self.naming = False  # a new message is a reply; one mentions someone
+        self.attaching = False  # a new message attaches files
+        self._files: dict[int, tuple[File, ...]] = {}  # send index -> its files
         for i, send in enumerate(sends):
             self._check(i, send, known)
 
@@ -83,6 +85,7 @@ class _Batch:
             self.fresh.setdefault(send.room_id, []).append(i)
             self.replying = self.replying or bool(send.thread_root_seq)
             self.naming = self.naming or bool(send.mentioned_user_ids) or send.mentions_room
+            self.attaching = self.attaching or bool(send.file_ids)
 
     def counts(self) -> dict[int, int]:
         """How many new messages each room takes."""
@@ -137,6 +140,32 @@ class _Batch:
                 if named or everyone:
                     self._mentions[i] = (named, everyone)
 
+    # -- files: only batches with a send that attaches files take this step ------------------------
+
+    def named_files(self) -> set[str]:
+        """Ids of the files the new messages attach."""
+        return {file_id for send in self.fresh_sends() for file_id in send.file_ids}
+
+    def check_files(self, found: dict[str, models.File]) -> None:
+        """Refuse the sends whose files are not the sender's unattached uploads into the room (nothing stored)."""
+        claimed: set[str] = set()
+        for room_id in list(self.fresh):
+            kept = []
+            for i in self.fresh[room_id]:
+                send = self.sends[i]
+                error = files.attach_error(send, found, claimed)
+                if error is not None:
+                    self.results[i] = error
+                    continue
+                claimed.update(send.file_ids)
+                if send.file_ids:
+                    self._files[i] = tuple(repository.file_of(found[file_id]) for file_id in send.file_ids)
+                kept.append(i)
+            if kept:
+                self.fresh[room_id] = kept
+            else:
+                del self.fresh[room_id]
+
     def changes(self) -> dict[int, int]:
         """How many changes each room takes: its new messages, then one per thread root touched."""
         return {room_id: len(indexes) + len(self._touched(indexes)) for room_id, indexes in self.fresh.items()}
@@ -161,6 +190,9 @@ class _Batch:
                 message = Message(room_id, seq + n, change + n, send.user_id, send.client_msg_id, send.body, now)
                 if send.thread_root_seq or i in self._mentions:
                     message = self._conversing(message, send, i, replies)
+                if i in self._files:
+                    attached = tuple(replace(file, message_seq=message.seq) for file in self._files[i])
+                    message = replace(message, file_count=len(attached), files=attached)
                 self.results[i] = Sent(message, False)
                 created.append(message)
             for k, root_seq in enumerate(touched, 1):
@@ -218,14 +250,18 @@ class Messages:
         body: str,
         thread_root_seq: int = 0,
         also_in_room: bool = False,
+        file_ids: Sequence[str] = (),
     ) -> Send:
         """A send whose input follows the rules (InvalidArgument otherwise), ready for store().
 
         Its mentions are resolved by the caller (service.py asks auth_svc) before it is stored.
+        With files the body may be empty.
         """
-        key, text = rules.client_msg_id(client_msg_id), rules.message_body(body, self._max_chars)
+        attached = rules.file_ids(file_ids) if file_ids else ()
+        key = rules.client_msg_id(client_msg_id)
+        text = rules.message_body(body, self._max_chars, may_be_empty=bool(attached))
         root = rules.thread_root(thread_root_seq, also_in_room)
-        return Send(user_id, rules.room_id(room_id), key, text, root, also_in_room)
+        return Send(user_id, rules.room_id(room_id), key, text, root, also_in_room, file_ids=attached)
 
     def send(self, user_id: int, room_id: int, client_msg_id: str, body: str, thread_root_seq: int = 0) -> Sent:
         """Store one message (a batch of one); a repeated client_msg_id returns the original."""
@@ -275,11 +311,16 @@ class Messages:
             batch.check_roots(repository.thread_roots(s, batch.named_roots()))
         if batch.naming and batch.fresh:
             batch.keep_members(repository.members_among(s, batch.named_users()))
+        # -- files: the uploads named, locked (as a concurrent send of the same file would take them)
+        if batch.attaching and batch.fresh:
+            batch.check_files(repository.files_by_id(s, batch.named_files(), lock=True))
         if batch.fresh:
             now = utcnow()
             changes = batch.changes() if batch.replying else None
             created = batch.number(repository.number_messages(s, batch.counts(), now, changes), now)
-            repository.insert_messages(s, created, batch.conversing)
+            repository.insert_messages(s, created, batch.conversing, batch.attaching)
+            if batch.attaching:
+                repository.attach_files(s, created)
             if batch.thread_changes:
                 repository.update_roots(s, batch.thread_changes)
             if batch.conversing:
@@ -301,12 +342,12 @@ class Messages:
                 if row.deleted_at is not None:
                     raise FailedPrecondition("a deleted message cannot be edited")
                 if row.body == text:
-                    return repository.message_of(row)
+                    return repository.messages_of(s, [row])[0]
                 row.change, now = repository.next_change(s, row.room_id)
                 row.body, row.edited_at = text, now
                 _mention_again(s, row, mentioned, says_room)
                 s.flush()
-                message = repository.message_of(row)
+                message = repository.messages_of(s, [row])[0]  # -- files: an edit keeps them
             self._publisher.changed(message)
         return message
 
@@ -325,6 +366,8 @@ class Messages:
                 # -- reactions and moderation: who deleted it; a tombstone carries no reactions
                 row.deleted_by, row.reactions = user_id, None
                 repository.drop_reactions(s, row.room_id, row.seq)
+                if row.file_count:  # -- files: out of view now, their bytes removed after the grace period
+                    repository.remove_files(s, row.room_id, row.seq, now)
                 s.flush()
                 message = repository.message_of(row)
             self._publisher.changed(message)

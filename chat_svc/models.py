@@ -90,6 +90,8 @@ class Message(Base):
     # The reactions' aggregate as JSON, [{"e": "👍", "n": 2, "u": [1, 5]}] or NULL, kept with each React
     # under the room's lock; the reactions table holds each (user, emoji) and answers "did I react".
     reactions: Mapped[str | None] = mapped_column(Text)
+    # How many files it attaches: reads look the files up only for messages that have some.
+    file_count: Mapped[int] = mapped_column(SmallInteger, server_default="0")
 
     __table_args__ = (
         # Idempotent sends: a retry with the same key finds the original.

@@ -37,7 +37,7 @@ class Reactions:
                 key = (row.room_id, row.seq, user_id, emoji)
                 present = s.get(models.Reaction, key) is not None
                 if present == add:  # already there, or not there to remove: a retry
-                    return repository.seen_by(s, user_id, [repository.message_of(row)])[0], False
+                    return repository.seen_by(s, user_id, repository.messages_of(s, [row]))[0], False
                 before = repository.reactions_of(row.reactions)
                 if add:
                     after = _added(before, emoji, user_id)
@@ -53,7 +53,7 @@ class Reactions:
                 row.change, _ = repository.next_change(s, row.room_id)
                 row.reactions = repository.reactions_json(after)
                 s.flush()
-                message = repository.message_of(row)
+                message = repository.messages_of(s, [row])[0]
                 answer = repository.seen_by(s, user_id, [message])[0]
             self._publisher.reacted(message, user_id, emoji, add)
         return answer, True

@@ -57,7 +57,13 @@ def message_of(row: models.Message) -> domain.Message:
         deleted_by=row.deleted_by or 0,
         mentioned_user_ids=() if deleted else ids_of(row.mentions),
         mentions_room=row.mentions_room and not deleted,
+        file_count=0 if deleted else row.file_count,
     )  # fmt: skip
+
+
+def messages_of(s: Session, rows: Iterable[models.Message]) -> list[domain.Message]:
+    """Messages rows as Messages with their files (one query for those that have some, none otherwise)."""
+    return with_files(s, [message_of(row) for row in rows])
 
 
 def summary_of(row: models.Message) -> domain.ThreadSummary:
@@ -108,7 +114,7 @@ def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
             models.Message.client_msg_id.in_({send.client_msg_id for send in sends}),
         )
     )
-    existing = {(m.room_id, m.sender_id, m.client_msg_id): message_of(m) for m in stored}
+    existing = {(m.room_id, m.sender_id, m.client_msg_id): m for m in messages_of(s, stored)}
     return Known(kinds, members, existing, frozenset(rid for rid, _, everyone in rooms if everyone))
 
 
@@ -141,11 +147,14 @@ def _cases(counts: dict[int, int]) -> str:
     return "CASE id " + " ".join(f"WHEN {int(r)} THEN {int(n)}" for r, n in counts.items()) + " END"
 
 
-def insert_messages(s: Session, messages: Sequence[domain.Message], conversation: bool = False) -> None:
+def insert_messages(
+    s: Session, messages: Sequence[domain.Message], conversation: bool = False, attaching: bool = False
+) -> None:
     """Store new messages: one multi-row INSERT.
 
     conversation: some are replies or mention someone, so the thread and mention columns are
     written too (left to their defaults otherwise: the common send stays as lean as before).
+    attaching: some attach files, so file_count is written too.
     """
     rows = [
         {"room_id": m.room_id, "seq": m.seq, "change": m.change, "sender_id": m.sender_id,
@@ -156,6 +165,9 @@ def insert_messages(s: Session, messages: Sequence[domain.Message], conversation
         for row, m in zip(rows, messages, strict=True):
             row |= {"thread_root_seq": m.thread_root_seq, "also_in_room": m.also_in_room,
                     "mentions": ids_text(m.mentioned_user_ids), "mentions_room": m.mentions_room}  # fmt: skip
+    if attaching:
+        for row, m in zip(rows, messages, strict=True):
+            row["file_count"] = m.file_count
     s.execute(insert(MESSAGES), rows)
 
 
@@ -431,3 +443,73 @@ def seen_by(s: Session, user_id: int, messages: Sequence[domain.Message]) -> lis
 def _with_me(message: domain.Message, mine: set[tuple[int, int, str]]) -> domain.Message:
     reactions = tuple(replace(r, me=(message.room_id, message.seq, r.emoji) in mine) for r in message.reactions)
     return replace(message, reactions=reactions)
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+FILES = cast(Table, models.File.__table__)
+
+
+def file_of(row: models.File) -> domain.File:
+    """A files row as a File."""
+    return domain.File(
+        row.id, row.room_id, row.uploader_id, row.name, row.size, row.content_type, row.sha256, row.created_at,
+        row.width, row.height, row.thumbnail_size, row.thumbnail_type, row.message_seq,
+    )  # fmt: skip
+
+
+def with_files(s: Session, messages: Sequence[domain.Message]) -> list[domain.Message]:
+    """The messages with their files, in attachment order: one query per room for the messages that have any.
+
+    Messages whose row counts no files (file_count 0: most of them) cost nothing.
+    """
+    having = [m for m in messages if m.file_count and not m.files]
+    if not having:
+        return list(messages)
+    found: dict[tuple[int, int], list[domain.File]] = {}
+    f = models.File
+    for room_id in sorted({m.room_id for m in having}):
+        for chunk in _chunks([m.seq for m in having if m.room_id == room_id]):
+            rows = s.scalars(
+                select(f)
+                .where(f.room_id == room_id, f.message_seq.in_(chunk), f.removed_at.is_(None))
+                .order_by(f.message_seq, f.position)
+            )
+            for row in rows:
+                found.setdefault((room_id, cast(int, row.message_seq)), []).append(file_of(row))
+    return [
+        replace(m, files=tuple(found.get((m.room_id, m.seq), ()))) if m.file_count and not m.files else m
+        for m in messages
+    ]
+
+
+def files_by_id(s: Session, file_ids: Iterable[str], lock: bool = False) -> dict[str, models.File]:
+    """The rows of these files that are not removed (lock: FOR UPDATE, as a send that attaches them takes them)."""
+    wanted = sorted(set(file_ids))
+    if not wanted:
+        return {}
+    statement = select(models.File).where(models.File.id.in_(wanted), models.File.removed_at.is_(None))
+    if lock:
+        statement = statement.with_for_update()
+    return {row.id: row for row in s.scalars(statement)}
+
+
+def attach_files(s: Session, messages: Sequence[domain.Message]) -> None:
+    """Point the files of new messages at them, in order: one UPDATE statement, a row per file."""
+    rows = [{"fid": file.id, "seq": m.seq, "pos": position} for m in messages for position, file in enumerate(m.files)]
+    if rows:
+        statement = (
+            update(FILES)
+            .where(FILES.c.id == bindparam("fid"))
+            .values(message_seq=bindparam("seq"), position=bindparam("pos"))
+        )
+        s.execute(statement, rows)
+
+
+def remove_files(s: Session, room_id: int, seq: int, now: datetime) -> None:
+    """Hide a deleted message's files at once; the sweeper removes their bytes after the grace period."""
+    s.execute(
+        update(FILES)
+        .where(FILES.c.room_id == room_id, FILES.c.message_seq == seq, FILES.c.removed_at.is_(None))
+        .values(removed_at=now)
+    )

@@ -7,10 +7,13 @@ from collections.abc import Iterable
 
 import emoji
 
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, NotFound
 from common.limits import (  # re-exported: the numbers are written once, in common/limits.py
     CLIENT_MSG_ID_MAX as CLIENT_MSG_ID_MAX,
     EMOJI_CHARS_MAX as EMOJI_CHARS_MAX,
+    FILE_ID_CHARS as FILE_ID_CHARS,
+    FILE_NAME_MAX as FILE_NAME_MAX,
+    FILES_PER_MESSAGE as FILES_PER_MESSAGE,
     INVITES_MAX as INVITES_MAX,
     MEMBERS_PAGE_DEFAULT as MEMBERS_PAGE_DEFAULT,
     MEMBERS_PAGE_MAX as MEMBERS_PAGE_MAX,
@@ -50,8 +53,13 @@ def topic(raw: str) -> str:
     return text
 
 
-def message_body(raw: str, max_chars: int) -> str:
-    """A message body: not blank, at most max_chars characters, newlines and tabs allowed."""
+def message_body(raw: str, max_chars: int, may_be_empty: bool = False) -> str:
+    """A message body: not blank, at most max_chars characters, newlines and tabs allowed.
+
+    may_be_empty: the message attaches files, so "" (no caption) is fine.
+    """
+    if may_be_empty and raw == "":
+        return raw
     if not raw.strip():
         raise InvalidArgument("message body must not be empty")
     if len(raw) > max_chars:
@@ -122,3 +130,34 @@ def reaction_emoji(raw: str) -> str:
         shown = raw if len(raw) <= EMOJI_CHARS_MAX else raw[:EMOJI_CHARS_MAX] + "…"
         raise InvalidArgument(f"{shown!r} is not an emoji; react with exactly one emoji, such as 👍")
     return raw
+
+
+# -- files --
+
+
+def file_name(raw: str) -> str:
+    """A file's name: its last path part (either slash), control characters removed, trimmed, 1-255 characters."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf", "Cs"}).strip()
+    if not name or name in {".", ".."}:
+        raise InvalidArgument("a file needs a name, such as photo.jpg")
+    if len(name) > FILE_NAME_MAX:
+        raise InvalidArgument(f"a file name is at most {FILE_NAME_MAX} characters; this one has {len(name)}")
+    return name
+
+
+def file_ids(raw: Iterable[str]) -> tuple[str, ...]:
+    """A send's files: at most 10 distinct ids, in the order given."""
+    ids = tuple(raw)
+    if len(ids) > FILES_PER_MESSAGE:
+        raise InvalidArgument(f"attach at most {FILES_PER_MESSAGE} files to one message")
+    if len(set(ids)) != len(ids):
+        raise InvalidArgument("a file is attached to a message at most once")
+    for file_id in ids:
+        if len(file_id) != FILE_ID_CHARS or not file_id.isascii() or not _is_token(file_id):
+            raise NotFound(f"no file {file_id[:40]!r}; upload it first")
+    return ids
+
+
+def _is_token(text: str) -> bool:
+    return all(ch.isalnum() or ch in "-_" for ch in text)

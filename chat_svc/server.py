@@ -12,6 +12,7 @@ from chat_svc.feed import BrokerFeed
 from chat_svc.service import Chat
 from chat_svc.servicer import ChatServicer
 from chat_svc.settings import ChatSettings, get_settings
+from chat_svc.sweeper import FileSweeper
 from common.auth_client import auth_key_source
 from common.db import Database
 from common.logs import setup_logging
@@ -56,8 +57,10 @@ def build_servicer(
     return ChatServicer(chat, verifier)
 
 
-async def create_server(settings: ChatSettings, db: Database) -> tuple[RunningServer, EventHub, BrokerFeed | None]:
-    """A started server on settings.host:settings.port (port 0 picks a free one), its hub and feed."""
+async def create_server(
+    settings: ChatSettings, db: Database
+) -> tuple[RunningServer, EventHub, BrokerFeed | None, FileSweeper]:
+    """A started server on settings.host:settings.port (port 0 picks a free one), its hub, feed and file sweeper."""
     auth_stub = auth_pb2_grpc.AuthServiceStub(channel(settings.auth_address))
     bus = None
     if settings.broker_url is not None:
@@ -77,15 +80,17 @@ async def create_server(settings: ChatSettings, db: Database) -> tuple[RunningSe
     # NOT_SERVING while chat_db (or the broker, with several replicas) does not answer
     readiness = DependencyReadiness(db, health, [SERVICE_NAME], also=[feed.check] if feed is not None else [])
     await readiness.start()
-    return RunningServer(server, port, health, readiness), hub, feed
+    servicer.chat.sweeper.start()
+    return RunningServer(server, port, health, readiness), hub, feed, servicer.chat.sweeper
 
 
 async def serve(settings: ChatSettings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     db = Database(settings.database_url, settings.db_threads, settings.db_retry_seconds)
-    running, hub, feed = await create_server(settings, db)
+    running, hub, feed, sweeper = await create_server(settings, db)
 
     async def end_streams() -> None:
+        await sweeper.stop()
         hub.close()  # event streams end with UNAVAILABLE so gateways reconnect elsewhere
         if feed is not None:
             await feed.stop()

@@ -9,16 +9,19 @@ the directory, then the write) and the send rate limit before a send is queued.
 from __future__ import annotations
 
 import asyncio
+import logging
 from asyncio import Future
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from chat_svc import mentions, rules
 from chat_svc.activity import Typing
+from chat_svc.blobs import Blobs, make_store, thumbnail_key
 from chat_svc.directory import UserDirectory
-from chat_svc.domain import Caller, Cursor, Member, Message, MyRoom, Room, Send, SendResult, Sent
+from chat_svc.domain import Caller, Cursor, File, Member, Message, MyRoom, Room, Send, SendResult, Sent
 from chat_svc.events import EventHub
+from chat_svc.files import Files
 from chat_svc.history import History
 from chat_svc.limits import SendLimiter
 from chat_svc.locks import RoomLocks
@@ -33,17 +36,27 @@ from chat_svc.rooms import Rooms
 from chat_svc.sends import SendBatcher
 from chat_svc.settings import ChatSettings
 from chat_svc.streams import EventStreams
+from chat_svc.sweeper import FileSweeper
+from chat_svc.uploads import Accepted, Uploads, UploadStart
 from common.db import Database
-from common.errors import ServiceError
+from common.errors import NotFound, ServiceError
 from common.tokens import Principal
 from parley.chat.v1 import chat_pb2 as pb
+
+log = logging.getLogger(__name__)
 
 
 class Chat:
     """Rooms, members, messages and event streams over one chat_db, wired once."""
 
     def __init__(
-        self, db: Database, hub: EventHub, publish: Publish, directory: UserDirectory, settings: ChatSettings
+        self,
+        db: Database,
+        hub: EventHub,
+        publish: Publish,
+        directory: UserDirectory,
+        settings: ChatSettings,
+        blobs: Blobs | None = None,
     ) -> None:
         self.db = db
         self._run = db.run
@@ -64,6 +77,14 @@ class Chat:
         # -- reactions and moderation
         self.reactions = Reactions(db, publisher, locks)
         self.moderation = Moderation(db, publisher, locks)
+        # -- files
+        self.blobs = blobs or Blobs(make_store(settings), settings.file_threads)
+        self.files = Files(db)
+        self.uploads = Uploads(
+            db, self.files, self.blobs, settings.file_max_bytes, frozenset(settings.file_types),
+            settings.thumbnail_pixels,
+        )  # fmt: skip
+        self.sweeper = FileSweeper(db, self.files, self.blobs, settings.file_grace_seconds, settings.file_sweep_seconds)
 
     # -- rooms and membership ---------------------------------------------------------------------
 
@@ -117,17 +138,17 @@ class Chat:
 
     async def send(
         self, caller: Caller, room_id: int, client_msg_id: str, body: str, thread_root_seq: int = 0,
-        also_in_room: bool = False,
+        also_in_room: bool = False, file_ids: Sequence[str] = (),
     ) -> Sent:  # fmt: skip
         """Store one message through group commit; its error raised."""
-        result = await self.submit(caller, room_id, client_msg_id, body, thread_root_seq, also_in_room)
+        result = await self.submit(caller, room_id, client_msg_id, body, thread_root_seq, also_in_room, file_ids)
         if isinstance(result, ServiceError):
             raise result
         return result
 
     def submit(
         self, caller: Caller, room_id: int, client_msg_id: str, body: str, thread_root_seq: int = 0,
-        also_in_room: bool = False,
+        also_in_room: bool = False, file_ids: Sequence[str] = (),
     ) -> Future[SendResult]:  # fmt: skip
         """Queue one send (rate limit and input checked now); its future result.
 
@@ -135,7 +156,9 @@ class Chat:
         its place in the queue.
         """
         self._limiter.take(caller.user_id)
-        send = self.messages.checked(caller.user_id, room_id, client_msg_id, body, thread_root_seq, also_in_room)
+        send = self.messages.checked(
+            caller.user_id, room_id, client_msg_id, body, thread_root_seq, also_in_room, file_ids
+        )
         if "@" not in send.body:
             return self.sends.enqueue(send)
         return self.sends.enqueue(asyncio.ensure_future(self._mentioning(send, caller)), send.room_id)
@@ -201,6 +224,31 @@ class Chat:
     async def remove_member(self, user_id: int, room_id: int, member_id: int) -> None:
         """Remove another member from a room."""
         await self._run(self.moderation.remove, user_id, room_id, member_id)
+
+    # -- files ------------------------------------------------------------------------------------
+
+    async def upload(
+        self, user_id: int, start: UploadStart, chunks: AsyncIterator[bytes], accepted: Accepted | None = None
+    ) -> File:
+        """Receive and store a file into a room (attached by the user's next send that names it)."""
+        return await self.uploads.receive(user_id, start, chunks, accepted)
+
+    async def download(self, user_id: int, file_id: str, thumbnail: bool) -> tuple[File, AsyncGenerator[bytes, None]]:
+        """A file the user may read (for a thumbnail: its size and type in size/content_type), and its bytes."""
+        file = await self._run(self.files.for_download, user_id, file_id)
+        if thumbnail:
+            if not file.thumbnail_size:
+                raise NotFound(f"file {file_id} has no thumbnail")
+            file = replace(file, size=file.thumbnail_size, content_type=file.thumbnail_type)
+        return file, self._bytes(thumbnail_key(file.id) if thumbnail else file.id)
+
+    async def _bytes(self, key: str) -> AsyncGenerator[bytes, None]:
+        try:
+            async for block in self.blobs.chunks(key):
+                yield block
+        except FileNotFoundError as exc:  # the row says it is there: the store lost it
+            log.error("blob %s is missing from the store", key)
+            raise NotFound("this file's bytes are missing from the store") from exc
 
     # -- events -----------------------------------------------------------------------------------
 

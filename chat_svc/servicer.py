@@ -13,7 +13,9 @@ from typing import Any
 from chat_svc import convert
 from chat_svc.domain import Caller, SendResult
 from chat_svc.service import Chat
-from common.errors import PermissionDenied, ServiceError, Unavailable
+from chat_svc.uploads import UploadStart
+from common.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unavailable
+from common.limits import UPLOAD_LIMIT_KEY
 from common.server import remaining
 from common.timestamps import to_timestamp
 from common.tokens import Principal, TokenVerifier, bearer_token
@@ -92,8 +94,9 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     async def SendMessage(self, request: pb.SendMessageRequest, context: Any) -> pb.SendMessageResponse:
         caller = await self._caller(context)
         sent = await self._chat.send(
-            caller, request.room_id, request.client_msg_id, request.body, request.thread_root_seq, request.also_in_room
-        )
+            caller, request.room_id, request.client_msg_id, request.body, request.thread_root_seq,
+            request.also_in_room, request.file_ids,
+        )  # fmt: skip
         return pb.SendMessageResponse(message=convert.message_pb(sent.message), duplicate=sent.duplicate)
 
     async def SendMessages(
@@ -120,8 +123,9 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
                     caller = Caller(user.user_id, item.access_token, time.monotonic() + ONWARD_TIMEOUT)
                     send = item.send
                     future = self._chat.submit(
-                        caller, send.room_id, send.client_msg_id, send.body, send.thread_root_seq, send.also_in_room
-                    )
+                        caller, send.room_id, send.client_msg_id, send.body, send.thread_root_seq,
+                        send.also_in_room, send.file_ids,
+                    )  # fmt: skip
                 except ServiceError as error:
                     outcomes.put_nowait(convert.outcome_pb(item.ref, error))
                     continue
@@ -196,13 +200,35 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         raise NotImplementedError
 
     async def UploadFile(self, requests: AsyncIterator[pb.UploadFileRequest], context: Any) -> pb.UploadFileResponse:
-        raise NotImplementedError
+        user_id = await self._user(context)
+        parts = aiter(requests)
+        first = await anext(parts, None)
+        if first is None or not first.HasField("start"):
+            raise InvalidArgument("the first message of UploadFile must carry `start`")
+        s = first.start
+        start = UploadStart(s.room_id, s.name, s.content_type, s.size)
+
+        async def accepted(max_bytes: int) -> None:
+            # The go-ahead, as initial metadata: a client sends bytes only after it, and none past the
+            # first chunk that crosses the limit, so that a refusal reaches it intact (grpc/grpc#36066:
+            # a write that fails as the call ends replaces the server's status with INTERNAL).
+            await context.send_initial_metadata(((UPLOAD_LIMIT_KEY, str(max_bytes)),))
+
+        file = await self._chat.upload(user_id, start, _chunks(parts), accepted)
+        return pb.UploadFileResponse(file=convert.file_pb(file))
 
     async def DownloadFile(
         self, request: pb.DownloadFileRequest, context: Any
     ) -> AsyncIterator[pb.DownloadFileResponse]:
-        raise NotImplementedError
-        yield  # a generator: a server-streaming method
+        file, chunks = await self._chat.download(await self._user(context), request.file_id, request.thumbnail)
+        async with contextlib.aclosing(chunks) as blocks:
+            first = await anext(blocks, None)  # the bytes are there before `file` says so
+            if first is None:
+                raise NotFound(f"the bytes of file {file.id} are missing")
+            yield pb.DownloadFileResponse(file=convert.file_pb(file))
+            yield pb.DownloadFileResponse(chunk=first)
+            async for block in blocks:
+                yield pb.DownloadFileResponse(chunk=block)
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -217,6 +243,14 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
                     yield pb.StreamEventsResponse(caught_up=True)
                 else:
                     yield pb.StreamEventsResponse(events=events)
+
+
+async def _chunks(parts: AsyncIterator[pb.UploadFileRequest]) -> AsyncIterator[bytes]:
+    """The bytes of an upload after its start."""
+    async for part in parts:
+        if part.HasField("start"):
+            raise InvalidArgument("`start` comes once, first; then only chunks")
+        yield part.chunk
 
 
 def _answer(

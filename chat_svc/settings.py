@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.limits import MESSAGE_CHARS_DEFAULT
+
+# Raster images, PDF, plain text and CSV, zip, office documents, common audio and video.
+DEFAULT_FILE_TYPES = (
+    "image/png", "image/jpeg", "image/gif", "image/webp",
+    "application/pdf", "text/plain", "text/csv", "application/zip",
+    "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation", "application/rtf",
+    "audio/mpeg", "audio/ogg", "audio/x-wav", "audio/mp4", "audio/x-flac", "audio/aac",
+    "video/mp4", "video/webm", "video/quicktime",
+)  # fmt: skip
 
 
 class ChatSettings(BaseSettings):
@@ -44,6 +59,23 @@ class ChatSettings(BaseSettings):
     gap_sweep_seconds: float = Field(1.0, gt=0, le=60)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     log_level: str = "INFO"
+    # -- files (docs/search-and-files.md) --
+    file_max_bytes: int = Field(25 * 1024 * 1024, ge=1, le=5 * 1024**3)
+    # Media types a file may have, as sniffed from its bytes (never SVG or HTML: a browser runs their scripts).
+    file_types: list[str] = Field(default_factory=lambda: list(DEFAULT_FILE_TYPES), min_length=1)
+    file_store: Literal["folder", "s3"] = "folder"
+    file_folder: str = "var/files"
+    s3_endpoint_url: str | None = None  # unset: AWS S3 itself; MinIO, R2, GCS interop: their URL
+    s3_bucket: str = "parley-files"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None  # unset: boto3's own chain (environment, instance role)
+    s3_secret_access_key: SecretStr | None = None
+    s3_path_style: bool = True  # http://host/bucket/key, as MinIO wants; false: virtual-hosted
+    # Unattached uploads and the files of deleted messages are removed for good after this long.
+    file_grace_seconds: float = Field(86400.0, ge=0)
+    file_sweep_seconds: float = Field(300.0, gt=0)
+    thumbnail_pixels: int = Field(400, ge=16, le=2048)  # a thumbnail's longest side
+    file_threads: int = Field(4, ge=1, le=64)  # worker threads for the blob store, hashing and thumbnails
 
 
 @lru_cache

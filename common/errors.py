@@ -22,9 +22,12 @@ from __future__ import annotations
 class ServiceError(Exception):
     """Base of the errors whose message goes back to the caller."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, reason: str = "") -> None:
         super().__init__(message)
         self.message = message
+        # A case within the status code that calls for something else from a client (cf.
+        # google.rpc.ErrorInfo), e.g. "file_type_not_allowed"; sent as the parley-reason trailer.
+        self.reason = reason
 
 
 class InvalidArgument(ServiceError):

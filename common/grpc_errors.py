@@ -31,6 +31,7 @@ STATUS_FOR: dict[type[errors.ServiceError], grpc.StatusCode] = {
 }
 
 INTERNAL_MESSAGE = "internal error; it has been logged"
+REASON_KEY = "parley-reason"  # trailing metadata: ServiceError.reason, when it has one
 
 
 def status_for(error: errors.ServiceError) -> grpc.StatusCode:
@@ -41,8 +42,15 @@ def status_for(error: errors.ServiceError) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
+def reason_metadata(error: errors.ServiceError) -> tuple[tuple[str, str], ...]:
+    """The trailing metadata that carries an error's reason (none without one)."""
+    return ((REASON_KEY, error.reason),) if error.reason else ()
+
+
 async def _abort_for(exc: Exception, context: Any, method: str) -> None:
     if isinstance(exc, errors.ServiceError):
+        if exc.reason:  # (only then: grpcio-testing's context takes no trailing metadata)
+            await context.abort(status_for(exc), exc.message, trailing_metadata=reason_metadata(exc))
         await context.abort(status_for(exc), exc.message)
     log.exception("unhandled error in %s", method)
     await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
@@ -103,8 +111,12 @@ class ErrorInterceptor(aio.ServerInterceptor):  # type: ignore[type-arg]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        if handler.request_streaming:
-            return handler
+        if handler.stream_unary is not None:  # client-streaming (UploadFile): one answer, like a unary call
+            return grpc.stream_unary_rpc_method_handler(
+                guard_unary(cast(Callable[[Any, Any], Awaitable[Any]], handler.stream_unary), method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 guard_unary(handler.unary_unary, method),

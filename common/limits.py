@@ -28,3 +28,9 @@ REACTION_USERS_SHOWN = 10  # user ids each reaction aggregate lists
 EMOJI_CHARS_MAX = 16  # code points of one emoji (flags, skin tones and ZWJ sequences included)
 THREAD_PARTICIPANTS_SHOWN = 5  # user ids a thread summary lists
 MENTIONS_MAX = 50  # distinct @usernames recognised in one message; more are left as text
+
+# files (docs/search-and-files.md)
+FILES_PER_MESSAGE = 10  # files one message attaches
+FILE_NAME_MAX = 255  # characters of a file's name
+FILE_ID_CHARS = 22  # a file id: secrets.token_urlsafe(16)
+UPLOAD_LIMIT_KEY = "parley-upload-max-bytes"  # UploadFile's go-ahead (initial metadata): the size limit in bytes

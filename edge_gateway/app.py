@@ -15,7 +15,7 @@ from edge_gateway import errors
 from edge_gateway.backends import Backends
 from edge_gateway.cluster import Cluster, ClusterPeers
 from edge_gateway.exact_bounds import restore_integers
-from edge_gateway.routes import auth, health, messages, rooms, users
+from edge_gateway.routes import auth, files, health, messages, rooms, users
 from edge_gateway.settings import GatewaySettings, get_settings
 from edge_gateway.ws import endpoint, frames
 from edge_gateway.ws.catch_up import catch_up, resync_cursors
@@ -72,9 +72,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         allow_origins=config.cors_origins,
         allow_methods=["*"],
         allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Content-Disposition"],  # -- files: the web app names a saved download after it
     )
     app.include_router(health.router)
-    for router in (auth.router, users.router, rooms.router, messages.router, endpoint.router):
+    for router in (auth.router, users.router, rooms.router, messages.router, files.router, endpoint.router):
         app.include_router(router, prefix=API_PREFIX)
     return app
 

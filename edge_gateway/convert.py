@@ -117,6 +117,24 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         "mentioned_user_ids": list(message.mentioned_user_ids),
         "mentions_room": message.mentions_room,
         "reactions": reactions_json(message.reactions),  # -- reactions --
+        "files": [file_json(file) for file in message.files],  # -- files --
+    }
+
+
+def file_json(file: pb.File) -> dict[str, Any]:
+    """A file's metadata."""
+    return {
+        "id": file.id,
+        "room_id": file.room_id,
+        "uploader_id": file.uploader_id,
+        "name": file.name,
+        "size": file.size,
+        "content_type": file.content_type,
+        "sha256": file.sha256,
+        "width": file.width,
+        "height": file.height,
+        "has_thumbnail": file.has_thumbnail,
+        "created_at": time_json(file.created_at),
     }
 
 

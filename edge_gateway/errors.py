@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from common.grpc_errors import REASON_KEY
 from edge_gateway.ws import protocol as ws
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,14 @@ class Reason(StrEnum):
 
     TOKEN_EXPIRED = "token_expired"  # UNAUTHENTICATED, but the token was genuine: refresh it, no new sign-in
     SERVICE_TOKEN = "service_token"  # PERMISSION_DENIED: a service's token where a user's belongs
+    # -- files: chat_svc names these in its parley-reason trailer (common/grpc_errors.py)
+    FILE_TOO_LARGE = "file_too_large"  # RESOURCE_EXHAUSTED: over CHAT_FILE_MAX_BYTES; 413, not 429 (no retry)
+    FILE_TYPE_NOT_ALLOWED = "file_type_not_allowed"  # INVALID_ARGUMENT: the sniffed type is not allowed; 415
+
+
+# Reasons that are answered with their own HTTP status, and their own error code in the body.
+REASON_HTTP_STATUS: dict[Reason, int] = {Reason.FILE_TOO_LARGE: 413, Reason.FILE_TYPE_NOT_ALLOWED: 415}
+_TRAILED = {Reason.FILE_TOO_LARGE, Reason.FILE_TYPE_NOT_ALLOWED}  # the reasons a backend may name
 
 
 _PASSING = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
@@ -68,11 +77,15 @@ class ApiError(Exception):
     @property
     def http_status(self) -> int:
         """The HTTP status for this error."""
+        if self.reason in REASON_HTTP_STATUS:
+            return REASON_HTTP_STATUS[self.reason]
         return HTTP_STATUS.get(self.code, 500)
 
     @property
     def name(self) -> str:
-        """The code as snake_case text, e.g. "not_found"."""
+        """The code as snake_case text, e.g. "not_found" (or the reason, for those with a status of their own)."""
+        if self.reason in REASON_HTTP_STATUS:
+            return str(self.reason)
         return self.code.name.lower()
 
     @property
@@ -86,8 +99,13 @@ class ApiError(Exception):
 
 
 def from_rpc_error(exc: grpc.aio.AioRpcError) -> ApiError:
-    """The ApiError for a failed gRPC call."""
-    return from_status(exc.code(), exc.details() or "")
+    """The ApiError for a failed gRPC call, with the reason the backend named (parley-reason trailer)."""
+    error = from_status(exc.code(), exc.details() or "")
+    trailers: Any = exc.trailing_metadata() or ()
+    named = next((str(value) for key, value in trailers if key == REASON_KEY), "")
+    if named in _TRAILED:
+        error.reason = Reason(named)
+    return error
 
 
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
@@ -135,6 +153,9 @@ CLOSE_CODE: dict[grpc.StatusCode | Reason, int] = {
     grpc.StatusCode.UNAUTHENTICATED: ws.CLOSE_UNAUTHENTICATED,
     Reason.SERVICE_TOKEN: ws.CLOSE_UNAUTHENTICATED,
     Reason.TOKEN_EXPIRED: ws.CLOSE_TOKEN_EXPIRED,
+    # Files: REST only (uploads); as their statuses' rows.
+    Reason.FILE_TOO_LARGE: ws.CLOSE_TRY_AGAIN,
+    Reason.FILE_TYPE_NOT_ALLOWED: ws.CLOSE_INTERNAL,
 }
 
 

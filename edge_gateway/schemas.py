@@ -52,6 +52,26 @@ MessageBody = Annotated[
 ]
 
 
+FileId = Annotated[
+    str,
+    Field(
+        pattern=f"^[A-Za-z0-9_-]{{{rules.FILE_ID_CHARS}}}$",
+        description="A file id from POST /rooms/{room_id}/files",
+    ),
+]
+FileIds = Annotated[
+    list[FileId],
+    Field(
+        max_length=rules.FILES_PER_MESSAGE,
+        description=(
+            f"Files to attach (0-{rules.FILES_PER_MESSAGE}, each once): the sender's own uploads into this room, "
+            'not attached yet (404 unknown, 400 someone else\'s or attached already). With files, body may be ""'
+        ),
+        json_schema_extra={"uniqueItems": True},
+    ),
+]
+
+
 class _Request(BaseModel):
     """A request body: unknown fields are refused, so a misspelt optional field is not silently lost."""
 
@@ -80,6 +100,8 @@ _ERROR_DESCRIPTIONS = {
     403: "Not allowed",
     404: "No such resource",
     409: "Already exists",
+    413: "Too large",
+    415: "Unsupported media type",
     422: "Malformed request (bad JSON, wrong types, missing fields)",
     429: "Too many requests",
     500: "Internal error",
@@ -298,6 +320,28 @@ class Reaction(BaseModel):
     )
 
 
+class FileOut(BaseModel):
+    """A file uploaded into a room (POST /rooms/{room_id}/files); its bytes: GET /files/{id}."""
+
+    id: str = Field(description=f"Opaque: {rules.FILE_ID_CHARS} URL-safe characters")
+    room_id: int
+    uploader_id: int
+    name: str = Field(description=f"As uploaded, without folders, 1-{rules.FILE_NAME_MAX} characters")
+    size: int = Field(description="Bytes")
+    content_type: str = Field(description="Sniffed from the bytes (the claimed type only when they agree)")
+    sha256: str = Field(description="SHA-256 of the bytes, 64 lowercase hex digits")
+    width: int = Field(description="An image's width in pixels (EXIF orientation applied); 0 otherwise")
+    height: int = Field(description="An image's height in pixels; 0 otherwise")
+    has_thumbnail: bool = Field(description="GET /files/{id}?thumbnail=true gives a small WebP preview")
+    created_at: Time
+
+
+class UploadedFile(BaseModel):
+    """The stored upload, not attached yet: pass its id in a send's file_ids."""
+
+    file: FileOut
+
+
 class Message(BaseModel):
     """A message; a tombstone when deleted (empty body)."""
 
@@ -322,6 +366,8 @@ class Message(BaseModel):
     reactions: list[Reaction] = Field(
         default_factory=list, description="By emoji, in the order each was first used; empty on tombstones"
     )
+    # -- files --
+    files: list[FileOut] = Field(default_factory=list, description="Attached files, in order; empty on tombstones")
 
 
 class MessagePage(BaseModel):
@@ -375,6 +421,7 @@ class SendMessageBody(_Request):
         ),
     )
     also_in_room: StrictBool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
+    file_ids: FileIds = Field(default_factory=list)
 
 
 class EditMessageBody(_Request):

@@ -26,6 +26,8 @@ class GatewaySettings(BaseSettings):
     token_issuer: str = "parley-auth"
     token_audience: str = "parley"
     grpc_timeout_seconds: float = Field(5.0, gt=0)
+    # Deadline of an upload or a download through the gateway (the bytes flow for all of it).
+    file_timeout_seconds: float = Field(600.0, gt=0)
     ws_auth_timeout_seconds: float = Field(10.0, gt=0)
     ws_heartbeat_seconds: float = Field(20.0, gt=0)
     ws_idle_timeout_seconds: float = Field(60.0, gt=0)

@@ -159,13 +159,15 @@ class Deadlocks:
         self.calls = 0
         monkeypatch.setattr(repository, "insert_messages", self.insert_messages)
 
-    def insert_messages(self, s: Session, messages: Sequence[Message], conversation: bool = False) -> None:
+    def insert_messages(
+        self, s: Session, messages: Sequence[Message], conversation: bool = False, attaching: bool = False
+    ) -> None:
         """Fail while failures are left, else insert."""
         self.calls += 1
         if self._left:
             self._left -= 1
             raise OperationalError("INSERT INTO messages ...", {}, Exception(self._code, "Deadlock found"))
-        self._real(s, messages, conversation)
+        self._real(s, messages, conversation, attaching)
 
 
 def test_a_deadlocked_batch_is_retried_and_stores_each_send_once(

@@ -92,6 +92,7 @@ async def send(
     """201 with the stored message; a retry with the same client_msg_id answers 200 with the original.
 
     With `thread_root_seq`, a reply in that message's thread (404 when the room has no such message).
+    With `file_ids`, the files uploaded for it (POST /rooms/{room_id}/files); the body may then be "".
     """
     reply = await backends.chat.SendMessage(
         pb.SendMessageRequest(
@@ -100,6 +101,7 @@ async def send(
             body=body.body,
             thread_root_seq=body.thread_root_seq,
             also_in_room=body.also_in_room,
+            file_ids=body.file_ids,
         ),
         metadata=caller.metadata,
         timeout=backends.timeout,

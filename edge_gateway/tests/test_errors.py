@@ -99,6 +99,11 @@ ROUTES: list[tuple[str, str, str, str | None, str | None]] = [
     ("put", "/rooms/{room_id}/notifications", "200", "NotificationLevelAnswer", "NotificationLevelBody"),
 ]
 ROUTE_IDS = [f"{method.upper()} {path}" for method, path, *_ in ROUTES]
+# files: raw bytes in (upload) or out (download), not JSON; method, path, success status, its content types.
+RAW_ROUTES: list[tuple[str, str, str, str]] = [
+    ("post", "/rooms/{room_id}/files", "201", "requestBody"),
+    ("get", "/files/{file_id}", "200", "response"),
+]
 
 
 def _rpc_error(code: grpc.StatusCode, details: str) -> aio.AioRpcError:
@@ -233,7 +238,23 @@ def test_openapi_lists_the_route_with_its_schemas(
         assert _ref(operation["requestBody"]["content"]) == body
 
 
-@pytest.mark.parametrize(("method", "path"), [(m, p) for m, p, *_ in ROUTES], ids=ROUTE_IDS)
+@pytest.mark.parametrize(
+    ("method", "path", "status", "raw"), RAW_ROUTES, ids=[f"{m.upper()} {p}" for m, p, *_ in RAW_ROUTES]
+)
+def test_openapi_documents_raw_bytes_where_files_flow(
+    openapi: dict[str, Any], method: str, path: str, status: str, raw: str
+) -> None:
+    """The upload's request body and the download's answer are documented as binary of any type."""
+    operation = openapi["paths"][f"/api/v1{path}"][method]
+    content = operation["requestBody"]["content"] if raw == "requestBody" else operation["responses"][status]["content"]
+    assert content["*/*"]["schema"] == {"type": "string", "format": "binary"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [(m, p) for m, p, *_ in ROUTES] + [(m, p) for m, p, *_ in RAW_ROUTES],
+    ids=ROUTE_IDS + [f"{m.upper()} {p}" for m, p, *_ in RAW_ROUTES],
+)
 def test_openapi_error_responses_use_the_error_shape(openapi: dict[str, Any], method: str, path: str) -> None:
     """Every documented error status of a route, 422 included, has the {"error": {code, message}} body."""
     responses = openapi["paths"][f"/api/v1{path}"][method]["responses"]
@@ -247,4 +268,5 @@ def test_openapi_error_responses_use_the_error_shape(openapi: dict[str, Any], me
 def test_openapi_has_no_undocumented_rest_route(openapi: dict[str, Any]) -> None:
     """The document holds exactly the routes above (plus health), so a new route gets a test entry."""
     listed = {(method, path.removeprefix("/api/v1")) for path, ops in openapi["paths"].items() for method in ops}
-    assert listed == {(method, path) for method, path, *_ in ROUTES} | {("get", "/healthz"), ("get", "/readyz")}
+    documented = {(method, path) for method, path, *_ in ROUTES + RAW_ROUTES}
+    assert listed == documented | {("get", "/healthz"), ("get", "/readyz")}

@@ -98,6 +98,7 @@ class Commands:
             body=frame.body,
             thread_root_seq=frame.thread_root_seq,
             also_in_room=frame.also_in_room,
+            file_ids=frame.file_ids,
         )
         sent = await self._sends.send(self._connection.token, request, self._backends.timeout)
         return p.send_ack(frame.ref, sent.message, sent.duplicate)

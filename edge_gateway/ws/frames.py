@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter
 from common.limits import EMOJI_CHARS_MAX
 from edge_gateway.schemas import (
     INT64_MAX,
+    FileIds,
     Member,
     Message,
     MyRoom,
@@ -64,6 +65,7 @@ class SendFrame(_ClientFrame):
     body: str
     thread_root_seq: int = Field(0, ge=0, le=INT64_MAX, description="Reply in this message's thread; 0 = not a reply")
     also_in_room: StrictBool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
+    file_ids: FileIds = Field(default_factory=list)
 
 
 class TypingFrame(_ClientFrame):

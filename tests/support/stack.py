@@ -128,6 +128,7 @@ class Stack:
             }
         elif component == CHAT:
             own |= {"CHAT_HOST": "127.0.0.1", "CHAT_DATABASE_URL": self.chat_db_url}
+            own |= {"CHAT_FILE_FOLDER": str(self.workdir / "files")}  # one folder for every replica, as a shared volume
             own |= {"CHAT_AUTH_ADDRESS": self.auth.address} if self.processes[AUTH] else {}
             own |= {"CHAT_BROKER_URL": self.broker.url} if self.broker else {}
         elif component == GATEWAY:

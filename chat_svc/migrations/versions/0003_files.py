@@ -45,8 +45,13 @@ def upgrade() -> None:
     op.create_index("ix_files_message", "files", ["room_id", "message_seq", "position"], unique=False)
     op.create_index("ix_files_unattached", "files", ["message_seq", "created_at"], unique=False)
     op.create_index("ix_files_removed", "files", ["removed_at"], unique=False)
+    # Reads look files up only for messages that have some.
+    with op.batch_alter_table("messages") as batch:
+        batch.add_column(sa.Column("file_count", sa.SmallInteger(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_column("file_count")
     op.drop_table("files")

@@ -463,6 +463,7 @@ export interface paths {
          * @description 201 with the stored message; a retry with the same client_msg_id answers 200 with the original.
          *
          *     With `thread_root_seq`, a reply in that message's thread (404 when the room has no such message).
+         *     With `file_ids`, the files uploaded for it (POST /rooms/{room_id}/files); the body may then be "".
          */
         post: operations["send_api_v1_rooms__room_id__messages_post"];
         delete?: never;
@@ -559,6 +560,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rooms/{room_id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a file into a room
+         * @description Streams the body into chat_svc (64 KiB at a time), which sniffs its type, hashes it and, for an image,
+         *     measures it and makes a thumbnail. The file is the caller's to attach to their next message in the room
+         *     (file_ids of POST /rooms/{room_id}/messages or a WebSocket send); unattached, it is removed after a day.
+         */
+        post: operations["upload_api_v1_rooms__room_id__files_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a file
+         * @description 404 for a file of a room the caller is not in, of a deleted message, or an unknown id. Served with
+         *     X-Content-Type-Options: nosniff, inline only for raster images, and cacheable privately forever.
+         */
+        get: operations["download_api_v1_files__file_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -637,6 +681,62 @@ export interface components {
          */
         ErrorResponse: {
             error: components["schemas"]["ErrorDetail"];
+        };
+        /**
+         * FileOut
+         * @description A file uploaded into a room (POST /rooms/{room_id}/files); its bytes: GET /files/{id}.
+         */
+        FileOut: {
+            /**
+             * Id
+             * @description Opaque: 22 URL-safe characters
+             */
+            id: string;
+            /** Room Id */
+            room_id: number;
+            /** Uploader Id */
+            uploader_id: number;
+            /**
+             * Name
+             * @description As uploaded, without folders, 1-255 characters
+             */
+            name: string;
+            /**
+             * Size
+             * @description Bytes
+             */
+            size: number;
+            /**
+             * Content Type
+             * @description Sniffed from the bytes (the claimed type only when they agree)
+             */
+            content_type: string;
+            /**
+             * Sha256
+             * @description SHA-256 of the bytes, 64 lowercase hex digits
+             */
+            sha256: string;
+            /**
+             * Width
+             * @description An image's width in pixels (EXIF orientation applied); 0 otherwise
+             */
+            width: number;
+            /**
+             * Height
+             * @description An image's height in pixels; 0 otherwise
+             */
+            height: number;
+            /**
+             * Has Thumbnail
+             * @description GET /files/{id}?thumbnail=true gives a small WebP preview
+             */
+            has_thumbnail: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             * @description ISO 8601 UTC time
+             */
+            created_at: string;
         };
         /**
          * LoginBody
@@ -740,8 +840,6 @@ export interface components {
             also_in_room: boolean;
             /** @description For a root: its replies' summary; null when it has none */
             thread: components["schemas"]["ThreadSummary"] | null;
-            /** Files (hand-written until regenerated: issue 13 contract) */
-            files?: components["schemas"]["FileOut"][];
             /**
              * Deleted By
              * @description For a tombstone: who deleted it (the author, or a moderator); null otherwise
@@ -762,6 +860,11 @@ export interface components {
              * @description By emoji, in the order each was first used; empty on tombstones
              */
             reactions?: components["schemas"]["Reaction"][];
+            /**
+             * Files
+             * @description Attached files, in order; empty on tombstones
+             */
+            files?: components["schemas"]["FileOut"][];
         };
         /**
          * MessagePage
@@ -841,21 +944,6 @@ export interface components {
          * OneMessage
          * @description One message.
          */
-        /** FileOut (hand-written until regenerated: issue 13 contract) */
-        FileOut: {
-            id: string;
-            room_id: number;
-            uploader_id: number;
-            name: string;
-            size: number;
-            content_type: string;
-            sha256: string;
-            width: number;
-            height: number;
-            has_thumbnail: boolean;
-            /** Format: date-time */
-            created_at: string;
-        };
         OneMessage: {
             message: components["schemas"]["Message"];
         };
@@ -1059,6 +1147,11 @@ export interface components {
              * @default false
              */
             also_in_room?: boolean;
+            /**
+             * File Ids
+             * @description Files to attach (0-10, each once): the sender's own uploads into this room, not attached yet (404 unknown, 400 someone else's or attached already). With files, body may be ""
+             */
+            file_ids?: string[];
         };
         /**
          * SentMessage
@@ -1168,6 +1261,13 @@ export interface components {
              * @description Whether @room mentions every member
              */
             room_mentions?: boolean | null;
+        };
+        /**
+         * UploadedFile
+         * @description The stored upload, not attached yet: pass its id in a send's file_ids.
+         */
+        UploadedFile: {
+            file: components["schemas"]["FileOut"];
         };
         /**
          * User
@@ -1359,7 +1459,10 @@ export interface components {
              * @default false
              */
             also_in_room?: boolean;
-            /** File Ids (hand-written until regenerated: issue 13 contract) */
+            /**
+             * File Ids
+             * @description Files to attach (0-10, each once): the sender's own uploads into this room, not attached yet (404 unknown, 400 someone else's or attached already). With files, body may be ""
+             */
             file_ids?: string[];
         };
         /**
@@ -4641,6 +4744,226 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Reacted"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    upload_api_v1_rooms__room_id__files_post: {
+        parameters: {
+            query: {
+                /** @description The file's name; a path is cut to its last part; 1-255 characters */
+                name: string;
+            };
+            header?: never;
+            path: {
+                /** @description A room id */
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        /** @description The file's bytes, as they are (not multipart); Content-Type: the type it claims */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedFile"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    download_api_v1_files__file_id__get: {
+        parameters: {
+            query?: {
+                /** @description The thumbnail (a small WebP) instead; 404 when it has none */
+                thumbnail?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description A file id */
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with the file's sniffed type */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
                 };
             };
             /** @description Invalid argument or failed precondition */
