@@ -37,6 +37,7 @@ export type NotificationLevelAnswer = Schemas["NotificationLevelAnswer"];
 export type Reaction = Schemas["Reaction"];
 export type Reacted = Schemas["Reacted"];
 export type FileOut = Schemas["FileOut"];
+export type UploadedFile = Schemas["UploadedFile"];
 
 // -- WebSocket frames (edge_gateway/ws/frames.py) -------------------------------------------------
 

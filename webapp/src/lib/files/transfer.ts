@@ -2,7 +2,7 @@
 // XMLHttpRequest rather than fetch, because only it reports upload progress.
 
 import { answerError, ApiError, UNREACHABLE } from "../http";
-import type { FileOut } from "../types";
+import type { FileOut, UploadedFile } from "../types";
 
 export interface Transfer {
   url: string;
@@ -43,7 +43,7 @@ export function sendFile({ url, token, body, onProgress, signal }: Transfer): Pr
       finish();
       const payload = parse(xhr.responseText);
       if (xhr.status >= 200 && xhr.status < 300) {
-        const file = (payload as { file?: FileOut } | null)?.file;
+        const file = (payload as Partial<UploadedFile> | null)?.file;
         if (file) return resolve(file);
         return reject(new ApiError(xhr.status, "bad_answer", "The server's answer was not understood."));
       }
