@@ -143,13 +143,13 @@ def test_a_refused_file_says_why_and_a_failed_upload_can_be_retried(new_page: Ne
     two_people_in_a_room(alice, bob, "refusals")
     send = composer(alice).get_by_role("button", name="Send")
 
-    # The server sniffs HTML (not on the allow-list): its reason shows, with no Retry, and Send waits.
-    attach(alice, ("page.html", "text/html", b"<!doctype html><html><script>alert(1)</script></html>"))
-    refused = chip(alice, "page.html")
+    # The server sniffs a Windows program (not on the allow-list): its reason shows, with no Retry, and Send waits.
+    attach(alice, ("tool.exe", "application/octet-stream", b"MZ" + bytes(510)))
+    refused = chip(alice, "tool.exe")
     expect(refused).to_have_attribute("data-status", "failed")
-    expect(refused.get_by_test_id("upload-error")).not_to_be_empty()
-    expect(refused.get_by_role("button", name="Retry page.html")).to_have_count(0)
-    expect(alice.get_by_test_id("upload-notice")).to_contain_text("page.html did not upload.")
+    expect(refused.get_by_test_id("upload-error")).to_contain_text("cannot be shared here")
+    expect(refused.get_by_role("button", name="Retry tool.exe")).to_have_count(0)
+    expect(alice.get_by_test_id("upload-notice")).to_contain_text("tool.exe did not upload.")
     alice.get_by_role("textbox", name=re.compile("^Message ")).fill("with a file")
     expect(send).to_be_disabled()
     expect(composer(alice)).to_contain_text("Retry or remove the files that did not upload.")
@@ -165,7 +165,7 @@ def test_a_refused_file_says_why_and_a_failed_upload_can_be_retried(new_page: Ne
     alice.screenshot(path=screenshots / "files-refused-mobile-dark.png")
     alice.emulate_media(color_scheme="light")
     alice.set_viewport_size({"width": 1200, "height": 800})
-    chip(alice, "page.html").get_by_role("button", name="Remove page.html").click()
+    chip(alice, "tool.exe").get_by_role("button", name="Remove tool.exe").click()
     chip(alice, "huge.bin").get_by_role("button", name="Remove huge.bin").click()
     expect(send).to_be_enabled()
 
