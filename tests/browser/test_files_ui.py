@@ -12,6 +12,7 @@ from PIL import Image
 from tests.browser.conftest import NewPage
 from tests.browser.playwright_api import FilePayload, Locator, Page, WebSocketRoute, expect
 from tests.browser.test_chat_ui import two_people_in_a_room
+from tests.browser.test_threads_ui import thread_panel
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 
@@ -169,6 +170,19 @@ def test_a_refused_file_says_why_and_a_failed_upload_can_be_retried(new_page: Ne
     chip(alice, "huge.bin").get_by_role("button", name="Remove huge.bin").click()
     expect(send).to_be_enabled()
 
+    # A slow upload shows its progress, and Cancel stops it.
+    cdp = alice.context.new_cdp_session(alice)
+    cdp.send("Network.enable")
+    throttle = {"offline": False, "latency": 0, "downloadThroughput": -1}
+    cdp.send("Network.emulateNetworkConditions", {**throttle, "uploadThroughput": 64 * 1024})
+    attach(alice, ("slow.pdf", "application/pdf", PDF + bytes(4 * 1024 * 1024)))
+    expect(chip(alice, "slow.pdf")).to_have_attribute("data-status", "uploading")
+    alice.wait_for_function("() => document.querySelector('.upload-progress')?.value > 4")
+    alice.screenshot(path=screenshots / "files-uploading.png")
+    chip(alice, "slow.pdf").get_by_role("button", name="Cancel upload of slow.pdf").click()
+    expect(chip(alice, "slow.pdf")).to_have_count(0)
+    cdp.send("Network.emulateNetworkConditions", {**throttle, "uploadThroughput": -1})
+
     # The connection drops during an upload: it fails as a network error; Retry sends it again.
     alice.route(re.compile(r"/api/v1/rooms/\d+/files"), lambda route: route.abort("connectionreset"))
     attach(alice, ("notes.pdf", "application/pdf", PDF))
@@ -217,6 +231,23 @@ def test_files_dropped_on_the_conversation_or_pasted_are_attached(new_page: NewP
     cards = message_with(bob, "dropped.txt").get_by_test_id("file-card")
     expect(cards).to_have_count(2)
     expect(cards.nth(1)).to_contain_text("pasted.txt")
+
+    # In a thread: the panel's own composer takes files, and the reply shows them there.
+    message_with(alice, "dropped.txt").get_by_role("link", name="Reply in thread").click()
+    panel = thread_panel(alice)
+    panel.locator("form.composer").get_by_test_id("file-input").set_input_files(
+        [FilePayload(name="reply.png", mimeType="image/png", buffer=png())]
+    )
+    expect(panel.get_by_test_id("upload-chip")).to_have_attribute("data-status", "done")
+    panel.get_by_role("textbox", name="Reply in thread").fill("a picture for the thread")
+    panel.get_by_role("textbox", name="Reply in thread").press("Enter")
+    preview = (
+        panel.get_by_test_id("message").filter(has_text="a picture for the thread").locator("img[alt='reply.png']")
+    )
+    expect(preview).to_be_visible()
+    alice.screenshot(path=screenshots / "files-thread.png")
+    message_with(bob, "dropped.txt").get_by_role("link", name=re.compile("1 reply")).click()
+    expect(thread_panel(bob).locator("img[alt='reply.png']")).to_be_visible()
 
 
 def test_a_message_with_a_file_written_offline_keeps_it_through_a_reload(new_page: NewPage) -> None:

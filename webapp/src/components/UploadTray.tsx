@@ -23,9 +23,14 @@ export function UploadTray({ uploads, onRemove, onRetry }: Props) {
             </span>
             <span className="upload-size">{fileSize(upload.size)}</span>
             {upload.status === "uploading" && (
-              <progress className="upload-progress" max={100} value={percent} aria-label={`Uploading ${upload.name}`}>
-                {percent}%
-              </progress>
+              <>
+                <progress className="upload-progress" max={100} value={percent} aria-label={`Uploading ${upload.name}`}>
+                  {percent}%
+                </progress>
+                <span className="upload-percent" aria-hidden="true">
+                  {percent}%
+                </span>
+              </>
             )}
             {upload.status === "done" && <span className="upload-done">Ready</span>}
             {upload.status === "failed" && (
