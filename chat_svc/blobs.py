@@ -33,6 +33,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 CHUNK = 64 * 1024  # bytes per read: a good size for grpcio messages
+PART = 8 * 1024 * 1024  # S3 multipart part size (S3's minimum is 5 MiB)
 _KEY = re.compile(r"[A-Za-z0-9_-]{22}(\.thumb)?")
 
 
@@ -120,9 +121,17 @@ class FolderStore:
 class S3Store:
     """Blobs as objects of one bucket of an S3-compatible store (boto3, path-style for MinIO by default)."""
 
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, scratch: Path | None = None) -> None:
+        from boto3.s3.transfer import TransferConfig
+
         self._client = client
         self._bucket = bucket
+        self._scratch = scratch
+        # Multipart above 8 MiB, in 8 MiB parts, two at a time: each part in flight is read into
+        # memory, so this bounds an upload's memory to about 16 MiB whatever the file's size.
+        self._transfer = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART, max_concurrency=2)
+        if scratch is not None:
+            scratch.mkdir(parents=True, exist_ok=True)
 
     @classmethod
     def from_settings(cls, settings: ChatSettings) -> S3Store:
@@ -143,15 +152,16 @@ class S3Store:
                 max_pool_connections=max(10, settings.file_threads * 2),
             ),
         )
-        return cls(client, settings.s3_bucket)
+        # Uploads spool on disk under the file folder (not /tmp, often a small RAM disk in containers).
+        return cls(client, settings.s3_bucket, Path(settings.file_folder) / ".incoming")
 
     @property
-    def scratch(self) -> None:
-        """The system's temp folder."""
-        return None
+    def scratch(self) -> Path | None:
+        """Where uploads spool before they are sent to the bucket."""
+        return self._scratch
 
     def put(self, key: str, source: Path, content_type: str) -> None:
-        """Managed upload from the file: multipart above 8 MiB, parts read from disk as they go."""
+        """Managed upload from the file: multipart above 8 MiB, two parts at a time read from disk as they go."""
         self._client.upload_file(str(source), self._bucket, checked_key(key), ExtraArgs={"ContentType": content_type})
 
     def chunks(self, key: str) -> Generator[bytes, None, None]:

@@ -9,6 +9,7 @@ bytes agree with it (a CSV claimed as text/csv is text; a .docx is a zip).
 from __future__ import annotations
 
 import codecs
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,9 @@ RASTER = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})  # sh
 # this (and warns past it); thumbnail() refuses past it before decoding anything.
 IMAGE_PIXELS_MAX = 50_000_000
 Image.MAX_IMAGE_PIXELS = IMAGE_PIXELS_MAX
+# Past the limit Pillow warns on open, before thumbnail() refuses the image with a clear message: a
+# client's mistake, not something for the log.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 # Other names clients use for a type the sniffer names one way.
 _ALIASES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.limits import MESSAGE_CHARS_DEFAULT
@@ -64,7 +64,7 @@ class ChatSettings(BaseSettings):
     # Media types a file may have, as sniffed from its bytes (never SVG or HTML: a browser runs their scripts).
     file_types: list[str] = Field(default_factory=lambda: list(DEFAULT_FILE_TYPES), min_length=1)
     file_store: Literal["folder", "s3"] = "folder"
-    file_folder: str = "var/files"
+    file_folder: str = "var/files"  # the folder store's files; with S3, where uploads spool on their way
     s3_endpoint_url: str | None = None  # unset: AWS S3 itself; MinIO, R2, GCS interop: their URL
     s3_bucket: str = "parley-files"
     s3_region: str = "us-east-1"
@@ -76,6 +76,12 @@ class ChatSettings(BaseSettings):
     file_sweep_seconds: float = Field(300.0, gt=0)
     thumbnail_pixels: int = Field(400, ge=16, le=2048)  # a thumbnail's longest side
     file_threads: int = Field(4, ge=1, le=64)  # worker threads for the blob store, hashing and thumbnails
+
+    @field_validator("s3_endpoint_url", "s3_access_key_id", "s3_secret_access_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty value (a Secret's key left blank) means unset: AWS's endpoint, boto3's credential chain."""
+        return None if value == "" else value
 
 
 @lru_cache

@@ -58,8 +58,8 @@ RUN apt-get update \
     && groupadd --system --gid 10001 parley \
     && useradd --system --uid 10001 --gid parley --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin parley \
-    && mkdir -p /app/var \
-    && chown parley:parley /app/var
+    && mkdir -p /app/var/files \
+    && chown -R parley:parley /app/var
 
 COPY --from=builder /opt/venv /opt/venv
 # PYTHONDONTWRITEBYTECODE: the code is compiled at install; the root filesystem may be read-only.

@@ -15,8 +15,10 @@ from typing import Any
 from urllib.parse import quote
 
 import grpc
+from starlette.requests import ClientDisconnect
 
 from common.limits import UPLOAD_LIMIT_KEY
+from edge_gateway.errors import ApiError
 from parley.chat.v1 import chat_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,9 @@ async def upload(call: Call, start: pb.UploadStart, body: AsyncIterator[bytes]) 
                 await call.done_writing()
     except (asyncio.InvalidStateError, grpc.aio.AioRpcError):
         pass  # the call ended early; awaiting it raises its status
+    except ClientDisconnect:
+        call.cancel()  # chat_svc drops the upload: nothing is stored
+        raise ApiError(grpc.StatusCode.CANCELLED, "the upload was cut off before its end") from None
     except BaseException:
         call.cancel()  # the browser went away (or we are shutting down): chat_svc drops the upload
         raise

@@ -213,6 +213,13 @@ SECRET_STAND_INS = {
     "PARLEY_GATEWAY_CLIENT_SECRET": "7f3a9c2e51b84d06a1e2",
     "CHAT_BROKER_URL": "redis://:pw@redis:6379/0",
     "GATEWAY_BROKER_URL": "redis://:pw@redis:6379/0",
+    # files: chat-svc's S3 settings (the Secret parley-file-store)
+    "CHAT_S3_ENDPOINT_URL": "https://minio.example.internal:9000",
+    "CHAT_S3_BUCKET": "parley-files",
+    "CHAT_S3_REGION": "us-east-1",
+    "CHAT_S3_PATH_STYLE": "true",
+    "CHAT_S3_ACCESS_KEY_ID": "parley",
+    "CHAT_S3_SECRET_ACCESS_KEY": "9c2e51b84d06a1e27f3a",
 }
 # ... and for fields the downward API fills in.
 FIELD_STAND_INS = {"metadata.name": "edge-gateway-7d9f8b6c5-x2x7q", "metadata.namespace": "parley"}
@@ -290,7 +297,9 @@ def test_base_images_are_exact_and_shared_across_files() -> None:
     images = set().union(*(bases(c.dockerfile) for c in COMPONENTS), bases("tests"))
     images |= {str(s["image"]) for s in compose("compose.test.yaml")["services"].values() if "build" not in s}
     for image in images:
-        assert re.fullmatch(r"[\w./-]+:\d+\.\d+\.\d+(-[\w.-]+)?", image), f"not pinned to a patch release: {image}"
+        # MinIO's releases are named by their build time (RELEASE.2025-04-22T22-12-26Z): exact too.
+        exact = r"[\w./-]+:(\d+\.\d+\.\d+(-[\w.-]+)?|RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)"
+        assert re.fullmatch(exact, image), f"not pinned to a patch release: {image}"
     assert bases("webapp") == {"node:20.20.2-bookworm-slim"}
     assert bases("tests") == {"node:20.20.2-bookworm-slim", "python:3.11.15-slim-bookworm"}
     job = workflow("ci.yml")["jobs"]["test"]

@@ -125,6 +125,27 @@ async def test_bytes_past_the_limit_are_refused_when_no_size_was_declared(files:
     assert (_rows(files, room), files.blobs(), files.spooled()) == (0, [], [])
 
 
+async def test_an_image_turned_by_exif_reports_its_upright_size(files: FileChat) -> None:
+    """A 640x480 JPEG whose EXIF says "rotate 90" is 480x640, and so is its thumbnail's shape."""
+    room = await files.room(ALICE)
+    stored = await files.upload(ALICE, room, png(640, 480, exif_orientation=6), "turned.jpg", "image/jpeg")
+    assert (stored.content_type, stored.width, stored.height) == ("image/jpeg", 480, 640)
+    _, thumb = await files.download(ALICE, stored.id, thumbnail=True)
+    with Image.open(io.BytesIO(thumb)) as image:
+        assert image.size == (300, 400)
+
+
+async def test_a_decompression_bomb_is_refused_before_it_is_decoded(files: FileChat) -> None:
+    """A small PNG of 60 million pixels is refused with INVALID_ARGUMENT; nothing is stored."""
+    room = await files.room(ALICE)
+    out = io.BytesIO()
+    Image.new("1", (10_000, 6_000)).save(out, "PNG")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await files.upload(ALICE, room, out.getvalue(), "bomb.png", "image/png")
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "pixels" in (refused.value.details() or "")
+    assert (_rows(files, room), files.blobs(), files.spooled()) == (0, [], [])
+
+
 async def test_a_claimed_type_the_bytes_deny_gives_way_to_the_sniffed_one(files: FileChat) -> None:
     """PNG bytes claimed as a PDF are stored as image/png."""
     room = await files.room(ALICE)
@@ -331,3 +352,32 @@ async def test_uploads_never_attached_are_swept_after_the_grace_period(files: Fi
     assert await files.chat.sweeper.sweep() >= 1
     assert (_rows(files, room), files.blobs()) == (1, [kept.id])
     assert (await files.download(ALICE, kept.id))[1] == b"kept"
+
+
+# -- reads stay cheap ------------------------------------------------------------------------------
+
+
+async def test_history_asks_the_files_table_only_for_pages_with_files_and_once_per_page(files: FileChat) -> None:
+    """A page of messages without files runs no files query; a page with several files runs one."""
+    from sqlalchemy import event
+
+    room = await files.room(ALICE)
+    for n in range(3):
+        await files.send(ALICE, room, [], body=f"plain {n}")
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(files.db.engine, "before_cursor_execute", seen)
+    try:
+        await files.stub.ListMessages(pb.ListMessagesRequest(room_id=room), metadata=files.md(ALICE))
+        assert statements and not [s for s in statements if "files" in s]
+        for name in ("a.txt", "b.txt"):
+            await files.send(ALICE, room, [(await files.upload(ALICE, room, b"x", name)).id])
+        statements.clear()
+        page = await files.stub.ListMessages(pb.ListMessagesRequest(room_id=room), metadata=files.md(ALICE))
+        assert [len(m.files) for m in page.messages] == [0, 0, 0, 1, 1]
+        assert len([s for s in statements if "FROM files" in s]) == 1
+    finally:
+        event.remove(files.db.engine, "before_cursor_execute", seen)
