@@ -26,9 +26,14 @@ export const viewport: Viewport = {
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   const gateway = process.env.GATEWAY_PUBLIC_URL;
+  // chat_svc's limit, when this server is told it too: the composer refuses bigger files before uploading.
+  const fileMax = process.env.CHAT_FILE_MAX_BYTES;
   return (
     <html lang="en">
-      <head>{gateway ? <meta name="parley-gateway" content={gateway} /> : null}</head>
+      <head>
+        {gateway ? <meta name="parley-gateway" content={gateway} /> : null}
+        {fileMax ? <meta name="parley-file-max-bytes" content={fileMax} /> : null}
+      </head>
       <body>{children}</body>
     </html>
   );

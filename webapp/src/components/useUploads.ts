@@ -5,7 +5,8 @@
 
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiError } from "@/lib/api";
-import { pick, uploadsReducer, type Uploads } from "@/lib/files/uploads";
+import { fileMaxBytes } from "@/lib/config";
+import { MAX_FILE_BYTES, pick, uploadsReducer, type Uploads } from "@/lib/files/uploads";
 import { useChat } from "./ChatContext";
 
 /** Answers that the same bytes would get again: Retry cannot help. */
@@ -70,7 +71,7 @@ export function useUploads(roomId: number): UploadsApi {
   const add = useCallback(
     (picked: readonly File[]) => {
       if (picked.length === 0) return;
-      const { uploads: chips, refused } = pick(count.current, picked);
+      const { uploads: chips, refused } = pick(count.current, picked, fileMaxBytes(MAX_FILE_BYTES));
       count.current += chips.length;
       dispatch({ type: "added", uploads: chips });
       const problems: string[] = refused ? [refused] : [];

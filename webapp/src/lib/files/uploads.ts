@@ -5,7 +5,7 @@
 import { fileSize } from "../format";
 import type { FileOut } from "../types";
 
-/** The gateway's default limit (CHAT_FILE_MAX_BYTES); the server is the authority, this is a quick early "no". */
+/** chat_svc's default limit (CHAT_FILE_MAX_BYTES); the server is the authority, this is a quick early "no". */
 export const MAX_FILE_BYTES = 25 * 1024 * 1024;
 /** How many files one message may carry (the contract: file_ids 0-10). */
 export const MAX_FILES = 10;
