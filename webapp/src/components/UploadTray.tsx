@@ -18,6 +18,10 @@ export function UploadTray({ uploads, onRemove, onRetry }: Props) {
         const percent = Math.round(progress(upload) * 100);
         return (
           <li key={upload.key} className={`upload-chip ${upload.status}`} data-testid="upload-chip" data-status={upload.status}>
+            {upload.preview && (
+              // eslint-disable-next-line @next/next/no-img-element -- a local blob: URL of the picked file
+              <img className="upload-thumb" src={upload.preview} alt="" />
+            )}
             <span className="upload-name" title={upload.name}>
               {upload.name}
             </span>

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiError } from "@/lib/api";
 import { fileMaxBytes } from "@/lib/config";
+import { isPreviewable } from "@/lib/files/kinds";
 import { MAX_FILE_BYTES, pick, uploadsReducer, type Uploads } from "@/lib/files/uploads";
 import { useChat } from "./ChatContext";
 
@@ -30,6 +31,8 @@ export function useUploads(roomId: number): UploadsApi {
   const [notice, setNotice] = useState("");
   const files = useRef(new Map<string, File>());
   const transfers = useRef(new Map<string, AbortController>());
+  /** The chips' local image previews, to revoke. */
+  const previews = useRef(new Map<string, string>());
   const count = useRef(0);
 
   useEffect(() => {
@@ -39,11 +42,20 @@ export function useUploads(roomId: number): UploadsApi {
   // Leaving the room (or the page) cancels what is still going up; the server drops unsent files later.
   useEffect(() => {
     const going = transfers.current;
+    const shown = previews.current;
     return () => {
       for (const transfer of going.values()) transfer.abort();
       going.clear();
+      for (const url of shown.values()) URL.revokeObjectURL(url);
+      shown.clear();
     };
   }, []);
+
+  const unpreview = (key: string) => {
+    const url = previews.current.get(key);
+    if (url) URL.revokeObjectURL(url);
+    previews.current.delete(key);
+  };
 
   const start = useCallback(
     (key: string, file: File) => {
@@ -71,7 +83,14 @@ export function useUploads(roomId: number): UploadsApi {
   const add = useCallback(
     (picked: readonly File[]) => {
       if (picked.length === 0) return;
-      const { uploads: chips, refused } = pick(count.current, picked, fileMaxBytes(MAX_FILE_BYTES));
+      const { uploads: picks, refused } = pick(count.current, picked, fileMaxBytes(MAX_FILE_BYTES));
+      const chips = picks.map((chip, i) => {
+        const file = picked[i]!;
+        if (chip.status !== "uploading" || !isPreviewable({ content_type: file.type })) return chip;
+        const preview = URL.createObjectURL(file);
+        previews.current.set(chip.key, preview);
+        return { ...chip, preview };
+      });
       count.current += chips.length;
       dispatch({ type: "added", uploads: chips });
       const problems: string[] = refused ? [refused] : [];
@@ -90,6 +109,7 @@ export function useUploads(roomId: number): UploadsApi {
     transfers.current.get(key)?.abort();
     transfers.current.delete(key);
     files.current.delete(key);
+    unpreview(key);
     count.current = Math.max(0, count.current - 1);
     dispatch({ type: "removed", key });
   }, []);
@@ -107,6 +127,7 @@ export function useUploads(roomId: number): UploadsApi {
 
   const clear = useCallback(() => {
     files.current.clear();
+    for (const key of [...previews.current.keys()]) unpreview(key);
     count.current = 0;
     dispatch({ type: "cleared" });
     setNotice("");

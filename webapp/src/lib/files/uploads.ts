@@ -26,6 +26,8 @@ export interface Upload {
   error?: string;
   /** Whether sending the same bytes again may work (not for a file over the limit). */
   retryable?: boolean;
+  /** A picked image's local object URL, for its chip (made and revoked by whoever holds the File). */
+  preview?: string;
 }
 
 export type Uploads = readonly Upload[];
