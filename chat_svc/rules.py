@@ -136,11 +136,12 @@ def reaction_emoji(raw: str) -> str:
 
 
 def file_name(raw: str) -> str:
-    """A file's name: its last path part (either slash), control characters removed, trimmed, 1-255 characters."""
+    """A file's name: its last path part (either slash), control and format characters removed, trimmed;
+    at most 255 characters. A name with nothing left (empty, "/", "..") is called "file"."""
     name = raw.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf", "Cs"}).strip()
     if not name or name in {".", ".."}:
-        raise InvalidArgument("a file needs a name, such as photo.jpg")
+        return "file"
     if len(name) > FILE_NAME_MAX:
         raise InvalidArgument(f"a file name is at most {FILE_NAME_MAX} characters; this one has {len(name)}")
     return name

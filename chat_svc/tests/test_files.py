@@ -185,6 +185,12 @@ async def test_the_name_keeps_only_its_last_path_part_without_control_characters
     assert stored.name == "passwd.txt"
 
 
+async def test_a_name_with_nothing_left_is_called_file(files: FileChat) -> None:
+    """A name that is only folders and control characters is stored as "file"."""
+    room = await files.room(ALICE)
+    assert (await files.upload(ALICE, room, b"hi", "photos/\x07\u200b", "text/plain")).name == "file"
+
+
 async def test_a_non_member_cannot_upload(files: FileChat) -> None:
     """Uploading into someone else's private room is refused before any byte (PERMISSION_DENIED)."""
     room = await files.room(ALICE)

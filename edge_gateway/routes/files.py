@@ -44,8 +44,12 @@ async def upload(
     name: Annotated[
         str,
         Query(
-            max_length=4 * rules.FILE_NAME_MAX,
-            description=f"The file's name; a path is cut to its last part; 1-{rules.FILE_NAME_MAX} characters",
+            min_length=1,
+            max_length=rules.FILE_NAME_MAX,
+            description=(
+                f"The file's name, 1-{rules.FILE_NAME_MAX} characters; a path is cut to its last part and control"
+                ' characters are removed (a name with nothing left is called "file")'
+            ),
         ),
     ],
 ) -> dict[str, Any]:

@@ -4823,7 +4823,7 @@ export interface operations {
     upload_api_v1_rooms__room_id__files_post: {
         parameters: {
             query: {
-                /** @description The file's name; a path is cut to its last part; 1-255 characters */
+                /** @description The file's name, 1-255 characters; a path is cut to its last part and control characters are removed (a name with nothing left is called "file") */
                 name: string;
             };
             header?: never;
