@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiError } from "@/lib/api";
 import { fileMaxBytes } from "@/lib/config";
+import { sentence } from "@/lib/format";
 import { isPreviewable } from "@/lib/files/kinds";
 import { MAX_FILE_BYTES, pick, uploadsReducer, type Uploads } from "@/lib/files/uploads";
 import { useChat } from "./ChatContext";
@@ -67,7 +68,7 @@ export function useUploads(roomId: number): UploadsApi {
           (stored) => dispatch({ type: "done", key, file: stored }),
           (error: unknown) => {
             if (error instanceof ApiError && error.code === "aborted") return; // the person cancelled it
-            const why = error instanceof ApiError ? error.message : "The upload failed.";
+            const why = error instanceof ApiError ? sentence(error.message) : "The upload failed.";
             const retryable = !(error instanceof ApiError && FINAL_STATUSES.has(error.status));
             dispatch({ type: "failed", key, error: why, retryable });
             setNotice(`${file.name || "The file"} did not upload. ${why}`);

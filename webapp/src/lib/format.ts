@@ -46,3 +46,11 @@ export function fileSize(bytes: number): string {
   const text = value < 10 ? (Math.round(value * 10) / 10).toString() : Math.round(value).toString();
   return `${text} ${units[unit]}`;
 }
+
+/** A message as a sentence: its first letter capitalised, ending in a full stop (servers write "files of this type…"). */
+export function sentence(text: string): string {
+  const trimmed = text.trim();
+  if (!trimmed) return trimmed;
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fileKind, isPreviewable, messageText, previewBox } from "@/lib/files/kinds";
-import { fileSize } from "@/lib/format";
+import { fileSize, sentence } from "@/lib/format";
 
 describe("fileSize", () => {
   it("reads bytes, kilobytes, megabytes and gigabytes", () => {
@@ -70,5 +70,13 @@ describe("messageText", () => {
     expect(messageText({ body: "hi", files: [{ name: "a.png" }] })).toBe("hi");
     expect(messageText({ body: "", files: [{ name: "a.png" }, { name: "b.pdf" }] })).toBe("sent a.png and b.pdf");
     expect(messageText({ body: "" })).toBe("");
+  });
+});
+
+describe("sentence", () => {
+  it("capitalises a server's message and ends it with a full stop", () => {
+    expect(sentence("files of this type (x) cannot be shared here")).toBe("Files of this type (x) cannot be shared here.");
+    expect(sentence("Cannot reach the server.")).toBe("Cannot reach the server.");
+    expect(sentence("  ")).toBe("");
   });
 });
