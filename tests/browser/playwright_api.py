@@ -11,7 +11,14 @@ import pytest
 from tests.browser.conftest import IN_CI
 
 try:
-    from playwright.sync_api import Dialog as Dialog, Locator as Locator, Page as Page, expect as expect
+    from playwright.sync_api import (
+        Dialog as Dialog,
+        FilePayload as FilePayload,
+        Locator as Locator,
+        Page as Page,
+        WebSocketRoute as WebSocketRoute,
+        expect as expect,
+    )
 except ImportError:
     if IN_CI:
         raise

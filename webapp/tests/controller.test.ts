@@ -5,7 +5,7 @@ import { ChatController } from "@/lib/chat/controller";
 import { SessionManager } from "@/lib/session";
 import { IN_ROOM, pendingSend } from "@/lib/state/outbox";
 import type { ClientFrame, ServerFrame } from "@/lib/types";
-import { MemoryStorage, msg, myRoom, user } from "./fixtures";
+import { fileOut, MemoryStorage, msg, myRoom, user } from "./fixtures";
 
 class FakeSocket {
   static readonly CONNECTING = 0;
@@ -154,6 +154,31 @@ describe("ChatController and the outbox", () => {
     expect(JSON.parse(storage.getItem(OUTBOX_KEY) ?? "[]")).toMatchObject([{ clientMsgId: id, body: "hello" }]);
     socket.receive({ type: "message", room_id: 1, message: msg(1, 1, { client_msg_id: id, sender_id: ME.id }) });
     expect(storage.getItem(OUTBOX_KEY)).toBeNull();
+  });
+
+  it("sends the ids of a message's files, again after a reload, and an empty body with them", async () => {
+    storage.removeItem(OUTBOX_KEY);
+    chat.start();
+    const socket = await connect(0);
+    chat.send(1, "", IN_ROOM, [fileOut("f1"), fileOut("f2")]);
+    expect(sends(socket)).toMatchObject([{ body: "", file_ids: ["f1", "f2"] }]);
+    chat.stop();
+    const reloaded = new ChatController(new SessionManager(storage), {
+      storage,
+      createSocket: () => {
+        const fresh = new FakeSocket();
+        sockets.push(fresh);
+        return fresh as unknown as WebSocket;
+      },
+    });
+    reloaded.start();
+    try {
+      expect(reloaded.store.getState().outbox[1]?.[0]?.files?.map((f) => f.id)).toEqual(["f1", "f2"]);
+      const again = await connect(0);
+      expect(sends(again)).toMatchObject([{ body: "", file_ids: ["f1", "f2"] }]);
+    } finally {
+      reloaded.stop();
+    }
   });
 
   it("marks a refused send failed, keeps it out of resends, and sends it again on Retry", async () => {

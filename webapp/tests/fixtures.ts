@@ -1,6 +1,6 @@
 // Small builders of the gateway's shapes for the unit tests.
 
-import type { Message, MyRoom, Room, User } from "@/lib/types";
+import type { FileOut, Message, MyRoom, Room, User } from "@/lib/types";
 
 export function msg(room: number, seq: number, options: Partial<Message> = {}): Message {
   return {
@@ -77,4 +77,21 @@ export class MemoryStorage implements Storage {
   setItem(key: string, value: string) {
     this.items.set(key, value);
   }
+}
+
+export function fileOut(id: string, options: Partial<FileOut> = {}): FileOut {
+  return {
+    id,
+    room_id: 1,
+    uploader_id: 1,
+    name: `${id}.png`,
+    size: 1234,
+    content_type: "image/png",
+    sha256: "0".repeat(64),
+    width: 800,
+    height: 600,
+    has_thumbnail: true,
+    created_at: "2026-01-01T00:00:00Z",
+    ...options,
+  };
 }

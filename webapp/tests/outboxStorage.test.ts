@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { beforeEach, describe, expect, it } from "vitest";
 import { OutboxStorage } from "@/lib/chat/outboxStorage";
-import { outboxReducer, IN_ROOM, pendingSend, type OutboxState } from "@/lib/state/outbox";
+import { outboxReducer, IN_ROOM, pendingFileIds, pendingSend, type OutboxState } from "@/lib/state/outbox";
+import { fileOut } from "./fixtures";
 
 const queue = (state: OutboxState, id: string, room = 1) =>
   outboxReducer(state, { type: "outbox/queued", item: pendingSend(room, `body ${id}`, IN_ROOM, id) }, 1);
@@ -55,5 +56,15 @@ describe("OutboxStorage", () => {
     stop();
     window.dispatchEvent(new StorageEvent("storage", { key: "parley.outbox.v1.7" }));
     expect(heard).toEqual([["a"]]);
+  });
+
+  it("keeps a pending send's files across a reload, and drops an item whose files are unreadable", () => {
+    const item = pendingSend(1, "", IN_ROOM, "a", new Date(), [fileOut("f1"), fileOut("f2")]);
+    new OutboxStorage(localStorage, 7).persist({}, outboxReducer({}, { type: "outbox/queued", item }, 7));
+    const [loaded] = new OutboxStorage(localStorage, 7).load();
+    expect(pendingFileIds(loaded!)).toEqual(["f1", "f2"]);
+    expect(loaded?.files?.[0]).toEqual(fileOut("f1"));
+    localStorage.setItem("parley.outbox.v1.7", JSON.stringify([{ ...item, files: [{ id: 3 }] }, { ...item, clientMsgId: "b", files: "x" }]));
+    expect(new OutboxStorage(localStorage, 7).load()).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import "./styles/panels.css";
 import "./styles/conversation.css";
 import "./styles/threads.css";
 import "./styles/search.css";
+import "./styles/files.css";
 import "./styles/narrow.css";
 
 // Rendered per request so that GATEWAY_PUBLIC_URL is read at run time, not baked in at build time.
@@ -26,9 +27,14 @@ export const viewport: Viewport = {
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   const gateway = process.env.GATEWAY_PUBLIC_URL;
+  // chat_svc's limit, when this server is told it too: the composer refuses bigger files before uploading.
+  const fileMax = process.env.CHAT_FILE_MAX_BYTES;
   return (
     <html lang="en">
-      <head>{gateway ? <meta name="parley-gateway" content={gateway} /> : null}</head>
+      <head>
+        {gateway ? <meta name="parley-gateway" content={gateway} /> : null}
+        {fileMax ? <meta name="parley-file-max-bytes" content={fileMax} /> : null}
+      </head>
       <body>{children}</body>
     </html>
   );

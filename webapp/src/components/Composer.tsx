@@ -1,8 +1,12 @@
 "use client";
 
-import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useId, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent } from "react";
+import { blockedBy, uploadedFiles } from "@/lib/files/uploads";
 import { useChat } from "./ChatContext";
+import { DropZone } from "./DropZone";
 import { useMentionCompletion } from "./MentionCompletion";
+import { UploadTray } from "./UploadTray";
+import { useUploads } from "./useUploads";
 
 const MAX_CHARS = 4000;
 
@@ -15,7 +19,10 @@ interface Props {
   roomLabel?: string;
 }
 
-/** The message box: Enter sends, Shift+Enter starts a new line. In a thread it posts replies. */
+/**
+ * The message box: Enter sends, Shift+Enter starts a new line. In a thread it posts replies. Files come
+ * by the paperclip, by pasting, or dropped on the conversation; they upload at once, and Send waits for them.
+ */
 export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) {
   const chat = useChat();
   const [text, setText] = useState("");
@@ -25,14 +32,28 @@ export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) 
   const tooLong = text.length > MAX_CHARS;
   const box = useRef<HTMLTextAreaElement>(null);
   const mentions = useMentionCompletion(roomId, box, text, setText);
+  const form = useRef<HTMLFormElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+  const files = useUploads(roomId);
+  const waiting = blockedBy(files.uploads);
+  const empty = !text.trim() && files.uploads.length === 0;
 
   function send(event?: FormEvent) {
     event?.preventDefault();
     const body = text.trim();
-    if (!body || tooLong) return;
-    chat.send(roomId, body, { threadRootSeq: rootSeq, alsoInRoom: rootSeq > 0 && alsoInRoom });
+    if (empty || tooLong || waiting) return;
+    const placement = { threadRootSeq: rootSeq, alsoInRoom: rootSeq > 0 && alsoInRoom };
+    chat.send(roomId, body, placement, uploadedFiles(files.uploads));
     setText("");
     setAlsoInRoom(false);
+    files.clear();
+  }
+
+  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
+    const pasted = Array.from(event.clipboardData.files);
+    if (pasted.length === 0) return; // plain text pastes as usual
+    event.preventDefault();
+    files.add(pasted);
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -45,11 +66,33 @@ export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) 
 
   const lines = Math.min(6, Math.max(1, text.split("\n").length));
   return (
-    <form className="composer" onSubmit={send}>
+    <form className="composer" onSubmit={send} ref={form}>
       <label htmlFor={inputId} className="sr-only">
         {label}
       </label>
       {mentions.list}
+      <DropZone target={form} label={label} onFiles={files.add} />
+      <UploadTray uploads={files.uploads} onRemove={files.remove} onRetry={files.retry} />
+      <button
+        type="button"
+        className="attach"
+        onClick={() => picker.current?.click()}
+        aria-label="Attach files"
+        title="Attach files"
+      >
+        <span aria-hidden="true">📎</span>
+      </button>
+      <input
+        ref={picker}
+        type="file"
+        multiple
+        hidden
+        data-testid="file-input"
+        onChange={(e) => {
+          files.add(Array.from(e.target.files ?? []));
+          e.target.value = ""; // picking the same file again is a new pick
+        }}
+      />
       <textarea
         ref={box}
         id={inputId}
@@ -67,8 +110,9 @@ export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) 
         onSelect={(e) => mentions.update(e.currentTarget.value, e.currentTarget.selectionStart)}
         onBlur={() => mentions.update("", 0)}
         onKeyDown={onKeyDown}
+        onPaste={onPaste}
       />
-      <button type="submit" className="primary" disabled={!text.trim() || tooLong}>
+      <button type="submit" className="primary" disabled={empty || tooLong || waiting !== null}>
         Send
       </button>
       {rootSeq > 0 && (
@@ -80,7 +124,10 @@ export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) 
       <p id={hintId} className={tooLong ? "composer-hint field-error" : "composer-hint"}>
         {tooLong
           ? `${text.length - MAX_CHARS} characters over the limit of ${MAX_CHARS}.`
-          : "Enter to send, Shift+Enter for a new line."}
+          : (waiting ?? "Enter to send, Shift+Enter for a new line.")}
+      </p>
+      <p className="sr-only" aria-live="assertive" data-testid="upload-notice">
+        {files.notice}
       </p>
     </form>
   );

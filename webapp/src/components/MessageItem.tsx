@@ -8,6 +8,7 @@ import { mentionsUser } from "@/lib/notifications";
 import { threadRootOf } from "@/lib/timeline";
 import type { Message, ThreadSummary } from "@/lib/types";
 import { userName } from "@/lib/state/users";
+import { Attachments } from "./Attachments";
 import { shallowEqual, useChat, useStore } from "./ChatContext";
 import { MessageBody } from "./MessageBody";
 import { Reactions } from "./Reactions";
@@ -96,6 +97,7 @@ export function MessageItem({ message, own, deletable, inThread = false, jumpTar
       ) : (
         <MessageBody body={message.body} me={me?.username ?? null} mentionsRoom={message.mentions_room} />
       )}
+      {!message.deleted && <Attachments files={message.files ?? []} />}
       <p className="message-meta">
         <time dateTime={message.created_at}>{timeLabel(message.created_at)}</time>
         {message.edited_at && !message.deleted && <span className="edited"> (edited)</span>}

@@ -1,6 +1,7 @@
 "use client";
 
 import type { PendingSend } from "@/lib/state/outbox";
+import { Attachments } from "./Attachments";
 import { useChat, useStore } from "./ChatContext";
 import { MessageBody } from "./MessageBody";
 
@@ -13,6 +14,7 @@ export function PendingItem({ pending }: { pending: PendingSend }) {
     <li className={`message own pending${failed ? " failed" : ""}`} data-testid="pending-message">
       {/* The server has not said yet whether @room counts: until it does, @room is text. */}
       <MessageBody body={pending.body} me={me} mentionsRoom={false} />
+      <Attachments files={pending.files ?? []} />
       <p className="message-meta">
         {failed ? (
           <>

@@ -1,11 +1,14 @@
 // A small typed client for the gateway's REST API (/api/v1); see docs/protocol.md.
 
-import { ApiError, request, type Method } from "./http";
+import { apiUrl } from "./config";
+import { sendFile } from "./files/transfer";
+import { ApiError, request, requestBlob, type Method } from "./http";
 import type { SessionManager } from "./session";
 import type {
   CreateRoomBody,
   DirectRoom,
   EditMessageBody,
+  FileOut,
   LoginBody,
   Member,
   MemberPage,
@@ -54,14 +57,19 @@ function query(params: Record<string, string | number | undefined>): string {
 export class ApiClient {
   constructor(private readonly session: SessionManager) {}
 
-  private async call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  private call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return this.authorized((token) => request<T>(method, path, body, token));
+  }
+
+  /** Run `attempt` with an access token; a 401 refreshes the token once and runs it again. */
+  private async authorized<T>(attempt: (token: string) => Promise<T>): Promise<T> {
     const token = await this.session.accessToken();
     try {
-      return await request<T>(method, path, body, token);
+      return await attempt(token);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
       const fresh = await this.session.refresh();
-      return request<T>(method, path, body, fresh.session.access_token);
+      return attempt(fresh.session.access_token);
     }
   }
 
@@ -117,6 +125,24 @@ export class ApiClient {
     this.call<SearchPage>(
       "GET",
       `/search${query({ q, room_id: options.roomId || undefined, page_token: options.pageToken, limit: options.limit })}`,
+    );
+
+  // files (docs/search-and-files.md): raw bytes up, with progress; bytes down as a Blob
+  /** Upload one file to a room; it stays unattached until a message names it in file_ids. */
+  upload = (id: number, file: Blob & { name?: string }, onProgress: (loaded: number) => void, signal?: AbortSignal) =>
+    this.authorized<FileOut>((token) =>
+      sendFile({
+        url: `${apiUrl()}/rooms/${id}/files${query({ name: file.name || "pasted file" })}`,
+        token,
+        body: file,
+        onProgress,
+        signal,
+      }),
+    );
+  /** A file's bytes (or its thumbnail's). */
+  fileBlob = (fileId: string, thumbnail = false) =>
+    this.authorized((token) =>
+      requestBlob(`/files/${encodeURIComponent(fileId)}${thumbnail ? "?thumbnail=true" : ""}`, token),
     );
 
   /** When I am notified of a room's messages, on all my devices. */

@@ -27,3 +27,11 @@ export function apiUrl(): string {
 export function wsUrl(): string {
   return `${apiUrl().replace(/^http/, "ws")}/ws`;
 }
+
+/** The largest file the composer lets go up: CHAT_FILE_MAX_BYTES of the web app's server, else `fallback`. */
+export function fileMaxBytes(fallback: number): number {
+  if (typeof document === "undefined") return fallback;
+  const meta = document.querySelector<HTMLMetaElement>('meta[name="parley-file-max-bytes"]');
+  const bytes = Number(meta?.content);
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : fallback;
+}

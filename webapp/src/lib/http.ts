@@ -41,7 +41,7 @@ export async function request<T>(method: Method, path: string, body?: unknown, t
       cache: "no-store",
     });
   } catch {
-    throw new ApiError(0, "unavailable", "Cannot reach the server. Check your connection and try again.");
+    throw new ApiError(0, "unavailable", UNREACHABLE);
   }
   if (response.status === 204) return undefined as T;
   let payload: unknown = null;
@@ -50,12 +50,28 @@ export async function request<T>(method: Method, path: string, body?: unknown, t
   } catch {
     payload = null;
   }
-  if (!response.ok) {
-    const error = (payload as { error?: { code?: string; message?: string } } | null)?.error;
-    const detail = (payload as { detail?: unknown } | null)?.detail;
-    const message =
-      error?.message ?? (typeof detail === "string" ? detail : undefined) ?? describe(response.status);
-    throw new ApiError(response.status, error?.code ?? "http_" + response.status, message);
-  }
+  if (!response.ok) throw answerError(response.status, payload);
   return payload as T;
+}
+
+/** The ApiError of an error answer: its status and parsed JSON body (null when it had none). */
+export function answerError(status: number, payload: unknown): ApiError {
+  const error = (payload as { error?: { code?: string; message?: string } } | null)?.error;
+  const detail = (payload as { detail?: unknown } | null)?.detail;
+  const message = error?.message ?? (typeof detail === "string" ? detail : undefined) ?? describe(status);
+  return new ApiError(status, error?.code ?? "http_" + status, message);
+}
+
+export const UNREACHABLE = "Cannot reach the server. Check your connection and try again.";
+
+/** GET bytes (a file): a Blob, or ApiError. */
+export async function requestBlob(path: string, token: string): Promise<Blob> {
+  let response: Response;
+  try {
+    response = await fetch(`${apiUrl()}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  } catch {
+    throw new ApiError(0, "unavailable", UNREACHABLE);
+  }
+  if (!response.ok) throw answerError(response.status, await response.json().catch(() => null));
+  return response.blob();
 }

@@ -38,6 +38,8 @@ export type Reaction = Schemas["Reaction"];
 export type Reacted = Schemas["Reacted"];
 export type SearchHit = Schemas["SearchHit"];
 export type SearchPage = Schemas["SearchPage"];
+export type FileOut = Schemas["FileOut"];
+export type UploadedFile = Schemas["UploadedFile"];
 
 // -- WebSocket frames (edge_gateway/ws/frames.py) -------------------------------------------------
 

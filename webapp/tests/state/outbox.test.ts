@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { Action } from "@/lib/state/actions";
-import { newClientMsgId, outboxReducer, IN_ROOM, pendingSend, toResend, type OutboxState } from "@/lib/state/outbox";
-import { msg } from "../fixtures";
+import {
+  newClientMsgId,
+  outboxReducer,
+  IN_ROOM,
+  pendingFileIds,
+  pendingSend,
+  toResend,
+  type OutboxState,
+} from "@/lib/state/outbox";
+import { fileOut, msg } from "../fixtures";
 
 const ME = 1;
 const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
@@ -85,5 +93,22 @@ describe("outboxReducer", () => {
     const ids = new Set(Array.from({ length: 100 }, newClientMsgId));
     expect(ids.size).toBe(100);
     for (const id of ids) expect(id.length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe("a send with files", () => {
+  it("keeps the files, and their ids for the send frame, in the pending item", () => {
+    const files = [fileOut("f1"), fileOut("f2", { name: "report.pdf", content_type: "application/pdf" })];
+    const item = pendingSend(1, "", IN_ROOM, "a", new Date(), files);
+    const state = outboxReducer({}, { type: "outbox/queued", item }, 1);
+    expect(pendingFileIds(state[1]![0]!)).toEqual(["f1", "f2"]);
+    const failed = outboxReducer(state, { type: "outbox/failed", clientMsgId: "a", error: "x" }, 1);
+    const retried = outboxReducer(failed, { type: "outbox/retried", clientMsgId: "a" }, 1);
+    expect(pendingFileIds(retried[1]![0]!)).toEqual(["f1", "f2"]);
+  });
+
+  it("has no files field when it carries none", () => {
+    expect(pendingSend(1, "hi", IN_ROOM, "a")).not.toHaveProperty("files");
+    expect(pendingFileIds(pendingSend(1, "hi", IN_ROOM, "a"))).toEqual([]);
   });
 });

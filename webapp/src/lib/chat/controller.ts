@@ -15,8 +15,10 @@ import { nextTypingExpiry } from "../state/live";
 import { reactedWith } from "../reactions";
 import { createStore, type Store } from "../store";
 import { inMainTimeline } from "../timeline";
-import type { Message, MyRoom, NotificationLevelBody, ReactionFrame, Room, ServerFrame } from "../types";
+import type { FileOut, Message, MyRoom, NotificationLevelBody, ReactionFrame, Room, ServerFrame } from "../types";
 import { CursorBook } from "../ws/cursors";
+import { FileUrls } from "../files/fileUrls";
+import { messageText } from "../files/kinds";
 import { ChatSocket, type ConnectionStatus } from "../ws/socket";
 import type { ChatContext } from "./context";
 import { History } from "./history";
@@ -37,6 +39,8 @@ export class ChatController {
   readonly api: ApiClient;
   readonly store: Store<ChatState, Action>;
   readonly notifier: Notifier;
+  /** Object URLs of the files on screen (fetched with the token; see files/fileUrls.ts). */
+  readonly files: FileUrls;
   private readonly cursors = new CursorBook();
   private readonly socket: ChatSocket;
   private readonly users: UserLoader;
@@ -56,6 +60,7 @@ export class ChatController {
     { storage = typeof localStorage === "undefined" ? null : localStorage, createSocket, notifier }: Options = {},
   ) {
     this.api = new ApiClient(session);
+    this.files = new FileUrls((id, thumbnail) => this.api.fileBlob(id, thumbnail));
     this.notifier = notifier ?? new Notifier();
     const me = session.user;
     this.store = createStore(chatReducer, initialChatState(me));
@@ -119,6 +124,7 @@ export class ChatController {
     this.typingTimer = null;
     this.users.stop();
     this.sending.stop();
+    this.files.clear();
   }
 
   /** Sign out: close the socket, revoke the session at the gateway, forget the tokens and unsent messages. */
@@ -258,7 +264,7 @@ export class ChatController {
       fresh: fresh !== "duplicate",
       unread: live && !visible && main,
       mention: live && !visible && mentioned,
-      announce: live && message.room_id === this.activeRoom ? `${author}${where}: ${message.body}` : null,
+      announce: live && message.room_id === this.activeRoom ? `${author}${where}: ${messageText(message)}` : null,
     });
     if (fresh === "duplicate") return;
     if (fresh === "gap") void this.history.fillGap(message.room_id);
@@ -276,7 +282,7 @@ export class ChatController {
     const thread = message.thread_root_seq ? `?thread=${message.thread_root_seq}` : "";
     this.notifier.show({
       title: `${author}${room}`,
-      body: message.body,
+      body: messageText(message),
       tag: `room-${message.room_id}`,
       path: `/rooms/${message.room_id}${thread}`,
     });
@@ -439,8 +445,8 @@ export class ChatController {
   // -- sending ---------------------------------------------------------------------------------
 
   /** Post a message: shown at once as pending (and kept across reloads), resent until confirmed. */
-  send = (roomId: number, body: string, placement: Placement = IN_ROOM): void =>
-    this.sending.send(roomId, body, placement);
+  send = (roomId: number, body: string, placement: Placement = IN_ROOM, files: readonly FileOut[] = []): void =>
+    this.sending.send(roomId, body, placement, files);
   retrySend = (clientMsgId: string): void => this.sending.retry(clientMsgId);
   discardSend = (clientMsgId: string): void => this.sending.discard(clientMsgId);
   typing = (roomId: number): void => this.sending.typing(roomId);

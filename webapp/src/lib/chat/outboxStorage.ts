@@ -21,8 +21,14 @@ function isPendingSend(value: unknown): value is PendingSend {
     typeof item.createdAt === "string" &&
     (item.state === "sending" || item.state === "failed") &&
     (item.threadRootSeq === undefined || typeof item.threadRootSeq === "number") &&
-    (item.alsoInRoom === undefined || typeof item.alsoInRoom === "boolean")
+    (item.alsoInRoom === undefined || typeof item.alsoInRoom === "boolean") &&
+    (item.files === undefined || (Array.isArray(item.files) && item.files.every(isFile)))
   );
+}
+
+function isFile(value: unknown): boolean {
+  const file = value as { id?: unknown; name?: unknown; size?: unknown } | null;
+  return typeof file === "object" && file !== null && typeof file.id === "string" && typeof file.name === "string";
 }
 
 export class OutboxStorage {

@@ -2,7 +2,16 @@
 // it shows at once and survives a reload), then written if the socket is up; whatever is still
 // unconfirmed is written again, with the same client_msg_id, after every catch-up.
 
-import { findPending, IN_ROOM, pendingSend, toResend, type PendingSend, type Placement } from "../state/outbox";
+import {
+  findPending,
+  IN_ROOM,
+  pendingFileIds,
+  pendingSend,
+  toResend,
+  type PendingSend,
+  type Placement,
+} from "../state/outbox";
+import type { FileOut } from "../types";
 import { backoffMs } from "../ws/cursors";
 import type { ChatSocket } from "../ws/socket";
 import type { ChatContext } from "./context";
@@ -22,8 +31,8 @@ export class Sending {
     private readonly socket: ChatSocket,
   ) {}
 
-  send(roomId: number, body: string, placement: Placement = IN_ROOM): void {
-    const item = pendingSend(roomId, body, placement);
+  send(roomId: number, body: string, placement: Placement = IN_ROOM, files: readonly FileOut[] = []): void {
+    const item = pendingSend(roomId, body, placement, undefined, undefined, files);
     this.chat.dispatch({ type: "outbox/queued", item });
     this.write(item);
     this.typingSentAt.delete(roomId);
@@ -82,6 +91,7 @@ export class Sending {
       room_id: item.roomId,
       client_msg_id: item.clientMsgId,
       body: item.body,
+      ...(item.files?.length ? { file_ids: pendingFileIds(item) } : {}),
       ...(item.threadRootSeq ? { thread_root_seq: item.threadRootSeq, also_in_room: item.alsoInRoom === true } : {}),
     });
   }

@@ -3,7 +3,7 @@
 // returns the stored original instead of a duplicate. A send leaves the outbox when its ack comes,
 // or when the message itself shows up (a message frame, a history page): whichever is first.
 
-import type { Message } from "../types";
+import type { FileOut, Message } from "../types";
 import type { Action } from "./actions";
 
 export type PendingState = "sending" | "failed";
@@ -19,6 +19,8 @@ export interface PendingSend {
   threadRootSeq?: number;
   /** A reply also shown in the main timeline. */
   alsoInRoom?: boolean;
+  /** The uploaded files it carries (sent as file_ids; kept whole to show them while pending). */
+  files?: FileOut[];
 }
 
 /** Where a send goes besides its room: a thread, and whether the main timeline shows it too. */
@@ -50,9 +52,16 @@ export function pendingSend(
   { threadRootSeq, alsoInRoom }: Placement = IN_ROOM,
   clientMsgId = newClientMsgId(),
   now = new Date(),
+  files: readonly FileOut[] = [],
 ): PendingSend {
   const item: PendingSend = { clientMsgId, roomId, body, createdAt: now.toISOString(), state: "sending" };
+  if (files.length > 0) item.files = [...files];
   return threadRootSeq > 0 ? { ...item, threadRootSeq, alsoInRoom } : item;
+}
+
+/** The ids of the files a pending send carries, for its send frame. */
+export function pendingFileIds(item: PendingSend): string[] {
+  return (item.files ?? []).map((file) => file.id);
 }
 
 function update(state: OutboxState, clientMsgId: string, change: (item: PendingSend) => PendingSend | null): OutboxState {
