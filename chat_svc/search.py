@@ -55,7 +55,7 @@ class Search:
             if self._index is None:
                 self._index = repository.word_index(s)
             rows = repository.search_messages(s, terms, self._index, wanted, after, size + 1)
-            found = repository.seen_by(s, wanted.user_id, [repository.message_of(row) for row in rows[:size]])
+            found = repository.seen_by(s, wanted.user_id, repository.messages_of(s, rows[:size]))
         hits = [Hit(m, tuple(words.highlights(m.body, terms))) for m in found]
         more = len(rows) > size
         return hits, _token(found[-1], bound) if more else ""

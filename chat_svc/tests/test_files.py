@@ -282,6 +282,17 @@ async def test_a_retried_send_returns_the_original_with_its_files(files: FileCha
     assert reply.duplicate and [f.id for f in reply.message.files] == [stored.id]
 
 
+async def test_a_search_hit_carries_the_message_files(files: FileChat) -> None:
+    """SearchMessages answers a message with its files, as ListMessages does."""
+    room = await files.room(ALICE)
+    stored = await files.upload(ALICE, room, b"x", "x.txt")
+    await files.send(ALICE, room, [stored.id], body="the quarterly report")
+    found = await files.stub.SearchMessages(
+        pb.SearchMessagesRequest(query="quarterly", room_id=room), metadata=files.md(ALICE)
+    )
+    assert [[f.id for f in hit.message.files] for hit in found.hits] == [[stored.id]]
+
+
 async def test_an_edit_keeps_the_files(files: FileChat) -> None:
     """Editing the caption keeps the message's files."""
     room = await files.room(ALICE)
