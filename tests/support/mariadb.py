@@ -11,13 +11,13 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import MySQLdb
 
 from tests.support import IN_CI
-from tests.support.processes import free_port, wait_until
+from tests.support.processes import Daemon
 
 SERVER = "/usr/sbin/mariadbd"
 
@@ -35,12 +35,10 @@ def require() -> None:
 
 
 @dataclass
-class MariaDBServer:
+class MariaDBServer(Daemon):
     """mariadbd on 127.0.0.1:port over datadir; root without a password, and users made with `user`."""
 
     datadir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -57,21 +55,14 @@ class MariaDBServer:
         )  # fmt: skip
         return self
 
-    def start(self, timeout: float = 30.0) -> MariaDBServer:
-        """Start (again, on the same port and data) and wait until it answers."""
-        command = [
+    def command(self) -> list[str]:
+        """mariadbd on the data directory, without the machine's option files."""
+        return [
             SERVER, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
             "--bind-address=127.0.0.1", f"--socket={self.datadir / 'mysqld.sock'}", "--user=root",
             "--innodb-buffer-pool-size=64M", "--skip-log-bin",
             f"--pid-file={self.datadir / 'mysqld.pid'}", f"--log-error={self.datadir / 'error.log'}",
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_until(self.answers, f"mariadbd on port {self.port}", timeout=timeout)
-        except TimeoutError:
-            self.kill()
-            raise
-        return self
 
     def sql(self, *statements: str) -> None:
         """Run statements as root."""
@@ -103,13 +94,6 @@ class MariaDBServer:
         except MySQLdb.Error:
             return False
         return True
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash: no clean shutdown."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
 
 
 @contextlib.contextmanager

@@ -12,9 +12,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,50 @@ def free_port() -> int:
         if port not in _handed_out:
             _handed_out.add(port)
             return port
+
+
+@dataclass
+class Daemon:
+    """A server a test runs of its own (Redis, MariaDB, moto's S3) on a free port: started, probed until it
+    answers, stopped or killed. Subclasses say how to run it and, when accepting a connection is not enough,
+    how to probe it."""
+
+    port: int = field(default_factory=free_port, kw_only=True)
+    process: subprocess.Popen[bytes] | None = field(default=None, kw_only=True)
+
+    def command(self) -> list[str]:
+        """The command line that runs the server on self.port."""
+        raise NotImplementedError
+
+    def answers(self) -> bool:
+        """It accepts a TCP connection."""
+        return accepts(self.port)()
+
+    def start(self, timeout: float = 30.0) -> Self:
+        """Start (again, on the same port) and wait until it answers; killed if it never does."""
+        command = self.command()
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(self.answers, f"{Path(command[0]).name} on port {self.port}", timeout=timeout)
+        except TimeoutError:
+            self.kill()
+            raise
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no clean shutdown."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, and SIGKILL if it has not exited after timeout."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout)
+        self.kill()
 
 
 @dataclass

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tests.support import IN_CI
-from tests.support.processes import free_port, wait_until
+from tests.support.processes import Daemon
 
 
 def unavailable_reason() -> str | None:
@@ -28,27 +27,17 @@ def require() -> None:
 
 
 @dataclass
-class RedisServer:
+class RedisServer(Daemon):
     """redis-server on a port of its own, without persistence (as a restarted broker loses its streams)."""
-
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         """redis:// URL of the server."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> RedisServer:
-        """Start (again, on the same port) and wait until it answers."""
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_until(self.answers, f"redis-server on port {self.port}", timeout=timeout)
-        except TimeoutError:
-            self.stop()
-            raise
-        return self
+    def command(self) -> list[str]:
+        """redis-server without persistence."""
+        return ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 
     def answers(self) -> bool:
         """It answers PING."""
@@ -58,18 +47,3 @@ class RedisServer:
                 return conn.recv(16).startswith(b"+PONG")
         except OSError:
             return False
-
-    def kill(self) -> None:
-        """SIGKILL: the broker vanishes with every stream it held."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()

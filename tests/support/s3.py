@@ -2,47 +2,27 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from tests.support.processes import free_port, wait_until
+from tests.support.processes import Daemon
 
 ACCESS_KEY, SECRET_KEY, REGION = "testing", "testing-secret", "us-east-1"
 
 
 @dataclass
-class S3Server:
+class S3Server(Daemon):
     """`python -m moto.server` on 127.0.0.1, in memory: buckets and objects live as long as the process."""
-
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         """The endpoint URL (path-style addressing, as MinIO)."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> S3Server:
-        """Start and wait until it accepts connections."""
-        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_until(self.answers, f"moto S3 server on port {self.port}", timeout=timeout)
-        except TimeoutError:
-            self.stop()
-            raise
-        return self
-
-    def answers(self) -> bool:
-        """It accepts a TCP connection."""
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+    def command(self) -> list[str]:
+        """moto's standalone server."""
+        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
 
     def settings(self, bucket: str) -> dict[str, str]:
         """chat_svc's settings (field names) for a bucket on this server."""
@@ -67,13 +47,3 @@ class S3Server:
             "s3", endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY,
         )  # fmt: skip
-
-    def stop(self) -> None:
-        """Stop the server."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
