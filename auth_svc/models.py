@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.db import BigId, PreciseDateTime
+
+# Usernames compare byte for byte: MySQL's default collations make accented and full-width spellings
+# of "alice" equal to it.
+# They are stored lower case (auth_svc/passwords.py), so `Alice` and `alice` are still one name.
+Username = String(32).with_variant(mysql.VARCHAR(32, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -20,7 +26,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(32), unique=True)
+    username: Mapped[str] = mapped_column(Username, unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
@@ -34,7 +40,8 @@ class Session(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
+    # Indexed: ListEndedSessions reads the sessions ended lately.
+    revoked_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None, index=True)
     revoke_reason: Mapped[str | None] = mapped_column(String(32), default=None)
 
 

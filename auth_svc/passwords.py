@@ -1,9 +1,11 @@
-"""Password hashing (argon2 via passlib) and the rules for usernames, passwords and names."""
+"""Password hashing (argon2 via passlib, on its own bounded pool) and the rules for usernames, passwords and names."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 
 from passlib.context import CryptContext
 
@@ -17,14 +19,48 @@ from common.limits import (  # re-exported: the numbers are written once, in com
     USERNAME_MIN,
 )
 
-# argon2 only: passlib's bcrypt backend breaks with bcrypt >= 4.1 and truncates at 72 bytes.
-hasher = CryptContext(schemes=["argon2"], deprecated="auto")
-
 USERNAME_RE = re.compile(rf"[a-z0-9_][a-z0-9_.-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}")
 
-# A hash to verify against when the user does not exist, so that an unknown user takes as long
-# to refuse as a wrong password.
-DUMMY_HASH = hasher.hash("not-a-real-password-just-for-timing")
+# passlib's argon2 defaults (argon2id, 3 passes, 64 MiB): the hashes made before these were settings.
+DEFAULT_TIME_COST, DEFAULT_MEMORY_KIB = 3, 65536
+
+
+class Hasher:
+    """argon2 hashing and verification on a pool of its own.
+
+    A flood of sign-ins then queues here, `threads` hashes at a time (each holding `memory_kib` of
+    memory), and cannot take the database's worker threads from other calls. The cost lives in each
+    hash, so hashes made with other parameters keep verifying (and are upgraded on the next sign-in).
+    """
+
+    def __init__(
+        self, threads: int = 2, time_cost: int = DEFAULT_TIME_COST, memory_kib: int = DEFAULT_MEMORY_KIB
+    ) -> None:
+        # argon2 only: passlib's bcrypt backend breaks with bcrypt >= 4.1 and truncates at 72 bytes.
+        self._context = CryptContext(
+            schemes=["argon2"], deprecated="auto", argon2__rounds=time_cost, argon2__memory_cost=memory_kib
+        )
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        # What an unknown (or malformed) username is checked against, so that it takes as long to
+        # refuse as a wrong password.
+        self._dummy = self._context.hash("not-a-real-password-just-for-timing")
+
+    async def hash(self, password: str) -> str:
+        """The argon2 hash of a password."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._context.hash, password)
+
+    async def verify(self, password: str, stored: str | None) -> tuple[bool, str | None]:
+        """(matches, a new hash when the stored one has outdated parameters); `stored` None: spend the time, False."""
+        loop = asyncio.get_running_loop()
+        if stored is None:
+            await loop.run_in_executor(self._pool, self._context.verify, password, self._dummy)
+            return False, None
+        ok, new_hash = await loop.run_in_executor(self._pool, self._context.verify_and_update, password, stored)
+        return bool(ok), new_hash
+
+    def close(self) -> None:
+        """Stop the pool's threads."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def normalize_username(raw: str) -> str:
@@ -32,10 +68,21 @@ def normalize_username(raw: str) -> str:
     return raw.strip().lower()
 
 
+def well_formed_username(raw: str) -> str | None:
+    """The normalized username when it keeps the username rule, else None.
+
+    Checked before lower-casing: str.lower() maps some non-ASCII letters to ASCII ones (the Kelvin
+    sign to "k"), and such a spelling must not name an account.
+    """
+    trimmed = raw.strip()
+    name = trimmed.lower()
+    return name if trimmed.isascii() and USERNAME_RE.fullmatch(name) else None
+
+
 def check_username(username: str) -> str:
     """The normalized username, or InvalidArgument saying what is wrong."""
-    name = normalize_username(username)
-    if not USERNAME_RE.fullmatch(name):
+    name = well_formed_username(username)
+    if name is None:
         raise InvalidArgument(
             "username must be 3-32 characters of a-z, 0-9, '_', '.' or '-', not starting with '.' or '-'"
         )

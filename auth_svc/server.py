@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from auth_svc import passwords
 from auth_svc.keys import Keyring
 from auth_svc.service import Accounts
 from auth_svc.servicer import AuthServicer
 from auth_svc.settings import AuthSettings, get_settings
+from auth_svc.throttle import MemoryStore, RedisStore, SignInThrottle, ThrottleLimits
 from common.db import Database
 from common.logs import setup_logging
 from common.readiness import DependencyReadiness
+from common.revocations import BrokerRevocations
 from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled
 from common.tokens import TokenVerifier
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -28,10 +31,28 @@ def migrate(settings: AuthSettings) -> None:
 
 
 def build_servicer(settings: AuthSettings, db: Database) -> AuthServicer:
-    """The servicer with its keyring and verifier, without a server (grpcio-testing uses this)."""
+    """The servicer with its keyring, verifier, hasher, throttle and announcer, without a server (grpcio-testing
+    uses this)."""
     keyring = Keyring.load(settings.keys_dir, settings.active_key_id, settings.generate_key_if_missing)
     verifier = TokenVerifier(keyring.key_source(), settings.issuer, settings.audience)
-    return AuthServicer(Accounts(db, keyring, settings), db, verifier)
+    hasher = passwords.Hasher(settings.hash_threads, settings.argon2_time_cost, settings.argon2_memory_kib)
+    limits = ThrottleLimits(
+        settings.login_free_attempts,
+        settings.login_account_free_attempts,
+        settings.login_address_free_attempts,
+        settings.login_max_delay_seconds,
+        settings.login_memory_seconds,
+    )
+    store = RedisStore.from_url(settings.broker_url) if settings.broker_url else MemoryStore()
+    revoked = verifier.revoked
+
+    async def refuse_here(session_id: str, until: float) -> None:
+        revoked.add(session_id, until)
+
+    # With a broker, every gateway and chat_svc hears of an ended session; without one, they poll.
+    announce = BrokerRevocations(settings.broker_url, revoked).announce if settings.broker_url else refuse_here
+    accounts = Accounts(db, keyring, settings, hasher, SignInThrottle(store, limits), announce)
+    return AuthServicer(accounts, db, verifier)
 
 
 async def create_server(settings: AuthSettings, db: Database) -> RunningServer:

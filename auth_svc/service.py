@@ -1,6 +1,8 @@
 """The rules of accounts and sessions. No gRPC here: plain values in, plain values or errors out.
 
-Methods are blocking (database, argon2) and are run on the Database's worker threads.
+register, login, refresh and logout are coroutines: their database work runs on the Database's worker
+threads and argon2 on the Hasher's own pool, so a sign-in flood cannot take the threads other calls
+need. The other methods are blocking and are run on the Database's threads by the servicer.
 """
 
 from __future__ import annotations
@@ -8,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
@@ -23,15 +24,31 @@ from auth_svc import passwords
 from auth_svc.keys import Keyring
 from auth_svc.models import RefreshToken, Session, User
 from auth_svc.settings import AuthSettings
+from auth_svc.throttle import SignInThrottle
 from common.db import Database
-from common.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
-from common.limits import BATCH_USERS_MAX
+from common.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
+from common.limits import BATCH_USERS_MAX, USERNAME_MAX
 from common.timestamps import utcnow
 from common.tokens import SERVICE_PREFIX
 
 BAD_CREDENTIALS = "wrong username or password"
 MAX_BATCH = BATCH_USERS_MAX
-_THROTTLE_PRUNE_AT = 10_000
+ENDED_PAGE = 1000  # ListEndedSessions' page
+# Ended sessions are refused this much longer than an access token lives: clocks differ a little,
+# and verifiers accept a token a few seconds past its expiry.
+_REFUSE_MARGIN_S = 30.0
+
+# Tells every component that a session ended: (session id, refuse its tokens until this epoch time).
+Announce = Callable[[str, float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EndedSession:
+    """A session that ended, and until when its access tokens must be refused."""
+
+    session_id: str
+    ended_at: datetime
+    refuse_until: float
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,15 @@ class Tokens:
     session_id: str
 
 
+class SessionReused(Exception):
+    """A rotated refresh token came back: its session was revoked (in the committed transaction)."""
+
+    def __init__(self, session_id: str, ended_at: datetime) -> None:
+        super().__init__(session_id)
+        self.session_id = session_id
+        self.ended_at = ended_at
+
+
 def _info(user: User) -> UserInfo:
     return UserInfo(user.id, user.username, user.display_name, user.created_at)
 
@@ -63,61 +89,36 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class LoginThrottle:
-    """Counts recent failed logins per username; too many lock the name out for a while.
-
-    Kept in memory: per replica, and reset by a restart. Good enough to slow down guessing.
-    """
-
-    def __init__(self, max_failures: int, window_seconds: float) -> None:
-        self._max = max_failures
-        self._window = window_seconds
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, username: str) -> None:
-        """ResourceExhausted when the username is locked out."""
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(username, []) if now - t < self._window]
-            self._failures[username] = recent
-            if len(recent) >= self._max:
-                wait = int(self._window - (now - recent[0])) + 1
-                raise ResourceExhausted(f"too many failed sign-ins for this username; try again in {wait}s")
-
-    def failed(self, username: str) -> None:
-        """Record a failure."""
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) >= _THROTTLE_PRUNE_AT:  # bound memory under random-name guessing
-                self._failures = {
-                    name: times for name, times in self._failures.items() if now - times[-1] < self._window
-                }
-            self._failures.setdefault(username, []).append(now)
-
-    def succeeded(self, username: str) -> None:
-        """Forget the failures of a username."""
-        with self._lock:
-            self._failures.pop(username, None)
-
-
 class Accounts:
     """Registration, sign-in, refresh-token rotation, sign-out and user lookups."""
 
-    def __init__(self, db: Database, keyring: Keyring, settings: AuthSettings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keyring: Keyring,
+        settings: AuthSettings,
+        hasher: passwords.Hasher,
+        throttle: SignInThrottle,
+        announce: Announce,
+    ) -> None:
         self.db = db
         self.keyring = keyring
         self.settings = settings
-        self.throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds)
+        self.hasher = hasher
+        self.throttle = throttle
+        self._announce = announce
 
     # -- accounts -------------------------------------------------------------------------------
 
-    def register(self, username: str, password: str, display_name: str) -> tuple[UserInfo, Tokens]:
+    async def register(self, username: str, password: str, display_name: str) -> tuple[UserInfo, Tokens]:
         """Create an account and a first session."""
         name = passwords.check_username(username)
         passwords.check_password(password, name)
         shown = passwords.check_display_name(display_name, name)
-        password_hash = passwords.hasher.hash(password)
+        password_hash = await self.hasher.hash(password)
+        return await self.db.run_once(self._create, name, shown, password_hash)
+
+    def _create(self, name: str, shown: str, password_hash: str) -> tuple[UserInfo, Tokens]:
         try:
             with self.db.sessions.begin() as s:
                 user = User(username=name, display_name=shown, password_hash=password_hash, created_at=utcnow())
@@ -129,21 +130,27 @@ class Accounts:
             raise AlreadyExists(f"username {name!r} is taken") from exc
         return info, tokens
 
-    def login(self, username: str, password: str) -> tuple[UserInfo, Tokens]:
-        """A new session for correct credentials; the same answer for unknown user and bad password."""
-        name = passwords.normalize_username(username)
-        self.throttle.check(name)
+    async def login(self, username: str, password: str, address: str = "") -> tuple[UserInfo, Tokens]:
+        """A new session for correct credentials; throttled per username and client address (auth_svc/throttle.py).
+
+        An unknown user, a wrong password and a malformed username get the same answer after the same
+        argon2 work, so the answer tells nothing of which names exist.
+        """
+        name = passwords.well_formed_username(username)
+        key = name if name is not None else username.strip().lower()[:USERNAME_MAX]
+        await self.db.run(self.throttle.attempt, key, address)
+        user = await self.db.run(self._find, name) if name is not None else None
+        ok, new_hash = await self.hasher.verify(password, user.password_hash if user is not None else None)
+        if user is None or not ok:
+            raise Unauthenticated(BAD_CREDENTIALS)
+        await self.db.run(self.throttle.succeeded, key, address)
+        return await self.db.run_once(self._signed_in, user, new_hash)
+
+    def _find(self, name: str) -> User | None:
         with self.db.sessions() as s:
-            user = s.scalar(select(User).where(User.username == name))
-        if user is None:
-            passwords.hasher.verify(password, passwords.DUMMY_HASH)
-            self.throttle.failed(name)
-            raise Unauthenticated(BAD_CREDENTIALS)
-        ok, new_hash = passwords.hasher.verify_and_update(password, user.password_hash)
-        if not ok:
-            self.throttle.failed(name)
-            raise Unauthenticated(BAD_CREDENTIALS)
-        self.throttle.succeeded(name)
+            return s.scalar(select(User).where(User.username == name))
+
+    def _signed_in(self, user: User, new_hash: str | None) -> tuple[UserInfo, Tokens]:
         with self.db.sessions.begin() as s:
             if new_hash:  # parameters changed since the hash was made: upgrade it now
                 s.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
@@ -156,7 +163,8 @@ class Accounts:
             if user_id is not None:
                 user = s.get(User, user_id)
             elif username is not None:
-                user = s.scalar(select(User).where(User.username == passwords.normalize_username(username)))
+                name = passwords.well_formed_username(username)
+                user = s.scalar(select(User).where(User.username == name)) if name is not None else None
             else:
                 raise InvalidArgument("give a user_id or a username")
         if user is None:
@@ -169,7 +177,7 @@ class Accounts:
         names = sorted({passwords.normalize_username(name) for name in usernames})
         if len(wanted) + len(names) > MAX_BATCH:
             raise InvalidArgument(f"ask for at most {MAX_BATCH} users at once")
-        names = [name for name in names if passwords.USERNAME_RE.fullmatch(name)]  # others name nobody
+        names = [name for name in names if passwords.well_formed_username(name) == name]  # others name nobody
         if not wanted and not names:
             return []
         with self.db.sessions() as s:
@@ -180,8 +188,15 @@ class Accounts:
 
     # -- sessions -------------------------------------------------------------------------------
 
-    def refresh(self, refresh_token: str) -> tuple[UserInfo, Tokens]:
-        """Rotate a refresh token. Reusing a rotated token revokes its whole session."""
+    async def refresh(self, refresh_token: str) -> tuple[UserInfo, Tokens]:
+        """Rotate a refresh token. Reusing a rotated token revokes its whole session, everywhere."""
+        try:
+            return await self.db.run_once(self._rotate, refresh_token)
+        except SessionReused as exc:
+            await self._announce(exc.session_id, self._refuse_until(exc.ended_at))
+            raise Unauthenticated("refresh token was already used; the session is revoked, sign in again") from exc
+
+    def _rotate(self, refresh_token: str) -> tuple[UserInfo, Tokens]:
         if not refresh_token:
             raise Unauthenticated("missing refresh token")
         now = utcnow()
@@ -220,23 +235,48 @@ class Accounts:
                 info = _info(user)
                 tokens = self._issue(s, info, session.id)
         if reused:  # raised after the commit, so that the revocation sticks
-            raise Unauthenticated("refresh token was already used; the session is revoked, sign in again")
+            raise SessionReused(session_id, now)
         return info, tokens
 
-    def logout(self, refresh_token: str) -> str:
-        """Revoke the session of a refresh token and return its id; unknown tokens give ""."""
+    async def logout(self, refresh_token: str) -> tuple[str, float]:
+        """Revoke the session of a refresh token, everywhere; its id ("" for an unknown token) and until when
+        its access tokens are refused."""
         if not refresh_token:
             raise InvalidArgument("missing refresh token")
+        session_id, ended_at = await self.db.run(self._end, refresh_token)
+        if not session_id:
+            return "", 0.0
+        until = self._refuse_until(ended_at)
+        await self._announce(session_id, until)
+        return session_id, until
+
+    def _end(self, refresh_token: str) -> tuple[str, datetime]:
         with self.db.sessions.begin() as s:
             row = s.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash_token(refresh_token)))
             if row is None:
-                return ""
+                return "", utcnow()
             s.execute(
                 update(Session)
                 .where(Session.id == row.session_id, Session.revoked_at.is_(None))
                 .values(revoked_at=utcnow(), revoke_reason="logout")
             )
-            return row.session_id
+            ended_at = s.scalar(select(Session.revoked_at).where(Session.id == row.session_id))
+            return row.session_id, ended_at or utcnow()
+
+    def ended_sessions(self, after: datetime) -> list[EndedSession]:
+        """Sessions ended after `after` (looking back at most one access token lifetime), oldest first, one page."""
+        oldest = utcnow() - timedelta(seconds=self.settings.access_token_ttl_seconds + _REFUSE_MARGIN_S)
+        with self.db.sessions() as s:
+            rows = s.execute(
+                select(Session.id, Session.revoked_at)
+                .where(Session.revoked_at > max(after, oldest))
+                .order_by(Session.revoked_at)
+                .limit(ENDED_PAGE)
+            ).all()
+        return [EndedSession(sid, ended, self._refuse_until(ended)) for sid, ended in rows if ended is not None]
+
+    def _refuse_until(self, ended_at: datetime) -> float:
+        return ended_at.replace(tzinfo=UTC).timestamp() + self.settings.access_token_ttl_seconds + _REFUSE_MARGIN_S
 
     def service_token(self, client_id: str, client_secret: str) -> tuple[str, float]:
         """An access token for an internal service with valid client credentials."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from auth_svc.service import Accounts, Tokens, UserInfo
 from common.db import Database
+from common.limits import CLIENT_ADDRESS_KEY, CLIENT_ADDRESS_MAX
 from common.timestamps import from_epoch, to_timestamp
 from common.tokens import Principal, TokenVerifier, bearer_token
 from parley.auth.v1 import auth_pb2 as pb, auth_pb2_grpc
@@ -29,11 +31,20 @@ def session_pb(tokens: Tokens) -> pb.Session:
     )
 
 
+def client_address(context: Any) -> str:
+    """The client's address as the gateway named it (parley-client-address), for the throttle only; "" if none."""
+    for key, value in context.invocation_metadata() or ():
+        if key == CLIENT_ADDRESS_KEY:
+            text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+            return text[:CLIENT_ADDRESS_MAX]
+    return ""
+
+
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     """Translates AuthService calls; `context` is a grpc.aio.ServicerContext."""
 
     def __init__(self, accounts: Accounts, db: Database, verifier: TokenVerifier) -> None:
-        self._accounts = accounts
+        self.accounts = accounts
         self._db = db
         self._verifier = verifier
 
@@ -41,28 +52,40 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return await self._verifier.verify(bearer_token(context.invocation_metadata()))
 
     async def Register(self, request: pb.RegisterRequest, context: Any) -> pb.RegisterResponse:
-        user, tokens = await self._db.run_once(
-            self._accounts.register, request.username, request.password, request.display_name
-        )
+        user, tokens = await self.accounts.register(request.username, request.password, request.display_name)
         return pb.RegisterResponse(user=user_pb(user), session=session_pb(tokens))
 
     async def Login(self, request: pb.LoginRequest, context: Any) -> pb.LoginResponse:
-        user, tokens = await self._db.run_once(self._accounts.login, request.username, request.password)
+        user, tokens = await self.accounts.login(request.username, request.password, client_address(context))
         return pb.LoginResponse(user=user_pb(user), session=session_pb(tokens))
 
     async def Refresh(self, request: pb.RefreshRequest, context: Any) -> pb.RefreshResponse:
-        user, tokens = await self._db.run_once(self._accounts.refresh, request.refresh_token)
+        user, tokens = await self.accounts.refresh(request.refresh_token)
         return pb.RefreshResponse(user=user_pb(user), session=session_pb(tokens))
 
     async def Logout(self, request: pb.LogoutRequest, context: Any) -> pb.LogoutResponse:
-        session_id = await self._db.run(self._accounts.logout, request.refresh_token)
-        return pb.LogoutResponse(session_id=session_id)
+        session_id, until = await self.accounts.logout(request.refresh_token)
+        return pb.LogoutResponse(session_id=session_id, refuse_until=from_epoch(until) if session_id else None)
+
+    async def ListEndedSessions(
+        self, request: pb.ListEndedSessionsRequest, context: Any
+    ) -> pb.ListEndedSessionsResponse:
+        after = request.ended_after.ToDatetime() if request.HasField("ended_after") else datetime.min
+        ended = await self._db.run(self.accounts.ended_sessions, after)
+        return pb.ListEndedSessionsResponse(
+            sessions=[
+                pb.EndedSession(
+                    session_id=e.session_id, ended_at=to_timestamp(e.ended_at), refuse_until=from_epoch(e.refuse_until)
+                )
+                for e in ended
+            ]
+        )
 
     async def GetUser(self, request: pb.GetUserRequest, context: Any) -> pb.GetUserResponse:
         await self._caller(context)
         key = request.WhichOneof("key")
         user = await self._db.run(
-            self._accounts.get_user,
+            self.accounts.get_user,
             user_id=request.user_id if key == "user_id" else None,
             username=request.username if key == "username" else None,
         )
@@ -70,11 +93,11 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     async def BatchGetUsers(self, request: pb.BatchGetUsersRequest, context: Any) -> pb.BatchGetUsersResponse:
         await self._caller(context)
-        users = await self._db.run(self._accounts.batch_get_users, list(request.user_ids), list(request.usernames))
+        users = await self._db.run(self.accounts.batch_get_users, list(request.user_ids), list(request.usernames))
         return pb.BatchGetUsersResponse(users=[user_pb(u) for u in users])
 
     async def GetPublicKeys(self, request: pb.GetPublicKeysRequest, context: Any) -> pb.GetPublicKeysResponse:
-        keyring = self._accounts.keyring
+        keyring = self.accounts.keyring
         return pb.GetPublicKeysResponse(
             keys=[
                 pb.PublicKey(
@@ -82,12 +105,12 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
                 )
                 for k in keyring.keys
             ],
-            issuer=self._accounts.settings.issuer,
-            audience=self._accounts.settings.audience,
+            issuer=self.accounts.settings.issuer,
+            audience=self.accounts.settings.audience,
         )
 
     async def IssueServiceToken(
         self, request: pb.IssueServiceTokenRequest, context: Any
     ) -> pb.IssueServiceTokenResponse:
-        token, expires = self._accounts.service_token(request.client_id, request.client_secret)
+        token, expires = self.accounts.service_token(request.client_id, request.client_secret)
         return pb.IssueServiceTokenResponse(access_token=token, expires_at=from_epoch(expires))

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auth_svc.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
 from common.secrets import check_secret
 
 
@@ -31,8 +32,21 @@ class AuthSettings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, ge=60)
     service_token_ttl_seconds: int = Field(3600, ge=30)
     service_clients: dict[str, SecretStr] = Field(default_factory=dict)
-    login_max_failures: int = Field(5, ge=1)
-    login_lockout_seconds: int = Field(300, ge=1)
+    # The sign-in throttle (auth_svc/throttle.py): attempts before delays start, per username from one
+    # address, per username from anywhere and per address; the longest delay; how long counts are kept.
+    login_free_attempts: int = Field(3, ge=1, le=1000)
+    login_account_free_attempts: int = Field(20, ge=1, le=100_000)
+    login_address_free_attempts: int = Field(50, ge=1, le=100_000)
+    login_max_delay_seconds: float = Field(60.0, ge=1, le=3600)
+    login_memory_seconds: float = Field(900.0, ge=60, le=86400)
+    # Several replicas: a Redis URL (the gateways' and chat_svc's) for the shared sign-in throttle
+    # and the announcement of ended sessions. Unset: in memory, one replica.
+    broker_url: str | None = None
+    # argon2: its own worker threads (each hash holds argon2_memory_kib), and its cost. Hashes keep
+    # their own parameters, so changing these never breaks a stored one.
+    hash_threads: int = Field(2, ge=1, le=64)
+    argon2_time_cost: int = Field(DEFAULT_TIME_COST, ge=1, le=20)
+    argon2_memory_kib: int = Field(DEFAULT_MEMORY_KIB, ge=8, le=4 * 1024 * 1024)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     log_level: str = "INFO"
 

@@ -90,8 +90,15 @@ class _RestTarget(Target):
 
     async def room(self, members: list[User], name: str) -> int:
         owner, others = members[0], [m.id for m in members[1:]]
-        if len(others) <= 100:  # chat_svc adds at most 100 members when creating a room
+        if len(others) <= 100:  # chat_svc invites at most 100 users when creating a room
             room = await self._post("/rooms", owner.token, {"kind": "private", "name": name, "member_ids": others})
+            gate = asyncio.Semaphore(16)
+
+            async def accept(member: User) -> None:  # each invitee says yes, as a real one would
+                async with gate:
+                    await self._post(f"/invitations/{room['id']}/accept", member.token)
+
+            await asyncio.gather(*(accept(m) for m in members[1:]))
             return int(room["id"])
         room = await self._post("/rooms", owner.token, {"kind": "public", "name": name})
         room_id = int(room["id"])
@@ -145,11 +152,12 @@ class ParleyStack(_RestTarget):
         return await asyncio.to_thread(self._seed, count)
 
     def _seed(self, count: int) -> list[User]:
+        from passlib.hash import argon2
+
         from auth_svc.keys import Keyring
         from auth_svc.models import Session, User as UserRow
-        from auth_svc.passwords import hasher
 
-        self._hash = self._hash or hasher.hash(PASSWORD)
+        self._hash = self._hash or argon2.hash(PASSWORD)
         prefix = f"s{next(self._batches)}_"
         now = datetime.now(UTC).replace(tzinfo=None)
         engine = create_engine(self.stack.auth_db_url)

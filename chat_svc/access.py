@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chat_svc import rules
 from chat_svc.domain import RoomKind
 from chat_svc.models import Member, Room
-from common.errors import NotFound, PermissionDenied
+from common.errors import FailedPrecondition, NotFound, PermissionDenied
 
 
 def room(s: Session, room_id: int, lock: bool = False) -> Room:
@@ -49,3 +50,14 @@ def visible_room(s: Session, room_id: int, user_id: int) -> Room:
     if found.kind != RoomKind.PUBLIC:
         membership(s, found, user_id)
     return found
+
+
+def require_room_space(s: Session, user_id: int, max_rooms: int) -> None:
+    """FailedPrecondition when the user belongs to max_rooms rooms already (creating, joining, accepting).
+
+    Counted inside the caller's transaction (ix_members_user_id): two joins at the same moment may
+    both pass at the edge, which goes one room past the cap at most per concurrent call.
+    """
+    count = s.scalar(select(func.count()).select_from(Member).where(Member.user_id == user_id)) or 0
+    if count >= max_rooms:
+        raise FailedPrecondition(f"you are in {count} rooms, the most one may be in ({max_rooms}); leave a room first")

@@ -10,7 +10,20 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chat_svc import rules
-from chat_svc.domain import Cursor, File, Member, Message, MyRoom, Reaction, Room, SendResult, ThreadSummary
+from chat_svc.domain import (
+    Blocked,
+    Cursor,
+    File,
+    Invitation,
+    InvitationState,
+    Member,
+    Message,
+    MyRoom,
+    Reaction,
+    Room,
+    SendResult,
+    ThreadSummary,
+)
 from chat_svc.repository import Wanted
 from chat_svc.search import Hit
 from chat_svc.threads import ThreadChange
@@ -47,6 +60,7 @@ def room_pb(room: Room) -> pb.Room:
         direct_user_ids=room.direct_user_ids,
         room_mentions=room.room_mentions,
         settings_change=room.settings_change,
+        last_message_at=_timestamp(room.last_message_at),
     )
 
 
@@ -58,6 +72,21 @@ def member_pb(member: Member) -> pb.Member:
         joined_at=_timestamp(member.joined_at),
         role_change=member.role_change,
     )
+
+
+def invitation_pb(invitation: Invitation) -> pb.Invitation:
+    """An Invitation message."""
+    return pb.Invitation(
+        room=room_pb(invitation.room),
+        user_id=invitation.user_id,
+        inviter_id=invitation.inviter_id,
+        created_at=_timestamp(invitation.created_at),
+    )
+
+
+def blocked_pb(blocked: Blocked) -> pb.BlockedUser:
+    """A BlockedUser message."""
+    return pb.BlockedUser(user_id=blocked.user_id, blocked_at=_timestamp(blocked.blocked_at))
 
 
 def my_room_pb(mine: MyRoom) -> pb.MyRoom:
@@ -152,6 +181,11 @@ def created_event(message: Message) -> pb.Event:
     return pb.Event(room_id=message.room_id, message_created=message_pb(message))
 
 
+def replay_start_event(room_id: int, cursor_seq: int, after_seq: int) -> pb.Event:
+    """A room's replay skips the messages in (cursor_seq, after_seq]: the cap per room."""
+    return pb.Event(room_id=room_id, replay_started=pb.ReplayStart(cursor_seq=cursor_seq, after_seq=after_seq))
+
+
 def changed_event(message: Message) -> pb.Event:
     """An edited message, or a deleted one's tombstone."""
     if message.deleted:
@@ -165,6 +199,12 @@ def member_event(room_id: int, user_id: int, role: int, joined: bool, by_user_id
     if joined:
         return pb.Event(room_id=room_id, member_joined=membership)
     return pb.Event(room_id=room_id, member_left=membership)
+
+
+def invitation_event(invitation: Invitation, state: InvitationState) -> pb.Event:
+    """An invitation's news (only the invitee's streams get it)."""
+    changed = pb.InvitationChanged(invitation=invitation_pb(invitation), state=state.value)  # type: ignore[arg-type]
+    return pb.Event(room_id=invitation.room.id, invitation_changed=changed)
 
 
 def room_event(room: Room) -> pb.Event:

@@ -55,6 +55,7 @@ class Room:
     direct_user_ids: tuple[int, ...] = ()  # the two users of a direct room, ascending
     room_mentions: bool = False  # whether @room mentions every member
     settings_change: int = 0  # change of the last UpdateRoom / RemoveMember
+    last_message_at: datetime | None = None  # None: no message yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,33 @@ class Member:
     role: int
     joined_at: datetime
     role_change: int = 0  # change of the last role change
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """A pending invitation to a room."""
+
+    room: Room
+    user_id: int  # the invitee
+    inviter_id: int
+    created_at: datetime
+
+
+class InvitationState(IntEnum):
+    """parley.chat.v1.InvitationState by number: what became of an invitation."""
+
+    PENDING = 1
+    ACCEPTED = 2
+    DECLINED = 3
+    WITHDRAWN = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A user someone blocked, and since when."""
+
+    user_id: int
+    blocked_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,8 @@ class Subscription:
         if self.rooms is None:
             return True
         kind = event.WhichOneof("kind")
+        if kind == "invitation_changed":  # about a room the invitee is not in (yet): theirs alone
+            return event.invitation_changed.invitation.user_id == self.user_id
         if kind == "member_joined" and event.member_joined.user_id == self.user_id:
             self.rooms.add(event.room_id)  # rooms joined after connecting are followed too
             if self._left_early is not None:

@@ -1,4 +1,4 @@
-"""Membership: joining, leaving, inviting, and who belongs to a room.
+"""Membership: joining, leaving, and who belongs to a room (invitations.py asks before anyone is added).
 
 Blocking: runs on the Database's worker threads. Membership writes take the room's row lock first
 (access.room(lock=True)) and hold the room's lock in this process over their publish (locks.py).
@@ -10,21 +10,22 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from chat_svc import access, models, repository, rules
-from chat_svc.domain import Member, MemberRole, Room, RoomKind
+from chat_svc.domain import Invitation, Member, MemberRole, Room, RoomKind
 from chat_svc.locks import RoomLocks
 from chat_svc.publisher import Publisher
 from common.db import Database
-from common.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from common.errors import FailedPrecondition, PermissionDenied
 from common.timestamps import utcnow
 
 
 class Membership:
     """Who belongs to which room, over one chat_db."""
 
-    def __init__(self, db: Database, publisher: Publisher, locks: RoomLocks) -> None:
+    def __init__(self, db: Database, publisher: Publisher, locks: RoomLocks, max_rooms: int) -> None:
         self._db = db
         self._publisher = publisher
         self._locks = locks
+        self._max_rooms = max_rooms
 
     def require_member(self, user_id: int, room_id: int) -> None:
         """PermissionDenied / NotFound unless the user belongs to the room."""
@@ -37,17 +38,19 @@ class Membership:
             return set(s.scalars(select(models.Member.room_id).where(models.Member.user_id == user_id)))
 
     def join(self, user_id: int, room_id: int) -> Room:
-        """Join a public channel; already a member is fine."""
+        """Join a public channel; already a member is fine. An invitation to it is taken up (accepted)."""
         with self._locks.of(room_id):
             with self._db.sessions.begin() as s:
                 row = access.room(s, room_id, lock=True)
                 if s.get(models.Member, (row.id, user_id)) is not None:
                     return repository.room_of(row)
                 if row.kind != RoomKind.PUBLIC:
-                    raise PermissionDenied(f"room {row.id} is not a public channel; ask a member to invite you")
-                member = _add(s, row, user_id)
+                    invited = s.get(models.Invitation, (row.id, user_id)) is not None
+                    hint = "accept your invitation" if invited else "ask a member to invite you"
+                    raise PermissionDenied(f"room {row.id} is not a public channel; {hint}")
+                member, accepted = enter(s, row, user_id, self._max_rooms)
                 room = repository.room_of(row)
-            self._publisher.joined(room.id, [member])
+            self._publisher.entered(room.id, member, accepted)
         return room
 
     def leave(self, user_id: int, room_id: int) -> None:
@@ -64,26 +67,6 @@ class Membership:
                 repository.drop_member(s, found)
             self._publisher.left(row.id, member)
 
-    def invite(self, user_id: int, room_id: int, invitee_id: int) -> Member:
-        """Add a user to a room the caller belongs to; already a member is fine.
-
-        The invitee's existence is auth_svc's to say: service.Chat.invite asks it first.
-        """
-        if invitee_id <= 0:
-            raise InvalidArgument("user_id must be a user's id")
-        with self._locks.of(room_id):
-            with self._db.sessions.begin() as s:
-                row = access.room(s, room_id, lock=True)
-                access.membership(s, row, user_id)
-                if row.kind == RoomKind.DIRECT:
-                    raise FailedPrecondition("a direct conversation has exactly two members; create a room instead")
-                found = s.get(models.Member, (row.id, invitee_id))
-                if found is not None:
-                    return repository.member_of(found)
-                member = _add(s, row, invitee_id)
-            self._publisher.joined(room_id, [member], by_user_id=user_id)
-        return member
-
     def list_members(self, user_id: int, room_id: int, after_user_id: int, limit: int) -> tuple[list[Member], bool]:
         """Members of a visible room, ascending user id, after a cursor; and whether more follow."""
         size = rules.page_size(limit, rules.MEMBERS_PAGE_DEFAULT, rules.MEMBERS_PAGE_MAX)
@@ -99,11 +82,25 @@ class Membership:
         return [repository.member_of(m) for m in rows[:size]], len(rows) > size
 
 
-def _add(s: Session, row: models.Room, user_id: int) -> Member:
-    """A new plain member of the (locked) room; the room row is refreshed with its new count."""
+def add_member(s: Session, row: models.Room, user_id: int, max_rooms: int) -> Member:
+    """A new plain member of the (locked) room, within the user's room cap; the room row is refreshed."""
+    access.require_room_space(s, user_id, max_rooms)
     member = Member(user_id, MemberRole.MEMBER, utcnow())
     s.add(models.Member(room_id=row.id, user_id=user_id, role=member.role, joined_at=member.joined_at))
     s.execute(update(models.Room).where(models.Room.id == row.id).values(member_count=models.Room.member_count + 1))
     s.flush()
     s.refresh(row)
     return member
+
+
+def enter(s: Session, row: models.Room, user_id: int, max_rooms: int) -> tuple[Member, Invitation | None]:
+    """Make the user a member of the (locked) room, within their cap, taking up their invitation to it.
+
+    Returns the membership and the pending invitation it accepted (None: there was none). A declined
+    one is dropped too: joining by oneself undoes a decline.
+    """
+    pending = repository.take_invitation(s, row.id, user_id)
+    member = add_member(s, row, user_id, max_rooms)
+    if pending is None:
+        return member, None
+    return member, Invitation(repository.room_of(row), user_id, pending.inviter_id, pending.created_at)

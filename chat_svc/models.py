@@ -1,4 +1,4 @@
-"""chat_db tables: rooms, members, messages, the mentions and reactions of messages, and files."""
+"""chat_db tables: rooms, members, invitations and blocks, messages, the mentions and reactions of messages, files."""
 
 from __future__ import annotations
 
@@ -58,6 +58,35 @@ class Member(Base):
     role_change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (Index("ix_members_user_id", "user_id"),)
+
+
+class Invitation(Base):
+    """A user invited to a room: pending until they accept (a members row replaces it) or decline.
+
+    A declined one stays, with declined_at, so that nobody can invite that user to that room again
+    until they join it themselves.
+    """
+
+    __tablename__ = "invitations"
+
+    room_id: Mapped[int] = mapped_column(BigId, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # the invitee
+    inviter_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    declined_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
+
+    # An invitee's list (and its cap); an inviter's count towards one invitee reads the same rows.
+    __table_args__ = (Index("ix_invitations_user_id", "user_id", "created_at"),)
+
+
+class Block(Base):
+    """A user blocked another: no direct conversations and no invitations between them."""
+
+    __tablename__ = "blocks"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # who blocked
+    blocked_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
 
 
 class Message(Base):

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from chat_svc import convert
-from chat_svc.domain import Member, Message, Room
+from chat_svc.domain import Invitation, InvitationState, Member, Message, Room
 from chat_svc.threads import ThreadChange
 from parley.chat.v1 import chat_pb2 as pb
 
@@ -46,6 +46,16 @@ class Publisher:
     def joined(self, room_id: int, members: Sequence[Member], by_user_id: int = 0) -> None:
         """Users joined a room, or were added to it (by_user_id: who added them)."""
         self._publish([convert.member_event(room_id, m.user_id, m.role, True, by_user_id) for m in members])
+
+    def invitation(self, invitation: Invitation, state: InvitationState) -> None:
+        """An invitation was sent, accepted, declined or withdrawn (only the invitee's streams get it)."""
+        self._publish([convert.invitation_event(invitation, state)])
+
+    def entered(self, room_id: int, member: Member, accepted: Invitation | None) -> None:
+        """A user joined a room, taking up an invitation (its inviter added them) or not."""
+        if accepted is not None:
+            self.invitation(accepted, InvitationState.ACCEPTED)
+        self.joined(room_id, [member], by_user_id=0 if accepted is None else accepted.inviter_id)
 
     def left(self, room_id: int, member: Member) -> None:
         """A user left a room."""

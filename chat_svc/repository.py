@@ -51,13 +51,27 @@ def room_of(row: models.Room) -> domain.Room:
     return domain.Room(
         row.id, row.kind, row.name, row.topic, row.created_by, row.created_at,
         row.last_seq, row.last_change, row.member_count, direct,
-        room_mentions=row.room_mentions, settings_change=row.settings_change,
+        room_mentions=row.room_mentions, settings_change=row.settings_change, last_message_at=row.last_message_at,
     )  # fmt: skip
 
 
 def member_of(row: models.Member) -> domain.Member:
     """A members row as a Member."""
     return domain.Member(row.user_id, row.role, row.joined_at, row.role_change)
+
+
+def invitation_of(row: models.Invitation, room: models.Room) -> domain.Invitation:
+    """An invitations row (and its room's) as an Invitation."""
+    return domain.Invitation(room_of(room), row.user_id, row.inviter_id, row.created_at)
+
+
+def take_invitation(s: Session, room_id: int, user_id: int) -> models.Invitation | None:
+    """Delete the user's invitation to the room (they are joining); the row when it was pending, else None."""
+    row = s.get(models.Invitation, (room_id, user_id))
+    if row is None:
+        return None
+    s.delete(row)
+    return row if row.declined_at is None else None
 
 
 def message_of(row: models.Message) -> domain.Message:
@@ -248,8 +262,10 @@ def unread_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
     return int(count or 0)
 
 
-def unread_counts(s: Session, user_id: int) -> dict[int, int]:
-    """Unread messages per room of the user, past each room's marker (rooms with none are left out)."""
+def unread_counts(s: Session, user_id: int, room_ids: Sequence[int]) -> dict[int, int]:
+    """Unread messages per room of the user among room_ids, past each room's marker (rooms with none are left out)."""
+    if not room_ids:
+        return {}
     rows = s.execute(
         select(models.Member.room_id, func.count(models.Message.seq))
         .join(
@@ -260,7 +276,7 @@ def unread_counts(s: Session, user_id: int) -> dict[int, int]:
                 _unread(user_id),
             ),
         )
-        .where(models.Member.user_id == user_id)
+        .where(models.Member.user_id == user_id, models.Member.room_id.in_(room_ids))
         .group_by(models.Member.room_id)
     )
     return {room_id: count for room_id, count in rows}
@@ -371,9 +387,13 @@ def drop_mentions(s: Session, room_id: int, seq: int) -> None:
 
 
 def _mentioning(user_id: int) -> ColumnElement[bool]:
-    # Mentions of the user or of @room by someone else; deleted messages' rows are gone.
-    mention = models.Mention
-    return and_(mention.user_id.in_((user_id, ROOM_MENTION)), mention.sender_id != user_id)
+    # Mentions of the user or of @room by someone else, whom the user has not blocked (a blocked
+    # user's @mentions do not count or notify); deleted messages' rows are gone.
+    mention, block = models.Mention, models.Block
+    blocked = select(block.blocked_id).where(block.user_id == user_id)
+    return and_(
+        mention.user_id.in_((user_id, ROOM_MENTION)), mention.sender_id != user_id, mention.sender_id.not_in(blocked)
+    )
 
 
 def mentions_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
@@ -387,8 +407,10 @@ def mentions_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
     return int(count or 0)
 
 
-def mention_counts(s: Session, user_id: int) -> dict[int, int]:
-    """Messages mentioning the user (or @room) per room of theirs, past each room's marker (none: left out)."""
+def mention_counts(s: Session, user_id: int, room_ids: Sequence[int]) -> dict[int, int]:
+    """Messages mentioning the user (or @room) per room of theirs among room_ids, past each marker (none: left out)."""
+    if not room_ids:
+        return {}
     mention, member = models.Mention, models.Member
     rows = s.execute(
         select(member.room_id, func.count(func.distinct(mention.seq)))
@@ -396,7 +418,7 @@ def mention_counts(s: Session, user_id: int) -> dict[int, int]:
             mention,
             and_(mention.room_id == member.room_id, mention.seq > member.last_read_seq, _mentioning(user_id)),
         )
-        .where(member.user_id == user_id)
+        .where(member.user_id == user_id, member.room_id.in_(room_ids))
         .group_by(member.room_id)
     )
     return {room_id: count for room_id, count in rows}

@@ -20,6 +20,8 @@ from common.limits import (  # re-exported: the numbers are written once, in com
     PAGE_DEFAULT as PAGE_DEFAULT,
     PAGE_MAX as PAGE_MAX,
     ROOM_NAME_MAX as ROOM_NAME_MAX,
+    ROOMS_PAGE_DEFAULT as ROOMS_PAGE_DEFAULT,
+    ROOMS_PAGE_MAX as ROOMS_PAGE_MAX,
     TOPIC_MAX as TOPIC_MAX,
 )
 
@@ -79,10 +81,10 @@ def client_msg_id(raw: str) -> str:
 
 
 def invitees(member_ids: Iterable[int], owner_id: int) -> list[int]:
-    """The other users to add to a new room, distinct and ascending: at most 100."""
+    """The other users to invite to a new room, distinct and ascending: at most 100."""
     others = sorted(set(member_ids) - {owner_id})
     if len(others) > INVITES_MAX:
-        raise InvalidArgument(f"add at most {INVITES_MAX} members when creating a room")
+        raise InvalidArgument(f"invite at most {INVITES_MAX} users when creating a room")
     return others
 
 

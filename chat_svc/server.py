@@ -13,10 +13,11 @@ from chat_svc.service import Chat
 from chat_svc.servicer import ChatServicer
 from chat_svc.settings import ChatSettings, get_settings
 from chat_svc.sweeper import FileSweeper
-from common.auth_client import auth_key_source
+from common.auth_client import PolledRevocations, auth_key_source
 from common.db import Database
 from common.logs import setup_logging
 from common.readiness import DependencyReadiness
+from common.revocations import BrokerRevocations
 from common.server import (
     RunningServer,
     add_health_and_reflection,
@@ -67,7 +68,15 @@ async def create_server(
         bus = RedisEventBus(settings.broker_url, settings.broker_stream, settings.broker_maxlen)
     # With a broker, streams are refused until its reader holds its place in the stream.
     hub = EventHub(asyncio.get_running_loop(), settings.stream_queue_events, available=bus is None)
-    servicer = build_servicer(settings, db, hub, auth_key_source(auth_stub), UserDirectory(auth_stub), bus)
+    keys = auth_key_source(auth_stub, settings.keys_refresh_seconds)
+    servicer = build_servicer(settings, db, hub, keys, UserDirectory(auth_stub), bus)
+    revoked = servicer.revoked  # ended sessions, refused on every call
+    revocations = (
+        BrokerRevocations(settings.broker_url, revoked)
+        if settings.broker_url
+        else PolledRevocations(auth_stub, revoked, settings.revocation_poll_seconds)
+    )
+    await revocations.start()
     feed = None
     if bus is not None:
         feed = BrokerFeed(settings, bus, servicer.chat, hub)

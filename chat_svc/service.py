@@ -18,12 +18,26 @@ from datetime import datetime
 from chat_svc import mentions, rules
 from chat_svc.activity import Typing
 from chat_svc.blobs import Blobs, make_store, thumbnail_key
+from chat_svc.blocks import Blocks
 from chat_svc.directory import UserDirectory
-from chat_svc.domain import Caller, Cursor, File, Member, Message, MyRoom, Room, Send, SendResult, Sent
+from chat_svc.domain import (
+    Blocked,
+    Caller,
+    Cursor,
+    File,
+    Invitation,
+    Member,
+    Message,
+    MyRoom,
+    Room,
+    Send,
+    SendResult,
+    Sent,
+)
 from chat_svc.events import EventHub
 from chat_svc.files import Files
 from chat_svc.history import History
-from chat_svc.limits import SendLimiter
+from chat_svc.invitations import Invitations, Limits
 from chat_svc.locks import RoomLocks
 from chat_svc.membership import Membership
 from chat_svc.messages import Messages
@@ -64,8 +78,13 @@ class Chat:
         self._run = db.run
         self._directory = directory
         publisher, locks = Publisher(publish), RoomLocks()
-        self.rooms = Rooms(db, publisher)
-        self.membership = Membership(db, publisher, locks)
+        limits = Limits(
+            settings.max_rooms_per_user, settings.max_pending_invitations, settings.max_invitations_per_inviter
+        )
+        self.rooms = Rooms(db, publisher, locks, limits)
+        self.membership = Membership(db, publisher, locks, limits.max_rooms)
+        self.invitations = Invitations(db, publisher, locks, limits)
+        self.blocks = Blocks(db, publisher)
         self.messages = Messages(db, publisher, locks, settings.max_message_chars)
         self.history = History(db)
         self.reads = Reads(db, publisher)
@@ -73,9 +92,14 @@ class Chat:
         self.activity = Typing(self.membership, publisher, settings.typing_ttl_seconds)
         self.sends = SendBatcher(self.messages, db, settings.send_batch_max, settings.send_lanes)
         self.streams = EventStreams(
-            hub, self.membership, self.history, db, settings.replay_page, settings.stream_batch_events
+            hub,
+            self.membership,
+            self.history,
+            db,
+            settings.replay_page,
+            settings.stream_batch_events,
+            settings.replay_max_messages,
         )
-        self._limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst)
         # -- reactions and moderation
         self.reactions = Reactions(db, publisher, locks)
         self.moderation = Moderation(db, publisher, locks)
@@ -106,19 +130,45 @@ class Chat:
         )
         return await self._run(self.rooms.open_direct, caller.user_id, other_id)
 
-    async def invite(self, caller: Caller, room_id: int, invitee_id: int) -> Member:
-        """Add an existing user to a room; only a member may, and auth_svc is asked only then."""
+    async def invite(self, caller: Caller, room_id: int, invitee_id: int) -> Invitation | None:
+        """Invite an existing user to a room (None: a member already); a member may, and auth_svc is asked then."""
         await self._run(self.membership.require_member, caller.user_id, room_id)
         await self._directory.require_users([invitee_id], caller.token, caller.timeout())
-        return await self._run(self.membership.invite, caller.user_id, room_id, invitee_id)
+        return await self._run(self.invitations.invite, caller.user_id, room_id, invitee_id)
+
+    async def invitations_of(self, user_id: int) -> list[Invitation]:
+        """The caller's pending invitations."""
+        return await self._run(self.invitations.pending, user_id)
+
+    async def accept(self, user_id: int, room_id: int) -> Room:
+        """Accept an invitation."""
+        return await self._run(self.invitations.accept, user_id, room_id)
+
+    async def decline(self, user_id: int, room_id: int) -> None:
+        """Decline an invitation."""
+        await self._run(self.invitations.decline, user_id, room_id)
+
+    async def block(self, caller: Caller, other_id: int) -> None:
+        """Block an existing user."""
+        if other_id > 0 and other_id != caller.user_id:  # bad ids are refused by the rule, without asking auth_svc
+            await self._directory.require_users([other_id], caller.token, caller.timeout())
+        await self._run(self.blocks.block, caller.user_id, other_id)
+
+    async def unblock(self, user_id: int, other_id: int) -> None:
+        """Unblock a user."""
+        await self._run(self.blocks.unblock, user_id, other_id)
+
+    async def blocked(self, user_id: int) -> list[Blocked]:
+        """Whom the caller blocked."""
+        return await self._run(self.blocks.list_blocked, user_id)
 
     async def get_room(self, user_id: int, room_id: int) -> Room:
         """A room the caller may see."""
         return await self._run(self.rooms.get, user_id, room_id)
 
-    async def list_my_rooms(self, user_id: int) -> list[MyRoom]:
-        """The caller's rooms, most recently active first."""
-        return await self._run(self.rooms.list_mine, user_id)
+    async def list_my_rooms(self, user_id: int, after_room_id: int, limit: int) -> tuple[list[MyRoom], bool]:
+        """A page of the caller's rooms, by ascending id."""
+        return await self._run(self.rooms.list_mine, user_id, after_room_id, limit)
 
     async def list_public(self, query: str, after_room_id: int, limit: int) -> tuple[list[Room], bool]:
         """A page of public channels."""
@@ -159,7 +209,6 @@ class Chat:
         A body with an `@` has its mentions looked up first (auth_svc, with the sender's token), in
         its place in the queue.
         """
-        self._limiter.take(caller.user_id)
         send = self.messages.checked(
             caller.user_id, room_id, client_msg_id, body, thread_root_seq, also_in_room, file_ids
         )

@@ -33,6 +33,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     def __init__(self, chat: Chat, verifier: TokenVerifier) -> None:
         self.chat = self._chat = chat
         self._verifier = verifier
+        self.revoked = verifier.revoked  # ended sessions (chat_svc/server.py feeds it)
 
     async def _principal(self, context: Any) -> Principal:
         return await self._verifier.verify(bearer_token(context.invocation_metadata()))
@@ -62,8 +63,10 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         return pb.GetRoomResponse(room=convert.room_pb(room))
 
     async def ListMyRooms(self, request: pb.ListMyRoomsRequest, context: Any) -> pb.ListMyRoomsResponse:
-        rooms = await self._chat.list_my_rooms(await self._user(context))
-        return pb.ListMyRoomsResponse(rooms=[convert.my_room_pb(r) for r in rooms])
+        rooms, has_more = await self._chat.list_my_rooms(
+            await self._user(context), request.after_room_id, request.limit
+        )
+        return pb.ListMyRoomsResponse(rooms=[convert.my_room_pb(r) for r in rooms], has_more=has_more)
 
     async def ListPublicRooms(self, request: pb.ListPublicRoomsRequest, context: Any) -> pb.ListPublicRoomsResponse:
         await self._user(context)
@@ -79,8 +82,36 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         return pb.LeaveRoomResponse()
 
     async def InviteMember(self, request: pb.InviteMemberRequest, context: Any) -> pb.InviteMemberResponse:
-        member = await self._chat.invite(await self._caller(context), request.room_id, request.user_id)
-        return pb.InviteMemberResponse(member=convert.member_pb(member))
+        invitation = await self._chat.invite(await self._caller(context), request.room_id, request.user_id)
+        if invitation is None:
+            return pb.InviteMemberResponse(already_member=True)
+        return pb.InviteMemberResponse(invitation=convert.invitation_pb(invitation))
+
+    async def ListInvitations(self, request: pb.ListInvitationsRequest, context: Any) -> pb.ListInvitationsResponse:
+        invitations = await self._chat.invitations_of(await self._user(context))
+        return pb.ListInvitationsResponse(invitations=[convert.invitation_pb(i) for i in invitations])
+
+    async def AcceptInvitation(self, request: pb.AcceptInvitationRequest, context: Any) -> pb.AcceptInvitationResponse:
+        room = await self._chat.accept(await self._user(context), request.room_id)
+        return pb.AcceptInvitationResponse(room=convert.room_pb(room))
+
+    async def DeclineInvitation(
+        self, request: pb.DeclineInvitationRequest, context: Any
+    ) -> pb.DeclineInvitationResponse:
+        await self._chat.decline(await self._user(context), request.room_id)
+        return pb.DeclineInvitationResponse()
+
+    async def BlockUser(self, request: pb.BlockUserRequest, context: Any) -> pb.BlockUserResponse:
+        await self._chat.block(await self._caller(context), request.user_id)
+        return pb.BlockUserResponse()
+
+    async def UnblockUser(self, request: pb.UnblockUserRequest, context: Any) -> pb.UnblockUserResponse:
+        await self._chat.unblock(await self._user(context), request.user_id)
+        return pb.UnblockUserResponse()
+
+    async def ListBlockedUsers(self, request: pb.ListBlockedUsersRequest, context: Any) -> pb.ListBlockedUsersResponse:
+        blocked = await self._chat.blocked(await self._user(context))
+        return pb.ListBlockedUsersResponse(users=[convert.blocked_pb(b) for b in blocked])
 
     async def ListMembers(self, request: pb.ListMembersRequest, context: Any) -> pb.ListMembersResponse:
         user_id = await self._user(context)

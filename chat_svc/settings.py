@@ -40,8 +40,6 @@ class ChatSettings(BaseSettings):
     token_issuer: str = "parley-auth"
     token_audience: str = "parley"
     max_message_chars: int = Field(MESSAGE_CHARS_DEFAULT, ge=1, le=16000)
-    send_rate_per_second: float = Field(20.0, gt=0)
-    send_burst: int = Field(40, ge=1)
     # Group commit: most sends stored in one transaction (sends queued while one commits share the next).
     send_batch_max: int = Field(256, ge=1, le=5000)
     # Group commit lanes: rooms split over this many queues, each committing one batch at a time.
@@ -50,11 +48,22 @@ class ChatSettings(BaseSettings):
     stream_queue_events: int = Field(10_000, ge=10)
     stream_batch_events: int = Field(256, ge=1)
     replay_page: int = Field(500, ge=1, le=5000)
+    # -- consent (docs/security.md "Consent: invitations and blocking") --
+    # Rooms one user may belong to: creating, joining or accepting past it is refused.
+    max_rooms_per_user: int = Field(1000, ge=1, le=100_000)
+    # Pending invitations one user may have (from everyone), and from any one inviter.
+    max_pending_invitations: int = Field(50, ge=1, le=1000)
+    max_invitations_per_inviter: int = Field(5, ge=1, le=1000)
+    # Most messages replayed per room on a resume; older ones are paged over ListMessages.
+    replay_max_messages: int = Field(500, ge=1, le=100_000)
     # Several replicas: a Redis URL (redis://host:6379/0) whose stream carries events between them.
     # Unset: events stay in this process (one replica).
     broker_url: str | None = None
     broker_stream: str = Field("parley:events", min_length=1)
     broker_maxlen: int = Field(100_000, ge=1000)
+    # Ended sessions: asked of auth_svc this often when there is no broker; public keys refreshed this often.
+    revocation_poll_seconds: float = Field(2.0, gt=0, le=60)
+    keys_refresh_seconds: float = Field(300.0, gt=0)
     gap_wait_seconds: float = Field(0.25, gt=0, le=10)
     gap_sweep_seconds: float = Field(1.0, gt=0, le=60)
     shutdown_grace_seconds: float = Field(10.0, ge=0)

@@ -26,9 +26,17 @@ class EventStreams:
     """Opens event streams: one user's rooms, or every room for a service."""
 
     def __init__(
-        self, hub: EventHub, membership: Membership, history: History, db: Database, page: int, batch_events: int
+        self,
+        hub: EventHub,
+        membership: Membership,
+        history: History,
+        db: Database,
+        page: int,
+        batch_events: int,
+        replay_max: int,
     ) -> None:
         self._hub = hub
+        self._replay_max = replay_max  # most messages replayed per room; older ones are paged
         self._membership = membership
         self._history = history
         self._db = db
@@ -83,21 +91,27 @@ class EventStreams:
     ) -> AsyncIterator[list[pb.Event]]:
         """Missed messages after each cursor, then every other change after its change number, page by page."""
         unique = {c.room_id: c for c in reversed(cursors)}  # a room named twice: its first cursor
+        newest = await self._db.run(self._history.last_seqs, sorted(unique)) if unique else {}
         for cursor in unique.values():
-            async for events in self._missed(cursor, replayed, viewer):
+            start = max(cursor.after_seq, newest.get(cursor.room_id, 0) - self._replay_max)
+            if start > cursor.after_seq:  # too far behind: the newest replay_max only, and say where they start
+                yield [convert.replay_start_event(cursor.room_id, cursor.after_seq, start)]
+            async for events in self._missed(cursor.room_id, start, replayed, viewer):
                 yield events
             async for events in self._changed(cursor, viewer):
                 yield events
 
-    async def _missed(self, cursor: Cursor, replayed: dict[int, int], viewer: int) -> AsyncIterator[list[pb.Event]]:
-        after = max(cursor.after_seq, 0)
+    async def _missed(
+        self, room_id: int, after_seq: int, replayed: dict[int, int], viewer: int
+    ) -> AsyncIterator[list[pb.Event]]:
+        after = max(after_seq, 0)
         # Only what is really replayed counts as sent: a cursor past the room's last seq must not
         # hide the live messages that follow.
-        replayed[cursor.room_id] = 0
+        replayed[room_id] = 0
         while True:
-            messages = await self._db.run(self._history.after, cursor.room_id, after, self._page)
+            messages = await self._db.run(self._history.after, room_id, after, self._page)
             if messages:
-                after = replayed[cursor.room_id] = messages[-1].seq
+                after = replayed[room_id] = messages[-1].seq
                 if viewer:
                     messages = await self._db.run(self._history.seen_by, viewer, messages)
                 yield [convert.created_event(m) for m in messages]

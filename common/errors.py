@@ -22,12 +22,15 @@ from __future__ import annotations
 class ServiceError(Exception):
     """Base of the errors whose message goes back to the caller."""
 
-    def __init__(self, message: str, reason: str = "") -> None:
+    def __init__(self, message: str, reason: str = "", retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.message = message
         # A case within the status code that calls for something else from a client (cf.
         # google.rpc.ErrorInfo), e.g. "file_type_not_allowed"; sent as the parley-reason trailer.
         self.reason = reason
+        # Seconds to wait before trying again (a throttle, a rate limit); sent as the
+        # parley-retry-after-ms trailer, and by the gateway as Retry-After. 0: no advice.
+        self.retry_after = retry_after
 
 
 class InvalidArgument(ServiceError):

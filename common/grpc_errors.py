@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar, cast
@@ -32,6 +33,7 @@ STATUS_FOR: dict[type[errors.ServiceError], grpc.StatusCode] = {
 
 INTERNAL_MESSAGE = "internal error; it has been logged"
 REASON_KEY = "parley-reason"  # trailing metadata: ServiceError.reason, when it has one
+RETRY_AFTER_KEY = "parley-retry-after-ms"  # trailing metadata: ServiceError.retry_after in milliseconds, when set
 
 
 def status_for(error: errors.ServiceError) -> grpc.StatusCode:
@@ -43,14 +45,18 @@ def status_for(error: errors.ServiceError) -> grpc.StatusCode:
 
 
 def reason_metadata(error: errors.ServiceError) -> tuple[tuple[str, str], ...]:
-    """The trailing metadata that carries an error's reason (none without one)."""
-    return ((REASON_KEY, error.reason),) if error.reason else ()
+    """The trailing metadata that carries an error's reason and retry delay (none without them)."""
+    trailers: tuple[tuple[str, str], ...] = ((REASON_KEY, error.reason),) if error.reason else ()
+    if error.retry_after > 0:
+        trailers += ((RETRY_AFTER_KEY, str(math.ceil(error.retry_after * 1000))),)
+    return trailers
 
 
 async def _abort_for(exc: Exception, context: Any, method: str) -> None:
     if isinstance(exc, errors.ServiceError):
-        if exc.reason:  # (only then: grpcio-testing's context takes no trailing metadata)
-            await context.abort(status_for(exc), exc.message, trailing_metadata=reason_metadata(exc))
+        trailers = reason_metadata(exc)
+        if trailers:  # set first: abort keeps them, and grpcio-testing's abort takes none of its own
+            context.set_trailing_metadata(trailers)
         await context.abort(status_for(exc), exc.message)
     log.exception("unhandled error in %s", method)
     await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)

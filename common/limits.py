@@ -12,6 +12,10 @@ MENTION_ROOM = "room"  # `@room` mentions everyone in a room, so nobody may regi
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 DISPLAY_NAME_MAX = 64
 BATCH_USERS_MAX = 500  # users per BatchGetUsers / GET /users
+# The gateway names the client's address to auth_svc in this call metadata (Register, Login, Refresh);
+# auth_svc keys its sign-in throttle on it, and trusts it because only the gateway may reach it.
+CLIENT_ADDRESS_KEY = "parley-client-address"
+CLIENT_ADDRESS_MAX = 64  # characters of it that are kept (an IPv6 address is at most 45)
 
 # chat_svc
 ROOM_NAME_MAX = 80
@@ -20,6 +24,8 @@ CLIENT_MSG_ID_MAX = 64
 PAGE_DEFAULT, PAGE_MAX = 50, 200
 MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX = 200, 1000
 INVITES_MAX = 100  # members named when a room is created
+ROOMS_PAGE_DEFAULT, ROOMS_PAGE_MAX = 200, 500  # ListMyRooms / GET /rooms
+BLOCKS_MAX = 1000  # users one user may block
 MESSAGE_CHARS_DEFAULT = 4000  # CHAT_MAX_MESSAGE_CHARS' default
 
 # conversations (docs/conversations.md)

@@ -110,6 +110,7 @@ RETRYABLE = {
         "OpenDirectRoom", "GetRoom", "ListMyRooms", "ListPublicRooms", "JoinRoom", "LeaveRoom",
         "InviteMember", "ListMembers", "SendMessage", "EditMessage", "DeleteMessage", "ListMessages",
         "MarkRead", "SendTyping", "StreamEvents", "React", "UpdateRoom", "SetMemberRole", "SetNotificationLevel",
+        "ListInvitations", "AcceptInvitation", "DeclineInvitation", "BlockUser", "UnblockUser", "ListBlockedUsers",
     ],
     "parley.auth.v1.AuthService": ["GetUser", "BatchGetUsers", "GetPublicKeys", "IssueServiceToken"],
 }  # fmt: skip

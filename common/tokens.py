@@ -1,9 +1,11 @@
 """Access tokens: who is calling, and how every service checks it locally.
 
 auth_svc signs short-lived JWTs with Ed25519 (alg EdDSA) and a key id. Other services verify them
-with auth_svc's public keys, fetched once over gRPC, cached, and fetched again only when a token
-names a key id they have not seen (key rotation) - at most once per `refetch_interval`, so a flood
-of forged key ids cannot turn into a flood of calls to auth_svc.
+with auth_svc's public keys, fetched over gRPC, cached, refreshed every `refresh_interval` (so a key
+removed from auth_svc stops verifying without a restart), and fetched again when a token names a key
+id they have not seen (key rotation) - at most once per `refetch_interval`, so a flood of forged key
+ids cannot turn into a flood of calls to auth_svc. A token of an ended session (common/revocations.py)
+is refused until it expires.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from common.errors import PermissionDenied, Unauthenticated, Unavailable
+from common.revocations import RevokedSessions
 
 log = logging.getLogger(__name__)
 
@@ -79,39 +82,54 @@ class StaticKeySource:
 
 
 class FetchingKeySource:
-    """Keys fetched from auth_svc, cached, refetched on an unknown key id (rate-limited)."""
+    """Keys fetched from auth_svc, cached, refreshed on a timer and on an unknown key id (rate-limited)."""
 
     def __init__(
         self,
         fetch: Callable[[], Awaitable[Sequence[tuple[str, str]]]],
         refetch_interval: float = 30.0,
+        refresh_interval: float = 300.0,
     ) -> None:
         self._fetch = fetch  # returns (key_id, public_key_pem) pairs
         self._keys: dict[str, Ed25519PublicKey] = {}
-        self._last_fetch = float("-inf")
+        self._last_fetch = float("-inf")  # the last try
+        self._fetched = float("-inf")  # the last success
         self._refetch_interval = refetch_interval
+        self._refresh_interval = refresh_interval
         self._lock = asyncio.Lock()
 
     async def get(self, key_id: str) -> Ed25519PublicKey | None:
-        if key_id in self._keys:
+        now = time.monotonic()
+        stale = now - self._fetched >= self._refresh_interval
+        if key_id in self._keys and not stale:
             return self._keys[key_id]
         async with self._lock:
-            if key_id not in self._keys and time.monotonic() - self._last_fetch >= self._refetch_interval:
-                self._last_fetch = time.monotonic()
-                try:
-                    pairs = await self._fetch()
-                except Exception as exc:
-                    # Retry soon rather than after the full interval: auth_svc may just be starting.
-                    self._last_fetch -= self._refetch_interval - min(1.0, self._refetch_interval)
-                    raise Unavailable("cannot verify the token right now: key service unreachable") from exc
-                keys = {}
-                for kid, pem in pairs:
-                    try:
-                        keys[kid] = load_public_key(pem)
-                    except ValueError:
-                        log.warning("ignoring key %s: not an Ed25519 public key", kid)
-                self._keys = keys
+            now = time.monotonic()
+            stale = now - self._fetched >= self._refresh_interval
+            unknown = key_id not in self._keys and now - self._last_fetch >= self._refetch_interval
+            if (stale and now - self._last_fetch >= min(1.0, self._refresh_interval)) or unknown:
+                await self._refetch(now)
         return self._keys.get(key_id)
+
+    async def _refetch(self, now: float) -> None:
+        self._last_fetch = now
+        try:
+            pairs = await self._fetch()
+        except Exception as exc:
+            # Retry soon rather than after the full interval: auth_svc may just be starting.
+            self._last_fetch -= self._refetch_interval - min(1.0, self._refetch_interval)
+            if self._keys:  # keep verifying with the keys we have until auth_svc answers again
+                log.warning("could not refresh the public keys: %s", exc)
+                return
+            raise Unavailable("cannot verify the token right now: key service unreachable") from exc
+        keys = {}
+        for kid, pem in pairs:
+            try:
+                keys[kid] = load_public_key(pem)
+            except ValueError:
+                log.warning("ignoring key %s: not an Ed25519 public key", kid)
+        self._keys = keys
+        self._fetched = time.monotonic()
 
 
 class TokenVerifier:
@@ -119,30 +137,42 @@ class TokenVerifier:
 
     CACHE_SIZE = 10_000
 
-    def __init__(self, keys: KeySource, issuer: str, audience: str, leeway: float = 5.0) -> None:
+    def __init__(
+        self,
+        keys: KeySource,
+        issuer: str,
+        audience: str,
+        leeway: float = 5.0,
+        revoked: RevokedSessions | None = None,
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
-        # Tokens already verified: a client sends the same token with every call for 15 minutes, and
-        # a signature check costs more than the rest of a SendMessage's CPU. Only expiry is re-checked
-        # (a JWT cannot be revoked before it expires anyway).
-        self._verified: dict[str, Principal] = {}
+        self.revoked = revoked if revoked is not None else RevokedSessions()
+        # Tokens already verified, with their key id: a client sends the same token with every call for
+        # 15 minutes, and a signature check costs more than the rest of a SendMessage's CPU. Expiry, the
+        # session's end and the key's presence (a dictionary lookup) are checked again on every call.
+        self._verified: dict[str, tuple[Principal, str]] = {}
 
     async def verify(self, token: str) -> Principal:
-        """The principal the token speaks for; Unauthenticated when it does not hold."""
+        """The principal the token speaks for; Unauthenticated when it does not hold (or its session ended)."""
         known = self._verified.get(token)
         if known is not None:
-            if time.time() <= known.expires_at + self._leeway:
-                return known
-            del self._verified[token]
-        principal = await self._verify(token)
-        if len(self._verified) >= self.CACHE_SIZE:
-            self._verified.clear()  # forgetting only costs a signature check
-        self._verified[token] = principal
+            principal, key_id = known
+            if time.time() > principal.expires_at + self._leeway or await self._keys.get(key_id) is None:
+                del self._verified[token]
+                known = None
+        if known is None:
+            principal, key_id = await self._verify(token)
+            if len(self._verified) >= self.CACHE_SIZE:
+                self._verified.clear()  # forgetting only costs a signature check
+            self._verified[token] = (principal, key_id)
+        if principal.session_id in self.revoked:
+            raise Unauthenticated("this session has ended; sign in again")
         return principal
 
-    async def _verify(self, token: str) -> Principal:
+    async def _verify(self, token: str) -> tuple[Principal, str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -167,12 +197,13 @@ class TokenVerifier:
             raise TokenExpired("access token expired; refresh it") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("invalid access token") from exc
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             session_id=str(claims["sid"]),
             expires_at=float(claims["exp"]),
             username=str(claims.get("name", "")),
         )
+        return principal, key_id
 
 
 def bearer_token(metadata: Sequence[tuple[str, str | bytes]] | None) -> str:

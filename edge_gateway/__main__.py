@@ -27,6 +27,9 @@ def main() -> None:
         port=settings.port,
         log_config=None,  # keep our JSON logging
         access_log=False,
+        # uvicorn's own default trusts X-Forwarded-For from 127.0.0.1; the app's ProxyHeadersMiddleware
+        # trusts only GATEWAY_TRUSTED_PROXIES instead.
+        proxy_headers=False,
         ws="websockets-sansio",
         # Oversized frames get an error frame from the app and the socket stays; only far larger
         # ones make the server drop the connection (1009).

@@ -38,7 +38,9 @@ class Backends:
             chat_channel=chat_channel,
             auth=auth,
             chat=chat_pb2_grpc.ChatServiceStub(chat_channel),
-            verifier=TokenVerifier(auth_key_source(auth), settings.token_issuer, settings.token_audience),
+            verifier=TokenVerifier(
+                auth_key_source(auth, settings.keys_refresh_seconds), settings.token_issuer, settings.token_audience
+            ),
             service_token=ServiceToken(auth, settings.client_id, settings.client_secret.get_secret_value()),
         )
 

@@ -73,7 +73,26 @@ def room_json(room: pb.Room) -> dict[str, Any]:
         "direct_user_ids": list(room.direct_user_ids),
         "room_mentions": room.room_mentions,
         "settings_change": room.settings_change,
+        "last_message_at": time_json(room.last_message_at, room.HasField("last_message_at")),
     }
+
+
+def invitation_json(invitation: pb.Invitation) -> dict[str, Any]:
+    """An invitation."""
+    return {
+        "room": room_json(invitation.room),
+        "user_id": invitation.user_id,
+        "inviter_id": invitation.inviter_id,
+        "created_at": time_json(invitation.created_at),
+    }
+
+
+INVITATION_STATES = {
+    pb.INVITATION_STATE_PENDING: "pending",
+    pb.INVITATION_STATE_ACCEPTED: "accepted",
+    pb.INVITATION_STATE_DECLINED: "declined",
+    pb.INVITATION_STATE_WITHDRAWN: "withdrawn",
+}
 
 
 def my_room_json(entry: pb.MyRoom) -> dict[str, Any]:

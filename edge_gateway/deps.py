@@ -8,12 +8,16 @@ from typing import Annotated
 import grpc
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from common.errors import ServiceError
 from common.grpc_errors import status_for
 from common.tokens import Principal, TokenExpired, auth_metadata
 from edge_gateway.backends import Backends
 from edge_gateway.errors import ApiError, Reason
+from edge_gateway.rates import RateLimits, route_family
+
+API_PREFIX = "/api/v1"
 
 
 def get_backends(request: Request) -> Backends:
@@ -69,3 +73,26 @@ async def current_caller(
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The client's address (the proxy's forwarded one, by ProxyHeadersMiddleware); "" when unknown."""
+    return connection.client.host if connection.client else ""
+
+
+def _family(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path).removeprefix(API_PREFIX)
+    return route_family(request.method, path)
+
+
+async def limit_by_user(request: Request, caller: CallerDep) -> None:
+    """Count the request against its operation's rate limit for the caller (429 when over)."""
+    rates: RateLimits = request.app.state.rates
+    await rates.hit(_family(request), caller.user_id)
+
+
+async def limit_by_address(request: Request) -> None:
+    """Count the request against its operation's rate limit for the client address (no user yet)."""
+    rates: RateLimits = request.app.state.rates
+    await rates.hit(_family(request), client_address(request))

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from common.grpc_errors import REASON_KEY
+from common.grpc_errors import REASON_KEY, RETRY_AFTER_KEY
 from edge_gateway.ws import protocol as ws
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,14 @@ _PASSING = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCE
 class ApiError(Exception):
     """An error for the browser: a gRPC code, a message safe to show, and, where it matters, a reason."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, reason: Reason | None = None) -> None:
+    def __init__(
+        self, code: grpc.StatusCode, message: str, reason: Reason | None = None, retry_after_ms: int | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.reason = reason
+        self.retry_after_ms = retry_after_ms  # a rate limit's: when the same command would be accepted
 
     @property
     def http_status(self) -> int:
@@ -90,12 +93,18 @@ class ApiError(Exception):
 
     @property
     def headers(self) -> dict[str, str] | None:
-        """Retry-After for the errors that pass (a backend restarting, its database away): try in 1 s."""
+        """Retry-After for a rate limit (whole seconds, rounded up) and for the errors that pass (a backend
+        restarting, its database away: try in 1 s)."""
+        if self.retry_after_ms is not None:
+            return {"Retry-After": str(max(1, -(-self.retry_after_ms // 1000)))}
         return {"Retry-After": "1"} if self.code in _PASSING else None
 
     def body(self) -> dict[str, Any]:
-        """The JSON error body."""
-        return {"error": {"code": self.name, "message": self.message}}
+        """The JSON error body (with retry_after_ms for a rate limit)."""
+        error: dict[str, Any] = {"code": self.name, "message": self.message}
+        if self.retry_after_ms is not None:
+            error["retry_after_ms"] = self.retry_after_ms
+        return {"error": error}
 
 
 def from_rpc_error(exc: grpc.aio.AioRpcError) -> ApiError:
@@ -105,6 +114,9 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> ApiError:
     named = next((str(value) for key, value in trailers if key == REASON_KEY), "")
     if named in _TRAILED:
         error.reason = Reason(named)
+    wait_ms = next((str(value) for key, value in trailers if key == RETRY_AFTER_KEY), "")
+    if wait_ms.isdigit():
+        error.retry_after_ms = int(wait_ms)
     return error
 
 

@@ -34,6 +34,8 @@ from common.limits import (  # re-exported: the numbers are written once, in com
     PASSWORD_MAX as PASSWORD_MAX,
     PASSWORD_MIN as PASSWORD_MIN,
     ROOM_NAME_MAX as ROOM_NAME_MAX,
+    ROOMS_PAGE_DEFAULT as ROOMS_PAGE_DEFAULT,
+    ROOMS_PAGE_MAX as ROOMS_PAGE_MAX,
     SEARCH_PAGE_DEFAULT as SEARCH_PAGE_DEFAULT,
     SEARCH_PAGE_MAX as SEARCH_PAGE_MAX,
     SEARCH_QUERY_MAX as SEARCH_QUERY_MAX,
@@ -91,10 +93,10 @@ def _trimmed(banned: list[str], most: int, required: bool) -> str:
     return f"^{_S}*{core if required else f'(?:{core})?'}{_S}*$"
 
 
-# Trimmed and lower-cased (the Kelvin sign lowers to k), then 3-32 of a-z, 0-9, '_', '.', '-', not
+# Trimmed and lower-cased (ASCII only: the Kelvin sign names nobody), then 3-32 of a-z, 0-9, '_', '.', '-', not
 # starting with '.' or '-'.
 USERNAME: JsonDict = {
-    "pattern": f"^{_S}*[A-Za-z0-9_\\u212a][A-Za-z0-9_.\\u212a-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}{_S}*$",
+    "pattern": f"^{_S}*[A-Za-z0-9_][A-Za-z0-9_.-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}{_S}*$",
 }
 # Not only whitespace (and not the username, which no schema can say).
 PASSWORD: JsonDict = {

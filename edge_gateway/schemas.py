@@ -34,6 +34,9 @@ Id = Annotated[int, Field(gt=0, le=INT64_MAX, description="A positive id", json_
 Seq = Annotated[
     int, Field(ge=0, le=INT64_MAX, description="A message seq (0 = none)", json_schema_extra=INT64_FORMAT), NotBool
 ]
+PositiveSeq = Annotated[
+    int, Field(gt=0, le=INT64_MAX, description="A message's seq", json_schema_extra=INT64_FORMAT), NotBool
+]
 Time = Annotated[str, Field(description="ISO 8601 UTC time", json_schema_extra={"format": "date-time"})]
 RoomKind = Literal["public", "private", "direct"]
 Role = Literal["owner", "moderator", "member"]
@@ -86,6 +89,9 @@ class ErrorDetail(BaseModel):
 
     code: str = Field(description='snake_case gRPC status name, e.g. "not_found"', examples=["not_found"])
     message: str = Field(description="Human-readable reason from the service", examples=["room 9 does not exist"])
+    retry_after_ms: int | None = Field(
+        None, ge=0, description="429 from a rate limit: retry after this many ms (Retry-After says it in seconds)"
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -110,9 +116,21 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the request would be accepted (a rate limit, or a backend away)",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries with the error body for these HTTP statuses."""
-    return {status: {"model": ErrorResponse, "description": _ERROR_DESCRIPTIONS[status]} for status in statuses}
+    """OpenAPI `responses=` entries with the error body for these HTTP statuses (and Retry-After where it comes)."""
+    return {
+        status: {"model": ErrorResponse, "description": _ERROR_DESCRIPTIONS[status]}
+        | ({"headers": _RETRY_AFTER} if status in (429, 503) else {})
+        for status in statuses
+    }
 
 
 # -- users and sessions ----------------------------------------------------------------------------
@@ -210,6 +228,9 @@ class Room(BaseModel):
     settings_change: int = Field(
         0, description="Change number of the last change to name, topic, settings or member count (0 when none)"
     )
+    last_message_at: Time | None = Field(
+        None, description="When its newest message came; null before any (created_at is then its activity)"
+    )
 
 
 class MyRoom(BaseModel):
@@ -226,9 +247,10 @@ class MyRoom(BaseModel):
 
 
 class MyRooms(BaseModel):
-    """The caller's rooms, most recently active first."""
+    """A page of the caller's rooms, ascending id (order them by last_message_at to show them)."""
 
     rooms: list[MyRoom]
+    has_more: bool = Field(False, description="Another page follows: pass the last room id as `after`")
 
 
 class RoomPage(BaseModel):
@@ -286,8 +308,46 @@ class CreateRoomBody(_Request):
     member_ids: list[Id] = Field(
         default_factory=list,
         max_length=rules.INVITES_MAX,
-        description="Users to add at once; each must exist (else 404)",
+        description="Users to invite at once (each gets a pending invitation); each must exist (else 404)",
     )
+
+
+# -- consent: invitations and blocks ---------------------------------------------------------------
+
+
+class Invitation(BaseModel):
+    """An invitation to a room, pending until the invitee accepts or declines it."""
+
+    room: Room
+    user_id: int = Field(description="Who is invited")
+    inviter_id: int = Field(description="Who invited them")
+    created_at: Time
+
+
+class InvitationSent(BaseModel):
+    """The answer to an invitation: pending, or the user was a member already."""
+
+    invitation: Invitation | None = Field(description="The pending invitation; null when already_member")
+    already_member: bool = Field(description="The user is a member already: nothing was sent")
+
+
+class Invitations(BaseModel):
+    """The caller's pending invitations, newest first."""
+
+    invitations: list[Invitation]
+
+
+class BlockedUser(BaseModel):
+    """A user the caller blocked."""
+
+    user_id: int
+    blocked_at: Time
+
+
+class BlockedUsers(BaseModel):
+    """The users the caller blocked, most recent first."""
+
+    users: list[BlockedUser]
 
 
 class UserRef(_Request):

@@ -32,6 +32,8 @@ class GatewaySettings(BaseSettings):
     ws_heartbeat_seconds: float = Field(20.0, gt=0)
     ws_idle_timeout_seconds: float = Field(60.0, gt=0)
     ws_max_frame_bytes: int = Field(65_536, ge=1024)
+    # Rooms the ready frame carries (a page of ListMyRooms); the web app fetches the rest over REST.
+    ws_ready_rooms: int = Field(100, ge=1, le=500)
     ws_send_queue_frames: int = Field(2_000, ge=10)
     # Bytes written to a socket but not yet read by its client before it is closed as too slow.
     ws_send_buffer_bytes: int = Field(1 << 20, ge=16_384)
@@ -45,9 +47,26 @@ class GatewaySettings(BaseSettings):
     # Presence frames go to rooms with at most this many sockets on a gateway; bigger rooms ask
     # GET /rooms/{id}/presence (each arrival telling everyone grows with the square of the room).
     presence_room_limit: int = Field(200, ge=0)
+    # Rate limits: JSON {"family": "N per period"} over edge_gateway/rates.py's DEFAULT_LIMITS.
+    rate_limits: dict[str, str] = Field(default_factory=dict)
+    # Sockets a user may hold open on this gateway, and sockets not yet signed in per client address.
+    ws_sockets_per_user: int = Field(20, ge=1)
+    ws_anonymous_sockets_per_address: int = Field(50, ge=1)
+    # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); empty: none, the peer is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Ended sessions: asked of auth_svc this often when there is no broker; public keys refreshed this often.
+    revocation_poll_seconds: float = Field(2.0, gt=0, le=60)
+    keys_refresh_seconds: float = Field(300.0, gt=0)
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"])
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     log_level: str = "INFO"
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _known_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        from edge_gateway.rates import parse_table  # the table's module; it imports the error types
+
+        return parse_table(value)
 
     @field_validator("client_secret")
     @classmethod

@@ -213,6 +213,7 @@ SECRET_STAND_INS = {
     "PARLEY_GATEWAY_CLIENT_SECRET": "7f3a9c2e51b84d06a1e2",
     "CHAT_BROKER_URL": "redis://:pw@redis:6379/0",
     "GATEWAY_BROKER_URL": "redis://:pw@redis:6379/0",
+    "AUTH_BROKER_URL": "redis://:pw@redis:6379/0",
     # files: chat-svc's S3 settings (the Secret parley-file-store)
     "CHAT_S3_ENDPOINT_URL": "https://minio.example.internal:9000",
     "CHAT_S3_BUCKET": "parley-files",

@@ -28,7 +28,9 @@ def auth_settings(tmp_path: Path) -> AuthSettings:
         port=0,
         host="127.0.0.1",
         service_clients={"edge_gateway": SERVICE_SECRET},
-        login_max_failures=3,
+        login_free_attempts=3,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
     )
 
 

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 
 import grpc
-import pytest
 from passlib.hash import argon2
 from sqlalchemy import Engine, select, update
 
-from auth_svc import passwords
-from auth_svc.keys import Keyring
 from auth_svc.models import RefreshToken, Session as SessionRow, User
-from auth_svc.server import migrate
-from auth_svc.service import Accounts, LoginThrottle
+from auth_svc.server import build_servicer, migrate
 from auth_svc.settings import AuthSettings
 from auth_svc.tests.helpers import PASSWORD, get_user, login, refresh, register, token_hash
+from auth_svc.throttle import Count, Scope, decide
 from common.db import Database
-from common.errors import ResourceExhausted
 from common.timestamps import utcnow
 from parley.auth.v1 import auth_pb2 as pb
 from tests.support.grpc_testing_adapter import AsyncServicerHarness
@@ -56,8 +51,8 @@ def test_wrong_password_and_unknown_user_answer_alike(harness: AsyncServicerHarn
     assert wrong_password == unknown_user
 
 
-def test_repeated_failures_lock_the_username_out(harness: AsyncServicerHarness) -> None:
-    """After login_max_failures (3) failures, even the right password is RESOURCE_EXHAUSTED."""
+def test_repeated_failures_make_the_next_try_wait(harness: AsyncServicerHarness) -> None:
+    """After login_free_attempts (3) failures, even the right password must wait: RESOURCE_EXHAUSTED."""
     register(harness)
     for _ in range(3):
         assert _login(harness, "alice", "not the password")[0] == grpc.StatusCode.UNAUTHENTICATED
@@ -74,15 +69,15 @@ def test_failures_count_across_username_case(harness: AsyncServicerHarness) -> N
     assert _login(harness, "alice", PASSWORD)[0] == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def test_unknown_usernames_are_locked_out_too(harness: AsyncServicerHarness) -> None:
+def test_unknown_usernames_are_throttled_too(harness: AsyncServicerHarness) -> None:
     """Guessing at a username that does not exist is throttled like a real one."""
     for _ in range(3):
         assert _login(harness, "nobody", PASSWORD)[0] == grpc.StatusCode.UNAUTHENTICATED
     assert _login(harness, "nobody", PASSWORD)[0] == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def test_lockout_is_per_username(harness: AsyncServicerHarness) -> None:
-    """A locked-out username does not lock out anyone else."""
+def test_the_delay_is_per_username(harness: AsyncServicerHarness) -> None:
+    """A username that must wait does not make anyone else wait."""
     register(harness, "alice")
     register(harness, "bob")
     for _ in range(3):
@@ -91,7 +86,7 @@ def test_lockout_is_per_username(harness: AsyncServicerHarness) -> None:
 
 
 def test_successful_login_resets_the_failure_count(harness: AsyncServicerHarness) -> None:
-    """A success forgets earlier failures: two more failures afterwards do not lock out."""
+    """A success forgets earlier failures: two more failures afterwards do not make the next try wait."""
     register(harness)
     for _ in range(2):
         _login(harness, "alice", "not the password")
@@ -101,15 +96,17 @@ def test_successful_login_resets_the_failure_count(harness: AsyncServicerHarness
     assert _login(harness, "alice", PASSWORD)[0] == grpc.StatusCode.OK
 
 
-def test_lockout_ends_after_the_window() -> None:
-    """The throttle lets a username in again once its failures are older than the window."""
-    throttle = LoginThrottle(max_failures=2, window_seconds=0.05)
-    throttle.failed("alice")
-    throttle.failed("alice")
-    with pytest.raises(ResourceExhausted):
-        throttle.check("alice")
-    time.sleep(0.06)
-    throttle.check("alice")
+def test_the_wait_grows_and_is_capped() -> None:
+    """After the free attempts each further attempt waits 1 s, 2 s, 4 s ... up to the cap; waiting lets it in."""
+    scopes = [Scope("k", free=2)]
+    counts, waits, now = [Count()], [], 1000.0
+    for _ in range(6):
+        wait, counts = decide(counts, scopes, now, max_delay=5.0)
+        assert wait == 0
+        waits.append(counts[0].next_at - now if counts[0].next_at > now else 0.0)
+        assert decide(counts, scopes, now, 5.0)[0] == waits[-1]  # refused meanwhile, and told how long
+        now += waits[-1]
+    assert waits == [0.0, 1.0, 2.0, 4.0, 5.0, 5.0]
 
 
 def test_login_upgrades_an_outdated_password_hash(harness: AsyncServicerHarness, engine: Engine) -> None:
@@ -123,8 +120,9 @@ def test_login_upgrades_an_outdated_password_hash(harness: AsyncServicerHarness,
         stored = conn.scalar(select(User.password_hash).where(User.username == "alice"))
     assert stored != weak
     assert stored is not None
-    assert not passwords.hasher.needs_update(stored)
-    assert passwords.hasher.verify(PASSWORD, stored)
+    current = argon2.from_string(stored)
+    assert (current.rounds, current.memory_cost) == (1, 1024)  # the conftest's AUTH_ARGON2_* settings
+    assert argon2.verify(PASSWORD, stored)
 
 
 def test_passwords_and_refresh_tokens_are_stored_hashed(harness: AsyncServicerHarness, engine: Engine) -> None:
@@ -298,10 +296,10 @@ async def test_concurrent_refresh_of_one_token_has_one_winner(auth_settings: Aut
     migrate(auth_settings)
     db = Database(auth_settings.database_url, threads=5)
     try:
-        accounts = Accounts(db, Keyring.load(auth_settings.keys_dir, generate_if_missing=True), auth_settings)
-        _, tokens = await db.run(accounts.register, "alice", PASSWORD, "")
+        accounts = build_servicer(auth_settings, db).accounts
+        _, tokens = await accounts.register("alice", PASSWORD, "")
         results = await asyncio.gather(
-            *(db.run(accounts.refresh, tokens.refresh_token) for _ in range(5)), return_exceptions=True
+            *(accounts.refresh(tokens.refresh_token) for _ in range(5)), return_exceptions=True
         )
     finally:
         db.close()

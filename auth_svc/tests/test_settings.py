@@ -99,7 +99,13 @@ def test_sixteen_character_secret_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("refresh_token_ttl_seconds", 59), ("access_token_ttl_seconds", 29), ("db_threads", 0), ("login_max_failures", 0)],
+    [
+        ("refresh_token_ttl_seconds", 59),
+        ("access_token_ttl_seconds", 29),
+        ("db_threads", 0),
+        ("login_free_attempts", 0),
+        ("hash_threads", 0),
+    ],
 )
 def test_limits_are_enforced(field: str, value: int) -> None:
     """Lifetimes, pool sizes and lockout limits below their minimum are refused."""

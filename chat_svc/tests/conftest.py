@@ -34,8 +34,6 @@ TEST_SETTINGS: dict[str, Any] = {
     "host": "127.0.0.1",
     "port": 0,
     "max_message_chars": 100,
-    "send_rate_per_second": 1000.0,
-    "send_burst": 1000,
     "typing_ttl_seconds": 5.0,
 }
 
@@ -56,7 +54,7 @@ def mint(tmp_path: Path) -> TokenMint:
 
 @pytest.fixture
 def make_chat(tmp_path: Path, mint: TokenMint, migrated_sqlite: Path) -> Iterator[Callable[..., ChatHarness]]:
-    """Factory: a ChatServicer under grpcio-testing, with settings overrides (e.g. send_burst=3)."""
+    """Factory: a ChatServicer under grpcio-testing, with settings overrides (e.g. replay_max_messages=3)."""
     built: list[tuple[ChatHarness, Callable[[], None]]] = []
 
     def make(**overrides: Any) -> ChatHarness:

@@ -50,10 +50,14 @@ class FileChat:
         return auth_metadata(self.mint.token(user_id))
 
     async def room(self, owner: int, *members: int) -> int:
-        """A new private room; its id."""
+        """A new private room with these members (each accepts their invitation); its id."""
         reply = await self.stub.CreateRoom(
             pb.CreateRoomRequest(kind=pb.ROOM_KIND_PRIVATE, name="files", member_ids=members), metadata=self.md(owner)
         )
+        for member in members:
+            await self.stub.AcceptInvitation(
+                pb.AcceptInvitationRequest(room_id=reply.room.id), metadata=self.md(member)
+            )
         return reply.room.id
 
     async def upload(

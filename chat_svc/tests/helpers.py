@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from auth_svc.keys import Keyring, new_key
+from chat_svc.domain import Room
 from chat_svc.events import EventHub
+from chat_svc.invitations import Invitations, Limits
+from chat_svc.locks import RoomLocks
 from chat_svc.models import Message
+from chat_svc.publisher import Publisher
+from chat_svc.rooms import Rooms
 from chat_svc.servicer import ChatServicer
 from chat_svc.settings import ChatSettings
 from common.db import Database
@@ -115,6 +120,8 @@ class Caller:
     harness: AsyncServicerHarness
     token: str
     user_id: int = 0
+    # Other users' callers, so that the users a room is created with can accept their invitations.
+    peer: Callable[[int], Caller] | None = None
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
@@ -138,9 +145,25 @@ class Caller:
     def create_room(
         self, name: str = "general", kind: int = pb.ROOM_KIND_PUBLIC, members: Iterable[int] = ()
     ) -> pb.Room:
-        """A new room owned by this caller."""
-        request = pb.CreateRoomRequest(kind=kind, name=name, member_ids=list(members))  # type: ignore[arg-type]
-        return self.ok("CreateRoom", request).room
+        """A new room owned by this caller; the members invited accept, as each of them would."""
+        invited = list(members)
+        request = pb.CreateRoomRequest(kind=kind, name=name, member_ids=invited)  # type: ignore[arg-type]
+        room = self.ok("CreateRoom", request).room
+        for user_id in sorted(set(invited) - {self.user_id}):
+            assert self.peer is not None, "a caller made by ChatHarness.user accepts for its members"
+            room = self.peer(user_id).ok("AcceptInvitation", pb.AcceptInvitationRequest(room_id=room.id)).room
+        return room
+
+    def direct(self, other: Caller) -> pb.Room:
+        """The direct room of this caller and another, opened by this caller and accepted by the other."""
+        room = self.ok("OpenDirectRoom", pb.OpenDirectRoomRequest(user_id=other.user_id)).room
+        return other.ok("OpenDirectRoom", pb.OpenDirectRoomRequest(user_id=self.user_id)).room or room
+
+    def invite(self, room_id: int, user_id: int) -> pb.Room:
+        """Invite a user to a room; the invited user accepts. The room as it is then."""
+        self.ok("InviteMember", pb.InviteMemberRequest(room_id=room_id, user_id=user_id))
+        assert self.peer is not None
+        return self.peer(user_id).ok("AcceptInvitation", pb.AcceptInvitationRequest(room_id=room_id)).room
 
     def send(self, room_id: int, body: str = "hello", client_msg_id: str | None = None) -> pb.Message:
         """Send a message that must be stored."""
@@ -153,7 +176,7 @@ class Caller:
 
     def my_room(self, room_id: int) -> pb.MyRoom:
         """This caller's entry for a room in ListMyRooms."""
-        rooms = {r.room.id: r for r in self.ok("ListMyRooms", pb.ListMyRoomsRequest()).rooms}
+        rooms = {r.room.id: r for r in self.ok("ListMyRooms", pb.ListMyRoomsRequest(limit=500)).rooms}
         return rooms[room_id]
 
     def history(self, room_id: int, anchor: int = 0, direction: int = pb.DIRECTION_FORWARD, limit: int = 200):
@@ -176,7 +199,7 @@ class ChatHarness:
 
     def user(self, user_id: int) -> Caller:
         """A caller with a valid token for user_id."""
-        return Caller(self.harness, self.mint.token(user_id), user_id)
+        return Caller(self.harness, self.mint.token(user_id), user_id, self.user)
 
     def caller(self, token: str) -> Caller:
         """A caller presenting any token at all."""
@@ -219,3 +242,18 @@ def read_until_caught_up(rpc: Any) -> list[pb.Event]:
 def created_seqs(events: Iterable[pb.Event], room_id: int) -> list[int]:
     """The seqs of message_created events for one room, in arrival order."""
     return [e.message_created.seq for e in events if e.room_id == room_id and e.HasField("message_created")]
+
+
+class AcceptingRooms(Rooms):
+    """Rooms whose create() has each invited member accept at once, as domain-level tests want."""
+
+    def __init__(self, db: Database, publisher: Publisher, locks: RoomLocks, limits: Limits | None = None) -> None:
+        super().__init__(db, publisher, locks, limits or Limits())
+        self.invitations = Invitations(db, publisher, locks, limits or Limits())
+
+    def create(self, user_id: int, kind: int, name: str, topic: str, member_ids: Sequence[int]) -> Room:
+        """A new room owned by user_id, with member_ids as members who accepted."""
+        room = super().create(user_id, kind, name, topic, member_ids)
+        for member in sorted(set(member_ids) - {user_id}):
+            room = self.invitations.accept(member, room.id)
+        return room

@@ -60,9 +60,13 @@ class Clients:
         return await self.chat.SendMessage(request, metadata=user.md)
 
     async def room(self, owner: User, kind: int, members: list[User], name: str = "room") -> pb.Room:
-        """A new room owned by owner with the given members."""
+        """A new room owned by owner with the given members (each accepts their invitation)."""
         request = pb.CreateRoomRequest(kind=kind, name=name, member_ids=[u.id for u in members])  # type: ignore[arg-type]
-        return (await self.chat.CreateRoom(request, metadata=owner.md)).room
+        room = (await self.chat.CreateRoom(request, metadata=owner.md)).room
+        for member in members:
+            accept = pb.AcceptInvitationRequest(room_id=room.id)
+            room = (await self.chat.AcceptInvitation(accept, metadata=member.md)).room
+        return room
 
 
 @asynccontextmanager

@@ -156,9 +156,9 @@ def test_every_member_may_react(chat: ChatHarness, room: pb.Room, who: str) -> N
     ],
     ids=["UpdateRoom", "SetMemberRole", "RemoveMember"],
 )
-def test_a_direct_room_has_nothing_to_moderate(alice: Caller, method: str, request_: Any) -> None:
+def test_a_direct_room_has_nothing_to_moderate(chat: ChatHarness, alice: Caller, method: str, request_: Any) -> None:
     """UpdateRoom, SetMemberRole and RemoveMember on a direct room are FAILED_PRECONDITION."""
-    direct = alice.ok("OpenDirectRoom", pb.OpenDirectRoomRequest(user_id=BOB)).room
+    direct = alice.direct(chat.user(BOB))
     assert alice.code(method, request_(direct.id)) == Code.FAILED_PRECONDITION
 
 
@@ -263,10 +263,10 @@ def test_a_removal_lowers_the_count_and_records_the_change(alice: Caller, room: 
 
 
 def test_an_invitation_names_the_inviter(chat: ChatHarness, alice: Caller, room: pb.Room) -> None:
-    """member_joined for an invited user carries by_user_id of who invited them."""
+    """member_joined for a user who accepted an invitation carries by_user_id of who invited them."""
     rpc = chat.open_stream(alice, pb.StreamEventsRequest())
     read_until_caught_up(rpc)
-    chat.user(BOB).ok("InviteMember", pb.InviteMemberRequest(room_id=room.id, user_id=5))
+    chat.user(BOB).invite(room.id, 5)
     [event] = rpc.take_response().events
     rpc.cancel()
     assert (event.member_joined.user_id, event.member_joined.by_user_id) == (5, BOB)

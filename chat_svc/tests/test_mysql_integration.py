@@ -100,13 +100,30 @@ async def test_third_user_is_refused(stack: Stack, net: Clients, pair: tuple[Use
 
 
 async def test_invite_checks_the_user_with_auth_svc(net: Clients, pair: tuple[User, User, pb.Room]) -> None:
-    """Inviting an id auth_svc does not know is NOT_FOUND; a real user is added."""
+    """Inviting an id auth_svc does not know is NOT_FOUND; a real user is invited."""
     alice, _, room = pair
     carol = await net.register("carol")
     missing = pb.InviteMemberRequest(room_id=room.id, user_id=carol.id + 10_000)
     assert await status_of(net.chat.InviteMember(missing, metadata=alice.md)) == Code.NOT_FOUND
-    added = await net.chat.InviteMember(pb.InviteMemberRequest(room_id=room.id, user_id=carol.id), metadata=alice.md)
-    assert added.member.user_id == carol.id
+    sent = await net.chat.InviteMember(pb.InviteMemberRequest(room_id=room.id, user_id=carol.id), metadata=alice.md)
+    assert (sent.invitation.user_id, sent.invitation.inviter_id) == (carol.id, alice.id)
+
+
+async def test_consent_on_mysql(net: Clients, pair: tuple[User, User, pb.Room]) -> None:
+    """On MySQL: an invitation waits for its answer, a decline sticks, a block refuses the conversation."""
+    alice, _, room = pair
+    carol = await net.register("carol")
+    invite = pb.InviteMemberRequest(room_id=room.id, user_id=carol.id)
+    await net.chat.InviteMember(invite, metadata=alice.md)
+    pending = await net.chat.ListInvitations(pb.ListInvitationsRequest(), metadata=carol.md)
+    assert [i.room.id for i in pending.invitations] == [room.id]
+    await net.chat.DeclineInvitation(pb.DeclineInvitationRequest(room_id=room.id), metadata=carol.md)
+    assert await status_of(net.chat.InviteMember(invite, metadata=alice.md)) == Code.FAILED_PRECONDITION
+    await net.chat.BlockUser(pb.BlockUserRequest(user_id=alice.id), metadata=carol.md)
+    direct = pb.OpenDirectRoomRequest(user_id=carol.id)
+    assert await status_of(net.chat.OpenDirectRoom(direct, metadata=alice.md)) == Code.PERMISSION_DENIED
+    mine = await net.chat.ListMyRooms(pb.ListMyRoomsRequest(limit=1), metadata=alice.md)
+    assert (len(mine.rooms), mine.has_more) == (1, False)
 
 
 async def test_create_room_with_too_many_members_is_invalid(net: Clients) -> None:

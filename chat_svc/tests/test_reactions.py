@@ -105,7 +105,7 @@ def test_removing_a_shown_user_refills_from_the_reactors(chat: ChatHarness, alic
     reactors = list(range(1, REACTION_USERS_SHOWN + 3))
     chat.directory.known = frozenset(reactors)
     for user_id in reactors[1:]:
-        alice.ok("InviteMember", pb.InviteMemberRequest(room_id=room.id, user_id=user_id))
+        alice.invite(room.id, user_id)
     seq = alice.send(room.id).seq
     for user_id in reactors:
         react(chat.user(user_id), room.id, seq)

@@ -160,3 +160,29 @@ def test_a_missed_reply_replays_as_a_message_and_its_root_as_its_newest_state(
     assert (events[0].message_created.seq, events[0].message_created.thread_root_seq) == (reply.seq, 1)
     root = events[1].message_updated
     assert (root.seq, root.thread.reply_count, [(r.emoji, r.me) for r in root.reactions]) == (1, 1, [("👍", True)])
+
+
+def test_a_cursor_far_behind_replays_only_the_newest_and_says_where_it_starts(
+    make_chat: Callable[..., ChatHarness],
+) -> None:
+    """With replay_max_messages=3, a cursor 6 messages behind gets replay_started (0 -> 3), then seqs 4-6 only."""
+    chat = make_chat(replay_max_messages=3, replay_page=2)
+    alice = chat.user(ALICE)
+    room = alice.create_room("busy")
+    for _ in range(6):
+        alice.send(room.id)
+    events = replay(chat, alice, room.id, after_seq=0, after_change=0)
+    assert events[0].replay_started == pb.ReplayStart(cursor_seq=0, after_seq=3)
+    assert [e.message_created.seq for e in events[1:] if e.HasField("message_created")] == [4, 5, 6]
+
+
+def test_a_cursor_within_the_cap_replays_everything_without_a_start(make_chat: Callable[..., ChatHarness]) -> None:
+    """A cursor at most replay_max_messages behind replays every missed message and no replay_started."""
+    chat = make_chat(replay_max_messages=3)
+    alice = chat.user(ALICE)
+    room = alice.create_room("calm")
+    for _ in range(5):
+        alice.send(room.id)
+    events = replay(chat, alice, room.id, after_seq=2, after_change=0)
+    assert not any(e.HasField("replay_started") for e in events)
+    assert [e.message_created.seq for e in events if e.HasField("message_created")] == [3, 4, 5]

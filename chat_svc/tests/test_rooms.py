@@ -123,9 +123,9 @@ def test_open_direct_room_creates_then_returns_the_same_room(alice: Caller, bob:
     assert first.room.id == again.room.id == other_side.room.id
 
 
-def test_direct_room_lists_both_users_ascending(bob: Caller) -> None:
-    """A DM is kind DIRECT with two members and direct_user_ids in ascending order."""
-    room = bob.ok("OpenDirectRoom", pb.OpenDirectRoomRequest(user_id=ALICE)).room
+def test_direct_room_lists_both_users_ascending(alice: Caller, bob: Caller) -> None:
+    """A DM is kind DIRECT with direct_user_ids in ascending order, and two members once both opened it."""
+    room = bob.direct(alice)
     assert room.kind == pb.ROOM_KIND_DIRECT
     assert list(room.direct_user_ids) == [ALICE, BOB]
     assert room.member_count == 2
@@ -243,14 +243,22 @@ def test_leaving_private_room_loses_access(alice: Caller, bob: Caller) -> None:
     assert bob.code("GetRoom", pb.GetRoomRequest(room_id=room.id)) == Code.PERMISSION_DENIED
 
 
-def test_invite_adds_member_once(alice: Caller, bob: Caller) -> None:
-    """InviteMember adds a user to a private room; inviting again is a no-op."""
+def test_invite_is_pending_once(alice: Caller, bob: Caller) -> None:
+    """InviteMember sends one pending invitation (inviting again answers the same one); Bob is no member yet."""
     room = alice.create_room("secret", pb.ROOM_KIND_PRIVATE)
-    first = alice.ok("InviteMember", pb.InviteMemberRequest(room_id=room.id, user_id=BOB)).member
-    again = alice.ok("InviteMember", pb.InviteMemberRequest(room_id=room.id, user_id=BOB)).member
-    assert (first.user_id, first.role) == (BOB, pb.MEMBER_ROLE_MEMBER)
-    assert again.joined_at == first.joined_at
-    assert bob.room(room.id).member_count == 2
+    first = alice.ok("InviteMember", pb.InviteMemberRequest(room_id=room.id, user_id=BOB)).invitation
+    again = alice.ok("InviteMember", pb.InviteMemberRequest(room_id=room.id, user_id=BOB)).invitation
+    assert (first.user_id, first.inviter_id, first.room.id) == (BOB, ALICE, room.id)
+    assert again.created_at == first.created_at
+    assert alice.room(room.id).member_count == 1
+    assert bob.code("GetRoom", pb.GetRoomRequest(room_id=room.id)) == Code.PERMISSION_DENIED
+
+
+def test_inviting_a_member_says_so(alice: Caller, bob: Caller) -> None:
+    """InviteMember of someone who is a member already answers already_member and sends nothing."""
+    room = alice.create_room("secret", pb.ROOM_KIND_PRIVATE, members=[BOB])
+    answer = alice.ok("InviteMember", pb.InviteMemberRequest(room_id=room.id, user_id=BOB))
+    assert answer.already_member and not answer.HasField("invitation")
 
 
 def test_invite_by_non_member_is_permission_denied(alice: Caller, carol: Caller) -> None:
@@ -322,10 +330,9 @@ def test_list_public_rooms_pages_by_id(alice: Caller) -> None:
     assert ([r.id for r in rest.rooms], rest.has_more) == (ids[3:], False)
 
 
-def test_list_my_rooms_most_recently_active_first(alice: Caller) -> None:
-    """ListMyRooms puts the room with the newest message first."""
-    older = alice.create_room("older")
-    newer = alice.create_room("newer")
-    assert [r.room.id for r in alice.ok("ListMyRooms", pb.ListMyRoomsRequest()).rooms] == [newer.id, older.id]
-    alice.send(older.id)
-    assert [r.room.id for r in alice.ok("ListMyRooms", pb.ListMyRoomsRequest()).rooms] == [older.id, newer.id]
+def test_list_my_rooms_carries_each_rooms_last_activity(alice: Caller) -> None:
+    """ListMyRooms' rooms say when their newest message came (unset before any), for clients to order by."""
+    room = alice.create_room("older")
+    assert not alice.my_room(room.id).room.HasField("last_message_at")
+    sent = alice.send(room.id)
+    assert alice.my_room(room.id).room.last_message_at == sent.created_at

@@ -18,10 +18,10 @@ from chat_svc.membership import Membership
 from chat_svc.messages import Messages
 from chat_svc.publisher import Publisher
 from chat_svc.repository import Wanted
-from chat_svc.rooms import Rooms
 from chat_svc.search import Hit, Search
 from chat_svc.server import migrate
 from chat_svc.settings import ChatSettings
+from chat_svc.tests.helpers import AcceptingRooms
 from common.db import Database
 from common.errors import InvalidArgument, NotFound, PermissionDenied
 from common.timestamps import utcnow
@@ -59,8 +59,8 @@ class World:
     def __post_init__(self) -> None:
         """Wire the concepts as chat_svc does."""
         publisher, locks = Publisher(self.events.extend), RoomLocks()
-        self.rooms = Rooms(self.db, publisher)
-        self.membership = Membership(self.db, publisher, locks)
+        self.rooms = AcceptingRooms(self.db, publisher, locks)
+        self.membership = Membership(self.db, publisher, locks, 1000)
         self.messages = Messages(self.db, publisher, locks)
         self.search = Search(self.db)
 

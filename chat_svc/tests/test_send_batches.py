@@ -17,6 +17,7 @@ from chat_svc.messages import Messages
 from chat_svc.publisher import Publisher
 from chat_svc.rooms import Rooms
 from chat_svc.sends import SendBatcher
+from chat_svc.tests.helpers import AcceptingRooms
 from common.db import Database
 from common.errors import InvalidArgument, NotFound, PermissionDenied
 from parley.chat.v1 import chat_pb2 as pb
@@ -62,7 +63,7 @@ def chat(tmp_path: Path, migrated_sqlite: Path, published: Published) -> Iterato
     shutil.copyfile(migrated_sqlite, path)
     db = Database(f"sqlite:///{path}", threads=4)
     publisher, locks = Publisher(published), RoomLocks()
-    yield Chat(db, publisher, locks, Rooms(db, publisher), Messages(db, publisher, locks), History(db))
+    yield Chat(db, publisher, locks, AcceptingRooms(db, publisher, locks), Messages(db, publisher, locks), History(db))
     db.close()
 
 
@@ -100,7 +101,7 @@ def test_a_batch_numbers_each_room_gap_free_and_answers_each_send(chat: Chat, pu
     assert [(m.seq, m.body) for m in stored] == [(1, "already here"), (2, "hi"), (3, "hello")]
     assert sorted(set(published.seqs(one))) == [1, 2, 3]  # the retry is published again
     assert chat.rooms.get(ALICE, one).last_seq == 3
-    assert [r.last_read_seq for r in chat.rooms.list_mine(BOB) if r.room.id == one] == [3]
+    assert [r.last_read_seq for r in chat.rooms.list_mine(BOB)[0] if r.room.id == one] == [3]
 
 
 def test_a_batch_of_nothing_valid_changes_nothing(chat: Chat, published: Published) -> None:

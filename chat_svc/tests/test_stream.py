@@ -208,14 +208,16 @@ def test_room_joined_while_streaming_is_followed(chat: ChatHarness, alice: Calle
     private = alice.create_room("later", pb.ROOM_KIND_PRIVATE)
     rpc = chat.open_stream(carol, pb.StreamEventsRequest())
     read_until_caught_up(rpc)
-    alice.ok("InviteMember", pb.InviteMemberRequest(room_id=private.id, user_id=CAROL))
+    alice.invite(private.id, CAROL)
     sent = alice.send(private.id, "welcome")
     events: list[pb.Event] = []
-    while len(events) < 2:
+    while len(events) < 4:
         events += rpc.take_response().events
     rpc.cancel()
-    assert events[0].member_joined.user_id == CAROL
-    assert events[1].message_created == sent
+    assert events[0].invitation_changed.state == pb.INVITATION_STATE_PENDING  # then Carol accepts
+    assert events[1].invitation_changed.state == pb.INVITATION_STATE_ACCEPTED
+    assert events[2].member_joined.user_id == CAROL
+    assert events[3].message_created == sent
 
 
 def test_read_markers_reach_only_their_owner(chat: ChatHarness, alice: Caller, bob: Caller, room: pb.Room) -> None:
@@ -305,8 +307,9 @@ def test_invite_while_the_stream_starts_is_followed(
 ) -> None:
     """An invite committed just after StreamEvents read the caller's rooms still makes the stream follow the room."""
     private = alice.create_room("race", pb.ROOM_KIND_PRIVATE)
-    core = chat.servicer.chat.membership
-    _membership_changes_while_reading_rooms(chat, monkeypatch, lambda: core.invite(ALICE, private.id, CAROL))
+    invitations = chat.servicer.chat.invitations
+    invitations.invite(ALICE, private.id, CAROL)
+    _membership_changes_while_reading_rooms(chat, monkeypatch, lambda: invitations.accept(CAROL, private.id))
     rpc = chat.open_stream(carol, pb.StreamEventsRequest(), timeout=2)
     read_until_caught_up(rpc)
     sent = alice.send(private.id, "are you there?")

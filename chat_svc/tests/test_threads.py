@@ -14,7 +14,7 @@ from chat_svc.locks import RoomLocks
 from chat_svc.messages import Messages
 from chat_svc.publisher import Publisher
 from chat_svc.rooms import Rooms
-from chat_svc.tests.helpers import Caller, ChatHarness, new_client_msg_id
+from chat_svc.tests.helpers import AcceptingRooms, Caller, ChatHarness, new_client_msg_id
 from common.db import Database
 from common.errors import NotFound
 from parley.chat.v1 import chat_pb2 as pb
@@ -91,7 +91,7 @@ def test_the_summary_update_takes_its_own_change_after_the_reply(alice: Caller, 
 def test_participants_are_the_five_most_recent_repliers(chat: ChatHarness, alice: Caller, room: pb.Room) -> None:
     """A summary lists at most five distinct repliers, the most recent first."""
     for user in range(4, 10):
-        chat.user(ALICE).ok("InviteMember", pb.InviteMemberRequest(room_id=room.id, user_id=user))
+        chat.user(ALICE).invite(room.id, user)
     root = alice.send(room.id)
     for user in (2, 3, 4, 5, 6, 7, 3):
         reply(chat.user(user), room.id, root.seq)
@@ -217,7 +217,8 @@ def store(tmp_path: Path, migrated_sqlite: Path) -> Iterator[tuple[Rooms, Messag
     db = Database(f"sqlite:///{path}", threads=2)
     published = Published()
     publisher = Publisher(published)
-    yield Rooms(db, publisher), Messages(db, publisher, RoomLocks()), published
+    locks = RoomLocks()
+    yield AcceptingRooms(db, publisher, locks), Messages(db, publisher, locks), published
     db.close()
 
 

@@ -18,9 +18,9 @@ from chat_svc.history import History
 from chat_svc.locks import RoomLocks
 from chat_svc.messages import ALONE_ATTEMPTS, Messages
 from chat_svc.publisher import Publisher
-from chat_svc.rooms import Rooms
 from chat_svc.server import migrate
 from chat_svc.settings import ChatSettings
+from chat_svc.tests.helpers import AcceptingRooms
 from common.db import Database
 from common.errors import ServiceError
 from parley.chat.v1 import chat_pb2 as pb
@@ -56,9 +56,9 @@ class Replica:
 
     def __post_init__(self) -> None:
         """Wire the concepts as a replica does."""
-        publisher = Publisher(self.events.extend)
-        self.rooms = Rooms(self.db, publisher)
-        self.messages = Messages(self.db, publisher, RoomLocks())
+        publisher, locks = Publisher(self.events.extend), RoomLocks()
+        self.rooms = AcceptingRooms(self.db, publisher, locks)
+        self.messages = Messages(self.db, publisher, locks)
         self.history = History(self.db)
 
     def room(self, *members: int) -> int:
@@ -107,7 +107,7 @@ def test_a_send_alone_and_the_same_sends_in_one_batch_get_the_same_answers(datab
     assert [answer(r, alone) for r in one_by_one] == [answer(r, batched) for r in together]
     assert [answer(r, alone) for r in one_by_one][-1] == (4, 4, BOB, "b2", "third", False)
     assert chat.stored(alone) == chat.stored(batched)
-    mine = {r.room.id: (r.last_read_seq, r.unread_count) for r in chat.rooms.list_mine(ALICE)}
+    mine = {r.room.id: (r.last_read_seq, r.unread_count) for r in chat.rooms.list_mine(ALICE)[0]}
     assert mine[alone] == mine[batched] == (2, 2)  # her own newest message is read; Bob's two are not
     # The same messages are published (a batch sends its repeats' originals ahead of its new ones).
     assert set(chat.published_seqs(alone)) == set(chat.published_seqs(batched)) == {1, 2, 3, 4}

@@ -13,6 +13,7 @@ from edge_gateway.schemas import (
     INT64_MAX,
     CreateRoomBody,
     DirectRoom,
+    InvitationSent,
     Member,
     MemberPage,
     MyRooms,
@@ -38,10 +39,17 @@ After = Annotated[
 
 
 @router.get("/rooms", response_model=MyRooms, summary="The caller's rooms")
-async def my_rooms(backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
-    """With read markers and unread counts, most recently active first."""
-    reply = await backends.chat.ListMyRooms(pb.ListMyRoomsRequest(), metadata=caller.metadata, timeout=backends.timeout)
-    return {"rooms": [convert.my_room_json(entry) for entry in reply.rooms]}
+async def my_rooms(
+    backends: BackendsDep,
+    caller: CallerDep,
+    after: After = 0,
+    limit: Annotated[int, Query(ge=0, le=rules.ROOMS_PAGE_MAX, description="Page size (0 = the default, 200)")] = 0,
+) -> dict[str, Any]:
+    """A page, ascending room id, with read markers and unread counts; pass the last id as `after` for the next."""
+    reply = await backends.chat.ListMyRooms(
+        pb.ListMyRoomsRequest(after_room_id=after, limit=limit), metadata=caller.metadata, timeout=backends.timeout
+    )
+    return {"rooms": [convert.my_room_json(entry) for entry in reply.rooms], "has_more": reply.has_more}
 
 
 @router.get("/rooms/public", response_model=RoomPage, summary="Browse public channels")
@@ -63,7 +71,7 @@ async def public_rooms(
 
 @router.post("/rooms", status_code=status.HTTP_201_CREATED, response_model=Room, summary="Create a room")
 async def create_room(body: CreateRoomBody, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
-    """A public channel or a private room; the caller becomes its owner, member_ids join at once."""
+    """A public channel or a private room; the caller becomes its owner, member_ids are invited."""
     reply = await backends.chat.CreateRoom(
         pb.CreateRoomRequest(
             kind=convert.KIND_VALUES[body.kind], name=body.name, topic=body.topic, member_ids=body.member_ids
@@ -102,16 +110,25 @@ async def leave(room_id: RoomId, backends: BackendsDep, caller: CallerDep) -> Re
 
 
 @router.post(
-    "/rooms/{room_id}/members", status_code=status.HTTP_201_CREATED, response_model=Member, summary="Invite a user"
+    "/rooms/{room_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InvitationSent,
+    summary="Invite a user",
+    responses=error_responses(429),
 )
 async def invite(room_id: RoomId, body: UserRef, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
-    """Adds the user to a room the caller belongs to. Idempotent."""
+    """Sends a pending invitation to a room the caller belongs to; the user joins when they accept. Idempotent.
+
+    400 when they declined an invitation to this room, 403 when either blocked the other, 429 when
+    they have too many invitations waiting.
+    """
     reply = await backends.chat.InviteMember(
         pb.InviteMemberRequest(room_id=room_id, user_id=body.user_id),
         metadata=caller.metadata,
         timeout=backends.timeout,
     )
-    return convert.member_json(reply.member)
+    sent = convert.invitation_json(reply.invitation) if reply.HasField("invitation") else None
+    return {"invitation": sent, "already_member": reply.already_member}
 
 
 @router.get("/rooms/{room_id}/members", response_model=MemberPage, summary="A room's members")

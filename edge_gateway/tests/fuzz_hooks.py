@@ -69,6 +69,10 @@ def breaks_unstated_rule(case: schemathesis.Case[Any]) -> bool:
         return True  # a direct conversation is with another user: 400
     if path.endswith("/members/{user_id}") and str((case.path_parameters or {}).get("user_id")) == str(USER_ID):
         return True  # you leave a room; you do not remove yourself: 400
+    if path.endswith("/rooms/{room_id}/members") and body.get("user_id") == USER_ID:
+        return True  # an invitation is for another user: 400
+    if path.endswith("/blocks/{user_id}") and str((case.path_parameters or {}).get("user_id")) == str(USER_ID):
+        return True  # you block another user, not yourself: 400
     if path.endswith("/search") and query.get("page_token"):
         return True  # a page token is one an earlier answer gave (anything else: 400)
     if path.endswith("/search") and _empty_range(query.get("since"), query.get("until")):

@@ -32,11 +32,14 @@ RUN_TIMEOUT_S = 240  # the whole run, a safety net far above its usual time
 async def _fuzz_objects(stack: GatewayStack) -> dict[str, str]:
     """Register the fuzz user and a peer, with a room and a message: the env fuzz_hooks.py reads."""
     user, token = await asyncio.to_thread(stack.register, "fuzz")
-    peer, _ = await asyncio.to_thread(stack.register, "fuzzpeer")
+    peer, peer_token = await asyncio.to_thread(stack.register, "fuzzpeer")
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=stack.api_url, headers=headers, timeout=10) as client:
         room = await client.post("/rooms", json={"kind": "private", "name": "fuzz", "member_ids": [peer["id"]]})
         assert room.status_code == 201, room.text
+        peer_headers = {"Authorization": f"Bearer {peer_token}"}
+        accepted = await client.post(f"/invitations/{room.json()['id']}/accept", headers=peer_headers)
+        assert accepted.status_code == 200, accepted.text
         sent = await client.post(
             f"/rooms/{room.json()['id']}/messages", json={"client_msg_id": "fuzz-1", "body": "hello"}
         )
@@ -105,8 +108,7 @@ def _summary(report: str, stats: dict[str, Counter[str]], seconds: float) -> str
 
 def _service_errors(stack: GatewayStack, since: list[int]) -> list[str]:
     """Log lines of the services since `since` (line counts) that are errors or tracebacks."""
-    lines = [line for process, start in zip(stack.running(), since, strict=True) for line in process.lines[start:]]
-    return [line for line in lines if "Traceback" in line or '"level": "error"' in line.lower()]
+    return [line for process, start in zip(stack.running(), since, strict=True) for line in process.errors_since(start)]
 
 
 @pytest.mark.timeout(RUN_TIMEOUT_S + 60)

@@ -79,7 +79,7 @@ ROUTES: list[tuple[str, str, str, str | None, str | None]] = [
     ("get", "/rooms/{room_id}", "200", "Room", None),
     ("post", "/rooms/{room_id}/join", "200", "Room", None),
     ("post", "/rooms/{room_id}/leave", "204", None, None),
-    ("post", "/rooms/{room_id}/members", "201", "Member", "UserRef"),
+    ("post", "/rooms/{room_id}/members", "201", "InvitationSent", "UserRef"),
     ("get", "/rooms/{room_id}/members", "200", "MemberPage", None),
     ("get", "/rooms/{room_id}/presence", "200", "Presence", None),
     ("post", "/direct", "201", "DirectRoom", "UserRef"),
@@ -99,6 +99,13 @@ ROUTES: list[tuple[str, str, str, str | None, str | None]] = [
     ("put", "/rooms/{room_id}/notifications", "200", "NotificationLevelAnswer", "NotificationLevelBody"),
     # search
     ("get", "/search", "200", "SearchPage", None),
+    # consent
+    ("get", "/invitations", "200", "Invitations", None),
+    ("post", "/invitations/{room_id}/accept", "200", "Room", None),
+    ("post", "/invitations/{room_id}/decline", "204", None, None),
+    ("get", "/blocks", "200", "BlockedUsers", None),
+    ("put", "/blocks/{user_id}", "204", None, None),
+    ("delete", "/blocks/{user_id}", "204", None, None),
 ]
 ROUTE_IDS = [f"{method.upper()} {path}" for method, path, *_ in ROUTES]
 # files: raw bytes in (upload) or out (download), not JSON; method, path, success status, its content types.

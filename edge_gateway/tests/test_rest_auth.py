@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -216,3 +217,38 @@ async def test_batch_lookup_leaves_unknown_ids_out(new_user: NewUser) -> None:
     bob, _ = await new_user("bob")
     response = await client.get("/users", params=[("ids", bob["id"]), ("ids", 999999999), ("ids", alice["id"])])
     assert response.status_code == 200 and response.json() == {"users": [alice, bob]}
+
+
+async def test_a_throttled_sign_in_is_429_with_retry_after(api: httpx.AsyncClient) -> None:
+    """After the free failed attempts, sign-in answers 429 with Retry-After in seconds (exposed to the browser)."""
+    known = (await _sign_up(api))["user"]["username"]
+    for _ in range(3):
+        await api.post("/auth/login", json={"username": known, "password": "not the password"})
+    response = await api.post("/auth/login", json={"username": known, "password": PASSWORD})
+    assert "try again in" in _assert_error(response, 429, "resource_exhausted")
+    assert response.headers["retry-after"] == "1"
+
+
+async def test_logouts_access_token_is_refused_at_once(api: httpx.AsyncClient, as_user: Any) -> None:
+    """After logout the session's access token, still unexpired, answers 401 on REST."""
+    session = (await _sign_up(api))["session"]
+    me = as_user(session["access_token"])
+    assert (await me.get("/users/me")).status_code == 200
+    await api.post("/auth/logout", json={"refresh_token": session["refresh_token"]})
+    assert "session has ended" in _assert_error(await me.get("/users/me"), 401, "unauthenticated")
+
+
+async def test_a_reused_sessions_access_token_is_refused(api: httpx.AsyncClient, as_user: Any) -> None:
+    """After a refresh-token reuse, the session's newest access token is refused once the gateway hears of it."""
+    first = (await _sign_up(api))["session"]
+    newest = (await api.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()["session"]
+    me = as_user(newest["access_token"])
+    assert (await me.get("/users/me")).status_code == 200
+    await api.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})  # the reuse
+    statuses = []
+    for _ in range(100):  # the poll interval (2 s) without a broker; each try 0.1 s apart
+        statuses.append((await me.get("/users/me")).status_code)
+        if statuses[-1] != 200:
+            break
+        await asyncio.sleep(0.1)
+    assert statuses[-1] == 401

@@ -137,3 +137,12 @@ async def test_client_errors_log_no_error_or_traceback(new_user: NewUser, stack:
     await asyncio.sleep(0.5)  # the log reader thread catches up
     logged = [line for line in gateway.lines[since:] if "Traceback" in line or '"level": "error"' in line.lower()]
     assert logged == []
+
+
+async def test_api_answers_carry_the_security_headers(api: httpx.AsyncClient) -> None:
+    """Every REST answer has a no-content CSP with frame-ancestors 'none', nosniff, no-referrer and DENY."""
+    for response in (await api.get("/openapi.json"), await api.get("/rooms")):
+        assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["x-frame-options"] == "DENY"

@@ -25,6 +25,8 @@ def shared_room(new_user: NewUser) -> Callable[[], Awaitable[Room]]:
         bob, bob_client = await new_user("bob")
         response = await alice.post("/rooms", json={"kind": "private", "name": "talk", "member_ids": [bob["id"]]})
         assert response.status_code == 201, response.text
+        accepted = await bob_client.post(f"/invitations/{response.json()['id']}/accept")
+        assert accepted.status_code == 200, accepted.text
         return response.json()["id"], alice, bob_client
 
     return make

@@ -26,9 +26,9 @@ def _code(response: httpx.Response) -> tuple[int, str]:
 
 
 async def test_create_private_room_with_members_answers_201(new_user: NewUser) -> None:
-    """POST /rooms answers 201 with the room; the caller owns it and member_ids are in it."""
+    """POST /rooms answers 201 with the room; the caller owns it and member_ids are invited, not yet in it."""
     alice, a = await new_user("alice")
-    bob, _ = await new_user("bob")
+    bob, b = await new_user("bob")
     response = await a.post("/rooms", json={"kind": "private", "name": "lunch", "member_ids": [bob["id"]]})
     assert response.status_code == 201
     room = response.json()
@@ -36,8 +36,52 @@ async def test_create_private_room_with_members_answers_201(new_user: NewUser) -
         "private",
         "lunch",
         alice["id"],
-        2,
+        1,
     )
+    [invitation] = (await b.get("/invitations")).json()["invitations"]
+    assert (invitation["room"]["id"], invitation["inviter_id"]) == (room["id"], alice["id"])
+
+
+async def _accept(client: httpx.AsyncClient, room_id: int) -> dict[str, Any]:
+    response = await client.post(f"/invitations/{room_id}/accept")
+    assert response.status_code == 200, response.text
+    room: dict[str, Any] = response.json()
+    return room
+
+
+async def test_accepting_an_invitation_lists_the_room_and_declining_sticks(new_user: NewUser) -> None:
+    """POST /invitations/{id}/accept joins (200, the room); a declined one cannot be sent again (400)."""
+    _, a = await new_user("alice")
+    bob, b = await new_user("bob")
+    carol, c = await new_user("carol")
+    room = await _create(a, member_ids=[bob["id"], carol["id"]])
+    assert (await _accept(b, room["id"]))["member_count"] == 2
+    assert [r["room"]["id"] for r in (await b.get("/rooms")).json()["rooms"]] == [room["id"]]
+    assert (await c.post(f"/invitations/{room['id']}/decline")).status_code == 204
+    assert (await c.get("/invitations")).json() == {"invitations": []}
+    again = await a.post(f"/rooms/{room['id']}/members", json={"user_id": carol["id"]})
+    assert _code(again) == (400, "failed_precondition") and "declined" in again.json()["error"]["message"]
+
+
+async def test_a_blocked_user_cannot_open_a_direct_room(new_user: NewUser) -> None:
+    """PUT /blocks/{id} answers 204; the blocked user's POST /direct is 403; GET /blocks lists, DELETE lifts it."""
+    alice, a = await new_user("alice")
+    bob, b = await new_user("bob")
+    assert (await b.put(f"/blocks/{alice['id']}")).status_code == 204
+    assert _code(await a.post("/direct", json={"user_id": bob["id"]})) == (403, "permission_denied")
+    assert [u["user_id"] for u in (await b.get("/blocks")).json()["users"]] == [alice["id"]]
+    assert (await b.delete(f"/blocks/{alice['id']}")).status_code == 204
+    assert (await a.post("/direct", json={"user_id": bob["id"]})).status_code == 201
+
+
+async def test_my_rooms_are_paged_by_id(new_user: NewUser) -> None:
+    """GET /rooms with after and limit visits each of the caller's rooms once, with has_more."""
+    _, a = await new_user("alice")
+    made = [(await _create(a))["id"] for _ in range(3)]
+    first = (await a.get("/rooms", params={"limit": 2})).json()
+    rest = (await a.get("/rooms", params={"limit": 2, "after": first["rooms"][-1]["room"]["id"]})).json()
+    assert (first["has_more"], rest["has_more"]) == (True, False)
+    assert [r["room"]["id"] for r in first["rooms"] + rest["rooms"]] == made
 
 
 async def test_members_of_a_private_room_exchange_messages(new_user: NewUser) -> None:
@@ -45,6 +89,7 @@ async def test_members_of_a_private_room_exchange_messages(new_user: NewUser) ->
     _, a = await new_user("alice")
     bob, b = await new_user("bob")
     room = await _create(a, member_ids=[bob["id"]])
+    await _accept(b, room["id"])
     for client, key, text in ((a, "a1", "hi bob"), (b, "b1", "hi alice")):
         response = await client.post(f"/rooms/{room['id']}/messages", json={"client_msg_id": key, "body": text})
         assert response.status_code == 201
@@ -88,21 +133,29 @@ async def test_unknown_room_is_404(new_user: NewUser) -> None:
         assert _code(await a.get(path)) == (404, "not_found"), path
 
 
-async def test_invite_answers_201_with_the_member(new_user: NewUser) -> None:
-    """POST /rooms/{id}/members adds the user and answers 201 with the membership."""
-    _, a = await new_user("alice")
+async def test_invite_answers_201_with_the_invitation(new_user: NewUser) -> None:
+    """POST /rooms/{id}/members sends a pending invitation and answers 201 with it."""
+    alice, a = await new_user("alice")
     bob, _ = await new_user("bob")
     room = await _create(a)
     response = await a.post(f"/rooms/{room['id']}/members", json={"user_id": bob["id"]})
     assert response.status_code == 201
-    assert response.json()["user_id"] == bob["id"] and response.json()["role"] == "member"
+    sent = response.json()
+    assert (sent["already_member"], sent["invitation"]["user_id"], sent["invitation"]["inviter_id"]) == (
+        False,
+        bob["id"],
+        alice["id"],
+    )
 
 
 async def test_members_are_paged_by_user_id(new_user: NewUser) -> None:
     """GET /rooms/{id}/members pages by user id with after and limit."""
     alice, a = await new_user("alice")
-    others = [(await new_user(f"m{i}"))[0]["id"] for i in range(3)]
+    joiners = [await new_user(f"m{i}") for i in range(3)]
+    others = [user["id"] for user, _ in joiners]
     room = await _create(a, member_ids=others)
+    for _, client in joiners:
+        await _accept(client, room["id"])
     first = (await a.get(f"/rooms/{room['id']}/members", params={"limit": 2})).json()
     rest = (await a.get(f"/rooms/{room['id']}/members", params={"after": first["members"][-1]["user_id"]})).json()
     ids = [m["user_id"] for m in first["members"] + rest["members"]]
@@ -154,7 +207,7 @@ async def test_leaving_a_room_answers_204_and_drops_it_from_mine(new_user: NewUs
     await b.post(f"/rooms/{room['id']}/join")
     response = await b.post(f"/rooms/{room['id']}/leave")
     assert response.status_code == 204 and response.content == b""
-    assert (await b.get("/rooms")).json() == {"rooms": []}
+    assert (await b.get("/rooms")).json() == {"rooms": [], "has_more": False}
 
 
 async def test_joining_a_private_room_is_403(new_user: NewUser) -> None:
@@ -173,14 +226,15 @@ async def test_creating_a_direct_room_through_post_rooms_is_422(new_user: NewUse
 
 
 async def test_direct_room_is_created_once(new_user: NewUser) -> None:
-    """POST /direct answers 201 and created=true first, then 200 with the same room from either side."""
+    """POST /direct answers 201 and created=true first, then 200 with the same room from the other side, who joins."""
     alice, a = await new_user("alice")
     bob, b = await new_user("bob")
     first = await a.post("/direct", json={"user_id": bob["id"]})
     again = await b.post("/direct", json={"user_id": alice["id"]})
     assert (first.status_code, first.json()["created"]) == (201, True)
     assert (again.status_code, again.json()["created"]) == (200, False)
-    assert again.json()["room"] == first.json()["room"]
+    assert again.json()["room"]["id"] == first.json()["room"]["id"]
+    assert (first.json()["room"]["member_count"], again.json()["room"]["member_count"]) == (1, 2)
     assert first.json()["room"]["direct_user_ids"] == sorted([alice["id"], bob["id"]])
 
 

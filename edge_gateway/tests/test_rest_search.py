@@ -10,9 +10,14 @@ from edge_gateway.tests.conftest import NewUser
 pytestmark = pytest.mark.mysql
 
 
-async def _room(owner: httpx.AsyncClient, *member_ids: int) -> int:
-    response = await owner.post("/rooms", json={"kind": "private", "name": "finds", "member_ids": list(member_ids)})
+async def _room(owner: httpx.AsyncClient, *members: tuple[dict[str, int], httpx.AsyncClient]) -> int:
+    """A private room of owner's with these (user, client) members, who accept their invitations."""
+    body = {"kind": "private", "name": "finds", "member_ids": [user["id"] for user, _ in members]}
+    response = await owner.post("/rooms", json=body)
     assert response.status_code == 201, response.text
+    for _, client in members:
+        accepted = await client.post(f"/invitations/{response.json()['id']}/accept")
+        assert accepted.status_code == 200, accepted.text
     return int(response.json()["id"])
 
 
@@ -27,7 +32,7 @@ async def test_search_finds_the_callers_messages_with_highlights(new_user: NewUs
     _, alice = await new_user("alice")
     bob, bob_client = await new_user("bob")
     _, eve = await new_user("eve")
-    room = await _room(alice, bob["id"])
+    room = await _room(alice, (bob, bob_client))
     sent = await _send(bob_client, room, "s1", "🚀 Launch checklist ready")
     response = await alice.get("/search", params={"q": "launch CHECK"})
     assert response.status_code == 200, response.text
@@ -43,7 +48,7 @@ async def test_pages_filters_and_errors(new_user: NewUser) -> None:
     """Pages (limit, page_token) hold each hit once; room_id and sender_id filter; bad input is a clear 400/403."""
     _, alice = await new_user("alice")
     bob, bob_client = await new_user("bob")
-    one, two = await _room(alice, bob["id"]), await _room(alice)
+    one, two = await _room(alice, (bob, bob_client)), await _room(alice)
     for n in range(3):
         await _send(alice, one, f"a{n}", f"sprint review {n}")
     await _send(bob_client, one, "b0", "sprint planning")

@@ -23,11 +23,14 @@ from edge_gateway.tests.conftest import GATEWAY_SECRET, GatewayStack as Stack
 from edge_gateway.ws.frames import SERVER_FRAME
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 from parley.chat.v1 import chat_pb2 as pb, chat_pb2_grpc
+from tests.support.stack import GATEWAY
 
 pytestmark = pytest.mark.mysql
 
 PASSWORD = "correct horse battery"
-SERVER_FRAME_TYPES = set(SERVER_FRAME.json_schema()["discriminator"]["mapping"])
+# replay_started needs a room more than CHAT_REPLAY_MAX_MESSAGES behind: chat_svc's test_resume.py and
+# test_ws_frames.py check it against its model.
+SERVER_FRAME_TYPES = set(SERVER_FRAME.json_schema()["discriminator"]["mapping"]) - {"replay_started"}
 
 
 def check_against_model(frame: dict[str, Any]) -> None:
@@ -116,7 +119,7 @@ def bearer(user: User) -> dict[str, str]:
 
 
 async def private_room(api: httpx.AsyncClient, owner: User, *members: User) -> int:
-    """A private room of owner with members."""
+    """A private room of owner with members (each accepts their invitation)."""
     response = await api.post(
         "/rooms",
         json={"kind": "private", "name": "ws test", "member_ids": [m.id for m in members]},
@@ -124,6 +127,9 @@ async def private_room(api: httpx.AsyncClient, owner: User, *members: User) -> i
     )
     assert response.status_code == 201, response.text
     room_id: int = response.json()["id"]
+    for member in members:
+        accepted = await api.post(f"/invitations/{room_id}/accept", headers=bearer(member))
+        assert accepted.status_code == 200, accepted.text
     return room_id
 
 
@@ -185,6 +191,7 @@ async def test_every_server_frame_type_goes_out_as_its_model_says(api: httpx.Asy
     alice, bob = await register(api, "alice"), await register(api, "bob")
     a, b = await signed_in(connect, alice), await signed_in(connect, bob)
     room = await private_room(api, alice, bob)  # member_joined, room_updated; bob comes online in it: presence
+    await b.seen("invitation", room_id=room)  # bob was invited, then accepted
     await a.seen("presence", room_id=room, user_id=bob.id)
     await a.seen("room_updated", room_id=room)
     await a.send(type="send", ref="s", room_id=room, client_msg_id="tour", body="hello")
@@ -311,12 +318,17 @@ async def test_typing_and_presence_reach_the_other_user(api: httpx.AsyncClient, 
 
 
 async def test_room_joined_after_connecting_is_delivered(api: httpx.AsyncClient, connect: Any) -> None:
-    """Being invited while connected starts that room's events on the open socket."""
+    """An invitation arrives live; accepting it while connected starts that room's events on the open socket."""
     alice, bob = await register(api, "alice"), await register(api, "bob")
     room = await private_room(api, alice)
     b = await signed_in(connect, bob)
     invited = await api.post(f"/rooms/{room}/members", json={"user_id": bob.id}, headers=bearer(alice))
     assert invited.status_code == 201, invited.text
+    offered = await b.expect("invitation", room_id=room)
+    assert (offered["state"], offered["invitation"]["inviter_id"]) == ("pending", alice.id)
+    accepted = await api.post(f"/invitations/{room}/accept", headers=bearer(bob))
+    assert accepted.status_code == 200, accepted.text
+    assert (await b.expect("invitation", room_id=room))["state"] == "accepted"
     await b.expect("member_joined", room_id=room)
     sent = await api.post(
         f"/rooms/{room}/messages", json={"client_msg_id": "welcome", "body": "welcome bob"}, headers=bearer(alice)
@@ -359,6 +371,56 @@ async def test_bad_frames_get_errors_and_change_nothing(
     assert stored_messages(ws_stack, room) == []
     await a.send(type="send", ref="ok", room_id=room, client_msg_id="after", body="still here")
     assert (await a.expect("send_ack", ref="ok"))["message"]["seq"] == 1
+
+
+BEYOND_INT64 = 2**63  # one above the largest id or seq: over the wire only as JSON text (orjson writes 64 bits)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type":"send","ref":"big","room_id":ROOM_ID,"client_msg_id":"b","body":"hi"}',
+        '{"type":"send","ref":"big","room_id":ROOM,"client_msg_id":"b","body":"hi","thread_root_seq":SEQ}',
+        '{"type":"typing","ref":"big","room_id":ROOM_ID}',
+        '{"type":"read","ref":"big","room_id":ROOM_ID,"seq":1}',
+        '{"type":"read","ref":"big","room_id":ROOM,"seq":SEQ}',
+        '{"type":"react","ref":"big","room_id":ROOM,"seq":SEQ,"emoji":"x","add":true}',
+        '{"type":"read","ref":"big","room_id":ROOM,"seq":true}',
+        '{"type":"read","ref":"big","room_id":ROOM,"seq":-1}',
+        '{"type":"read","ref":"big","room_id":ROOM,"seq":18446744073709551616}',
+    ],
+    ids=["send.room_id", "send.root", "typing", "read.room_id", "read.seq", "react.seq", "bool", "-1", "2^64"],
+)
+async def test_an_integer_beyond_int64_gets_an_error_frame_and_the_socket_stays(
+    api: httpx.AsyncClient, connect: Any, ws_stack: Stack, frame: str
+) -> None:
+    """A frame with an id or seq of 2^63 (or a bool, -1, 2^64) gets invalid_argument with its ref, not 1011 or none."""
+    alice = await register(api, "alice")
+    room = await private_room(api, alice)
+    a = await signed_in(connect, alice)
+    logged = len(ws_stack.gateway.lines)
+    raw = frame.replace("ROOM_ID", str(BEYOND_INT64)).replace("ROOM", str(room)).replace("SEQ", str(BEYOND_INT64))
+    await a.ws.send(raw)
+    error = await a.expect("error")
+    assert error["code"] == "invalid_argument" and error["ref"] == "big"
+    await a.send(type="ping", ref="still")
+    await a.expect("pong", ref="still")
+    assert stored_messages(ws_stack, room) == []
+    assert ws_stack.gateway.errors_since(logged) == []
+
+
+async def test_a_cursor_beyond_int64_is_refused_as_a_bad_auth_frame(connect: Any, ws_stack: Stack) -> None:
+    """An auth frame whose cursor is at 2^63 is refused like any malformed auth frame (4001), not with 1011."""
+    ws = await websockets.connect(ws_stack.ws_url)
+    try:
+        await ws.send(f'{{"type":"auth","token":"t","cursors":[{{"room_id":1,"after_seq":{BEYOND_INT64}}}]}}')
+        error = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert error["code"] == "unauthenticated" and "after_seq" in error["message"]
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    finally:
+        await ws.close()
 
 
 async def test_forged_token_is_refused_with_4001(connect: Any, ws_stack: Stack) -> None:
@@ -496,3 +558,25 @@ async def test_send_stream_needs_a_service_token_and_checks_each_users_token(
     assert outcomes[1].sent.message.sender_id == alice.id
     assert outcomes[2].error_code == grpc.StatusCode.UNAUTHENTICATED.value[0]
     assert [body for _, body in stored_messages(ws_stack, room_id)] == ["over the stream"]
+
+
+async def test_ready_is_bounded_and_every_room_still_delivers(api: httpx.AsyncClient, ws_stack: Stack) -> None:
+    """With GATEWAY_WS_READY_ROOMS=2, ready carries 2 of 5 rooms and more_rooms; the rooms past it still deliver."""
+    gateway = await asyncio.to_thread(ws_stack.start, GATEWAY, {"GATEWAY_WS_READY_ROOMS": "2"})
+    try:
+        alice, bob = await register(api, "alice"), await register(api, "bob")
+        rooms = [await private_room(api, alice, bob) for _ in range(5)]
+        async with websockets.connect(f"ws://127.0.0.1:{gateway.port}/api/v1/ws") as ws:
+            client = Client(ws)
+            await client.send(type="auth", token=bob.token)
+            ready = await client.expect("ready")
+            assert ([r["room"]["id"] for r in ready["rooms"]], ready["more_rooms"]) == (rooms[:2], True)
+            await client.expect("caught_up")
+            for room in (rooms[2], rooms[4]):
+                body = {"client_msg_id": f"far-{room}", "body": "past the first page"}
+                sent = await api.post(f"/rooms/{room}/messages", json=body, headers=bearer(alice))
+                assert sent.status_code == 201, sent.text
+                assert (await client.expect("message", room_id=room))["message"]["body"] == "past the first page"
+    finally:
+        ws_stack.processes[GATEWAY].remove(gateway)
+        await asyncio.to_thread(gateway.stop)

@@ -28,6 +28,7 @@ SERVER_TYPES = {
     "room_updated",
     "thread_updated",
     "member_settings",
+    "replay_started",
     "send_ack",
     "typing_ack",
     "read_ack",
@@ -39,6 +40,8 @@ SERVER_TYPES = {
     "role_changed",
     "message_updated",
     "react_ack",
+    # consent
+    "invitation",
 }
 NOW = Timestamp(seconds=1_795_539_945)
 MESSAGE = pb.Message(room_id=1, seq=3, change=4, sender_id=2, client_msg_id="c", body="hi", created_at=NOW)
@@ -74,6 +77,8 @@ BUILT = [
     p.pong(None),
     p.error_frame("not_found", "room 9 does not exist", "5"),
     p.error_frame("unauthenticated", "send an auth frame first"),
+    p.error_frame("resource_exhausted", "too many requests (send); try again in 2 s", "7", 1500),
+    p.event_frame(pb.Event(room_id=1, replay_started=pb.ReplayStart(cursor_seq=0, after_seq=1500))),
     p.presence_frame(1, 2, online=True),
     p.event_frame(
         pb.Event(

@@ -35,7 +35,8 @@ async def _replay(backends: Backends, connection: Connection, cursors: list[pb.R
     call = backends.chat.StreamEvents(pb.StreamEventsRequest(cursors=cursors), metadata=connection.metadata)
     try:
         async for response in call:
-            if response.caught_up:
+            # A socket closed meanwhile (gone, too slow, signed out) stops the replay: no more pages.
+            if response.caught_up or not connection.writer.open:
                 return
             for event in response.events:
                 frame = p.event_frame(event)

@@ -8,6 +8,7 @@ at once. Every other frame is answered before the next one is read.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,10 +18,13 @@ import grpc
 from edge_gateway.backends import Backends
 from edge_gateway.deps import verify_user_token
 from edge_gateway.errors import ApiError, from_rpc_error
+from edge_gateway.rates import RateLimited, RateLimits
 from edge_gateway.ws import frames as f, protocol as p
 from edge_gateway.ws.connection import Connection
 from edge_gateway.ws.sends import SendPipe
 from parley.chat.v1 import chat_pb2 as pb
+
+log = logging.getLogger(__name__)
 
 MAX_SENDS_IN_FLIGHT = 64
 Reply = dict[str, Any] | None
@@ -29,12 +33,13 @@ Reply = dict[str, Any] | None
 class Commands:
     """The command side of one signed-in socket."""
 
-    __slots__ = ("_backends", "_connection", "_expiry", "_in_flight", "_send_slots", "_sends")
+    __slots__ = ("_backends", "_connection", "_expiry", "_in_flight", "_rates", "_send_slots", "_sends")
 
-    def __init__(self, backends: Backends, connection: Connection, sends: SendPipe) -> None:
+    def __init__(self, backends: Backends, connection: Connection, sends: SendPipe, rates: RateLimits) -> None:
         self._backends = backends
         self._connection = connection
         self._sends = sends
+        self._rates = rates
         self._expiry: asyncio.TimerHandle | None = None
         self._schedule_expiry()
         # Made on the first send: most sockets of a big deployment only listen.
@@ -42,7 +47,17 @@ class Commands:
         self._in_flight: set[asyncio.Task[None]] | None = None
 
     async def submit(self, frame: f.ClientFrame) -> None:
-        """Act on a frame: sends in the background (bounded), everything else before the next frame."""
+        """Act on a frame: sends in the background (bounded), everything else before the next frame.
+
+        Each frame is counted against its rate limit first, in frame order, so that sends keep their order.
+        """
+        try:
+            await self._rates.hit(FRAME_FAMILIES[type(frame)], self._connection.user_id)
+        except RateLimited as error:
+            self._connection.writer.send(
+                p.encode(p.error_frame(error.name, error.message, frame.ref, error.retry_after_ms))
+            )
+            return
         if not isinstance(frame, f.SendFrame):
             await self.handle(frame)
             return
@@ -57,6 +72,8 @@ class Commands:
         assert self._in_flight is not None and self._send_slots is not None
         self._in_flight.discard(task)
         self._send_slots.release()
+        if not task.cancelled() and task.exception() is not None:  # handle() answers everything: a bug if here
+            log.error("a send frame's task failed", exc_info=task.exception())
 
     def _schedule_expiry(self) -> None:
         if self._expiry is not None:
@@ -86,6 +103,11 @@ class Commands:
             reply = p.error_frame(error.name, error.message, frame.ref)
         except p.ProtocolError as error:
             reply = p.error_frame("invalid_argument", error.message, frame.ref)
+        except Exception:
+            # A bug, not the client's mistake: logged with its traceback, answered, and the socket stays
+            # (one frame's failure never ends the socket with 1011).
+            log.exception("a %s frame failed", frame.type)
+            reply = p.error_frame("internal", "the gateway failed on this frame; try it again", frame.ref)
         if reply is not None:
             self._connection.writer.send(p.encode(reply))
 
@@ -144,6 +166,17 @@ class Commands:
     async def _auth(self, frame: f.AuthFrame) -> Reply:
         raise p.ProtocolError("already signed in; use a reauth frame to swap tokens", frame.ref)
 
+
+# Each frame type's rate limit family (edge_gateway/rates.py).
+FRAME_FAMILIES: dict[type[Any], str] = {
+    f.SendFrame: "send",
+    f.TypingFrame: "typing",
+    f.ReadFrame: "read",
+    f.PingFrame: "ping",
+    f.ReauthFrame: "reauth",
+    f.AuthFrame: "ping",
+    f.ReactFrame: "react",
+}
 
 _HANDLERS: dict[type[Any], Callable[[Commands, Any], Awaitable[Reply]]] = {
     f.SendFrame: Commands._send,

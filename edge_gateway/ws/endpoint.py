@@ -9,12 +9,15 @@ from collections.abc import Iterable
 import grpc
 from fastapi import APIRouter, WebSocket
 
+from common.limits import ROOMS_PAGE_MAX
 from common.tokens import Principal
 from edge_gateway.backends import Backends
 from edge_gateway.convert import my_room_json
-from edge_gateway.deps import verify_user_token
+from edge_gateway.deps import client_address, verify_user_token
 from edge_gateway.errors import ApiError, close_code, from_rpc_error
+from edge_gateway.rates import RateLimited, RateLimits
 from edge_gateway.ws import frames as f, protocol as p
+from edge_gateway.ws.caps import SocketCaps
 from edge_gateway.ws.catch_up import catch_up
 from edge_gateway.ws.commands import Commands
 from edge_gateway.ws.connection import Connection
@@ -38,19 +41,33 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         websocket, wire_of(websocket.scope), settings.ws_send_queue_frames, settings.ws_send_buffer_bytes
     )
     writer.start()
+    caps: SocketCaps = websocket.app.state.socket_caps
+    address = client_address(websocket)
     try:
-        signed_in = await _sign_in(websocket, backends, writer)
+        if not await _admitted(websocket, caps, address, writer):
+            return
+        try:
+            signed_in = await _sign_in(websocket, backends, writer)
+        finally:
+            caps.close_anonymous(address)
         if signed_in is not None:
             frame, principal = signed_in
-            connection = Connection(
-                writer,
-                principal.user_id,
-                frame.token,
-                principal.expires_at,
-                settings.ws_send_queue_frames,
-                principal.session_id,
-            )
-            await _serve(websocket, backends, connection, principal, frame.cursors)
+            if not caps.open_user(principal.user_id):
+                message = f"you have {caps.per_user} sockets open here already; close one (a tab) first"
+                _refuse(writer, p.CLOSE_TOO_MANY, "resource_exhausted", message)
+                return
+            try:
+                connection = Connection(
+                    writer,
+                    principal.user_id,
+                    frame.token,
+                    principal.expires_at,
+                    settings.ws_send_queue_frames,
+                    principal.session_id,
+                )
+                await _serve(websocket, backends, connection, principal, frame.cursors)
+            finally:
+                caps.close_user(principal.user_id)
     except Exception:
         log.exception("websocket failed")
         writer.close(p.CLOSE_INTERNAL, "internal error; reconnect and resume")
@@ -71,9 +88,24 @@ async def _receive(websocket: WebSocket, wait_s: float) -> str | bytes | None:
     return data
 
 
-def _refuse(writer: SocketWriter, code: int, error: str, message: str) -> None:
-    writer.send(p.encode(p.error_frame(error, message)))
+def _refuse(writer: SocketWriter, code: int, error: str, message: str, retry_after_ms: int | None = None) -> None:
+    writer.send(p.encode(p.error_frame(error, message, retry_after_ms=retry_after_ms)))
     writer.close(code, message)
+
+
+async def _admitted(websocket: WebSocket, caps: SocketCaps, address: str, writer: SocketWriter) -> bool:
+    """Whether the address may open one more socket (its rate, its unauthenticated cap); counted when it may."""
+    rates: RateLimits = websocket.app.state.rates
+    try:
+        await rates.hit("ws_connect", address)
+    except RateLimited as error:
+        _refuse(writer, p.CLOSE_TOO_MANY, error.name, error.message, error.retry_after_ms)
+        return False
+    if not caps.open_anonymous(address):
+        message = f"{caps.anonymous_per_address} sockets from your address have not signed in yet; sign in first"
+        _refuse(writer, p.CLOSE_TOO_MANY, "resource_exhausted", message)
+        return False
+    return True
 
 
 async def _sign_in(
@@ -105,7 +137,7 @@ async def _serve(
 ) -> None:
     """A signed-in socket from its ready frame until it closes."""
     presence: Presence = websocket.app.state.presence
-    commands = Commands(backends, connection, websocket.app.state.sends)
+    commands = Commands(backends, connection, websocket.app.state.sends, websocket.app.state.rates)
     try:
         cursors = await _ready(backends, connection, principal, wanted)
         if cursors is None:
@@ -123,19 +155,24 @@ async def _serve(
 async def _ready(
     backends: Backends, connection: Connection, principal: Principal, wanted: list[f.Cursor]
 ) -> list[pb.RoomCursor] | None:
-    """Load the user's rooms and send ready; the cursors to catch up from, or None when the rooms did not load."""
+    """Load the user's rooms and send ready; the cursors to catch up from, or None when the rooms did not load.
+
+    The ready frame carries the first page; the socket follows every room (each page of ListMyRooms is
+    read here), so that events of all of them come whatever the client has loaded.
+    """
     writer = connection.writer
+    settings = backends.settings
     try:
-        mine = await backends.chat.ListMyRooms(
-            pb.ListMyRoomsRequest(), metadata=connection.metadata, timeout=backends.timeout
-        )
+        pages = [await _rooms_page(backends, connection, 0, settings.ws_ready_rooms)]
+        while pages[-1].has_more:
+            pages.append(await _rooms_page(backends, connection, pages[-1].rooms[-1].room.id, ROOMS_PAGE_MAX))
     except grpc.aio.AioRpcError as exc:
         error = from_rpc_error(exc)
         writer.send(p.encode(p.error_frame(error.name, error.message)))
         writer.close(close_code(error), f"could not load your rooms: {error.message}")
         return None
-    cursors, strangers = _positions(connection, mine.rooms, wanted)
-    settings = backends.settings
+    cursors, strangers = _positions(connection, [entry for page in pages for entry in page.rooms], wanted)
+    first = pages[0]
     ready = {
         "type": "ready",
         "protocol": p.PROTOCOL_VERSION,
@@ -144,12 +181,21 @@ async def _ready(
         "session_expires_at": principal.expires_at,
         "heartbeat_seconds": settings.ws_heartbeat_seconds,
         "idle_timeout_seconds": settings.ws_idle_timeout_seconds,
-        "rooms": [my_room_json(entry) for entry in mine.rooms],
+        "rooms": [my_room_json(entry) for entry in first.rooms],
+        "more_rooms": first.has_more,
     }
     writer.send(p.encode(ready))
     for room_id in strangers:
         writer.send(p.encode(p.error_frame("permission_denied", f"not a member of room {room_id}; cursor ignored")))
     return cursors
+
+
+async def _rooms_page(backends: Backends, connection: Connection, after: int, limit: int) -> pb.ListMyRoomsResponse:
+    request = pb.ListMyRoomsRequest(after_room_id=after, limit=limit)
+    response: pb.ListMyRoomsResponse = await backends.chat.ListMyRooms(
+        request, metadata=connection.metadata, timeout=backends.timeout
+    )
+    return response
 
 
 def _positions(

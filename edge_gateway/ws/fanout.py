@@ -126,6 +126,10 @@ class Fanout:
             if kind == "member_settings":  # -- threads and mentions: private like read markers --
                 self._to_reader(event.member_settings.user_id, event.room_id, text)
                 continue
+            if kind == "invitation_changed":  # the invitee's alone, about a room they are not in (yet)
+                for connection in self._index.of_user(event.invitation_changed.invitation.user_id):
+                    connection.writer.send(text)
+                continue
             self._to_room(event, kind, text)
             if kind == "member_left":
                 self._presence.left(event.member_left.user_id, event.room_id)

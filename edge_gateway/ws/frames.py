@@ -5,7 +5,9 @@ are not: the gateway builds them as dicts and encodes each once for all its reci
 path; docs/performance.md), so these models describe the wire for the OpenAPI document (and the
 TypeScript types generated from it), and edge_gateway/tests/test_ws_e2e.py validates every frame
 the server sends against `ServerFrame`, so the two cannot drift apart. Nested shapes are the REST
-schemas' (edge_gateway/schemas.py).
+schemas' (edge_gateway/schemas.py), and so are the integers' and the body's bounds: a room id is
+the REST `Id` (1 to 2^63-1, never a bool), a seq the REST `Seq`, so that a frame the protobuf
+messages cannot hold is refused here with an error frame (docs/security.md, "Frames and input bounds").
 """
 
 from __future__ import annotations
@@ -16,20 +18,25 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter
 
 from common.limits import EMOJI_CHARS_MAX
 from edge_gateway.schemas import (
-    INT64_MAX,
     FileIds,
+    Id,
+    Invitation,
     Member,
     Message,
+    MessageBody,
     MyRoom,
     NotificationLevel,
+    PositiveSeq,
     Reaction,
     Role,
     Room,
+    Seq,
     ThreadSummary,
     Time,
 )
 
-Ref = Annotated[str, Field(max_length=64, description="Echoed in the ack or error for this frame")]
+REF_MAX = 64
+Ref = Annotated[str, Field(max_length=REF_MAX, description="Echoed in the ack or error for this frame")]
 
 # -- client to server ------------------------------------------------------------------------------
 
@@ -43,9 +50,9 @@ class Cursor(BaseModel):
     """Where the client is in one room."""
 
     model_config = ConfigDict(extra="forbid")
-    room_id: int = Field(gt=0)
-    after_seq: int = Field(0, ge=0)
-    after_change: int = Field(0, ge=0)
+    room_id: Id
+    after_seq: Seq = 0
+    after_change: Seq = 0
 
 
 class AuthFrame(_ClientFrame):
@@ -60,10 +67,10 @@ class SendFrame(_ClientFrame):
     """Post a message; answered with send_ack."""
 
     type: Literal["send"]
-    room_id: int = Field(gt=0)
+    room_id: Id
     client_msg_id: str = Field(min_length=1, max_length=64)
-    body: str
-    thread_root_seq: int = Field(0, ge=0, le=INT64_MAX, description="Reply in this message's thread; 0 = not a reply")
+    body: MessageBody
+    thread_root_seq: Seq = Field(0, description="Reply in this message's thread; 0 = not a reply")
     also_in_room: StrictBool = Field(False, description="With thread_root_seq: show the reply in the main timeline too")
     file_ids: FileIds = Field(default_factory=list)
 
@@ -72,15 +79,15 @@ class TypingFrame(_ClientFrame):
     """The user is typing in a room; answered with typing_ack when it carries a ref."""
 
     type: Literal["typing"]
-    room_id: int = Field(gt=0)
+    room_id: Id
 
 
 class ReadFrame(_ClientFrame):
     """Move the read marker; answered with read_ack."""
 
     type: Literal["read"]
-    room_id: int = Field(gt=0)
-    seq: int = Field(ge=0)
+    room_id: Id
+    seq: Seq
 
 
 class PingFrame(_ClientFrame):
@@ -103,8 +110,8 @@ class ReactFrame(_ClientFrame):
     """Add (add=true) or remove one's reaction to a message; answered with react_ack."""
 
     type: Literal["react"]
-    room_id: int = Field(gt=0)
-    seq: int = Field(gt=0)
+    room_id: Id
+    seq: PositiveSeq
     emoji: str = Field(min_length=1, max_length=EMOJI_CHARS_MAX, description="One emoji, e.g. 👍")
     add: StrictBool
 
@@ -131,7 +138,12 @@ class ReadyFrame(_ServerFrame):
     session_expires_at: float = Field(description="When the access token expires, in Unix seconds")
     heartbeat_seconds: float = Field(description="Send a ping at least this often")
     idle_timeout_seconds: float = Field(description="The socket closes (4009) after this long without a frame")
-    rooms: list[MyRoom]
+    rooms: list[MyRoom] = Field(
+        description="Your first rooms by ascending id (at most GATEWAY_WS_READY_ROOMS); events of all of them come"
+    )
+    more_rooms: bool = Field(
+        False, description="More rooms follow: GET /rooms?after=<the last room id here> pages through them"
+    )
 
 
 class CaughtUpFrame(_ServerFrame):
@@ -192,6 +204,15 @@ class MemberJoinedFrame(_ServerFrame):
     by_user_id: int | None = Field(None, description="Who added them (an invitation); null when they joined themselves")
 
 
+class InvitationFrame(_ServerFrame):
+    """An invitation to you was sent, accepted, declined or withdrawn (its room is not yours until accepted)."""
+
+    type: Literal["invitation"]
+    room_id: int
+    state: Literal["pending", "accepted", "declined", "withdrawn"]
+    invitation: Invitation
+
+
 class MemberLeftFrame(_ServerFrame):
     """Someone left a room."""
 
@@ -236,6 +257,17 @@ class MemberSettingsFrame(_ServerFrame):
     type: Literal["member_settings"]
     room_id: int
     notification_level: NotificationLevel
+
+
+class ReplayStartedFrame(_ServerFrame):
+    """While catching up, before a room's replayed messages: the replay skips older ones (at most
+    CHAT_REPLAY_MAX_MESSAGES per room). Those after cursor_seq up to after_seq are paged with
+    GET /rooms/{room_id}/messages?before=<after_seq + 1>."""
+
+    type: Literal["replay_started"]
+    room_id: int
+    cursor_seq: int = Field(description="The client's cursor: it has the messages up to this seq")
+    after_seq: int = Field(description="The replay sends the messages after this seq")
 
 
 class SendAckFrame(_ServerFrame):
@@ -288,6 +320,9 @@ class ErrorFrame(_ServerFrame):
     ref: Ref | None = Field(None, description="The failed frame's ref, when it had one")
     code: str = Field(description='snake_case gRPC status name, as in REST error bodies, e.g. "not_found"')
     message: str
+    retry_after_ms: int | None = Field(
+        None, ge=0, description="resource_exhausted by a rate limit: send the frame again after this many ms"
+    )
 
 
 # -- reactions and moderation (server) --
@@ -343,10 +378,12 @@ ServerFrame = Annotated[
     | PresenceFrame
     | MemberJoinedFrame
     | MemberLeftFrame
+    | InvitationFrame
     | ReadMarkerFrame
     | RoomUpdatedFrame
     | ThreadUpdatedFrame
     | MemberSettingsFrame
+    | ReplayStartedFrame
     | SendAckFrame
     | TypingAckFrame
     | ReadAckFrame

@@ -17,15 +17,17 @@ import orjson
 from pydantic import ValidationError
 
 from edge_gateway.convert import (
+    INVITATION_STATES,
     NOTIFICATION_LEVELS,
     ROLES,
+    invitation_json,
     member_json,
     message_json,
     reactions_json,
     room_json,
     thread_json,
 )
-from edge_gateway.ws.frames import CLIENT_FRAME, ClientFrame
+from edge_gateway.ws.frames import CLIENT_FRAME, REF_MAX, ClientFrame
 from parley.chat.v1 import chat_pb2 as pb
 
 PROTOCOL_VERSION = 2
@@ -39,6 +41,7 @@ CLOSE_TOKEN_EXPIRED = 4003  # the access token expired: refresh it, reconnect, r
 CLOSE_REVOKED = 4004  # the session was signed out: sign in again
 CLOSE_TOO_SLOW = 4008  # the client did not read fast enough: reconnect and resume
 CLOSE_IDLE = 4009  # nothing received for too long: reconnect when needed
+CLOSE_TOO_MANY = 4029  # too many sockets (of the user, or unauthenticated from the address), or opened too fast
 
 
 class ProtocolError(Exception):
@@ -64,7 +67,8 @@ def parse(data: str | bytes, max_bytes: int) -> ClientFrame:
         raise ProtocolError(f"frame is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise ProtocolError("a frame must be a JSON object with a 'type'")
-    ref = raw.get("ref") if isinstance(raw.get("ref"), str) else None
+    ref = raw.get("ref")
+    ref = ref if isinstance(ref, str) and len(ref) <= REF_MAX else None  # never echo what the frame may not hold
     if raw.get("type") not in FRAME_TYPES:
         raise ProtocolError(f"unknown frame type {raw.get('type')!r}; expected one of {', '.join(FRAME_TYPES)}", ref)
     try:
@@ -80,11 +84,13 @@ def encode(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame).decode()
 
 
-def error_frame(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
-    """An error about one frame; the connection stays open."""
+def error_frame(code: str, message: str, ref: str | None = None, retry_after_ms: int | None = None) -> dict[str, Any]:
+    """An error about one frame; the connection stays open. A rate limit's says when to send it again."""
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if ref is not None:
         frame["ref"] = ref
+    if retry_after_ms is not None:
+        frame["retry_after_ms"] = retry_after_ms
     return frame
 
 
@@ -167,6 +173,22 @@ def _moderation_frame(kind: str | None, event: pb.Event) -> dict[str, Any] | Non
         }
     if kind == "message_updated":
         return {"type": "message_updated", "room_id": room_id, "message": message_json(event.message_updated)}
+    if kind == "invitation_changed":
+        news = event.invitation_changed
+        return {
+            "type": "invitation",
+            "room_id": room_id,
+            "state": INVITATION_STATES.get(news.state, "withdrawn"),
+            "invitation": invitation_json(news.invitation),
+        }
+    if kind == "replay_started":  # the replay cap, not moderation; here to keep event_frame short
+        start = event.replay_started
+        return {
+            "type": "replay_started",
+            "room_id": room_id,
+            "cursor_seq": start.cursor_seq,
+            "after_seq": start.after_seq,
+        }
     return None
 
 

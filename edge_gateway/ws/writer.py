@@ -47,6 +47,15 @@ class SocketWriter:
         """Whether close() was called: nothing more is written."""
         return self.close_code is not None
 
+    @property
+    def open(self) -> bool:
+        """Whether frames can still reach the client: not closed, and its connection not gone."""
+        if self.close_code is not None:
+            return False
+        if self._wire is not None:
+            return self._wire.open
+        return self.websocket is None or self.websocket.client_state == WebSocketState.CONNECTED
+
     def send(self, text: str) -> None:
         """Write (or queue) a frame; close the socket as too slow when it stopped reading."""
         if self.close_code is not None:

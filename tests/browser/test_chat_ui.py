@@ -45,12 +45,20 @@ def create_private_room(page: Page, name: str, invite: str) -> None:
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
 
 
+def accept_invitation(page: Page, room: str) -> None:
+    """Accept the invitation to a room from the sidebar's Invitations (it arrives live), landing in the room."""
+    invitation = page.get_by_role("region", name="Invitations").get_by_role("listitem").filter(has_text=room)
+    invitation.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("heading", name=re.compile(room))).to_be_visible()
+
+
 def two_people_in_a_room(alice: Page, bob: Page, room: str) -> tuple[str, str]:
-    """Alice and Bob sign up, Alice makes a private room with Bob in it, and both have it open; their names."""
+    """Alice and Bob sign up, Alice makes a private room inviting Bob, he accepts, both have it open; their names."""
     alice_name, bob_name = unique("alice"), unique("bob")
     sign_up(bob, bob_name)
     sign_up(alice, alice_name)
     create_private_room(alice, room, bob_name)
+    accept_invitation(bob, room)
     open_room(bob, room)
     return alice_name, bob_name
 
@@ -111,7 +119,8 @@ def test_two_people_chat_with_typing_presence_and_unread(new_page: NewPage, scre
     sign_up(alice, alice_name)
     create_private_room(alice, "lunch", bob_name)
 
-    # Bob is told about the room he was added to, with no reload.
+    # Bob is told about the room he was invited to, with no reload, and accepts.
+    accept_invitation(bob, "lunch")
     sidebar = bob.get_by_role("navigation", name="Conversations")
     expect(sidebar.get_by_role("link", name=re.compile("lunch"))).to_be_visible()
     open_room(bob, "lunch")
@@ -226,7 +235,7 @@ def test_tokens_are_refreshed_and_the_socket_outlives_the_first_token(new_page: 
     signed_up = time.monotonic()
     first = stored_refresh_token(alice)
     create_private_room(alice, "tokens", bob_name)
-    open_room(bob, "tokens")
+    accept_invitation(bob, "tokens")
 
     deadline = signed_up + ACCESS_TOKEN_TTL
     while stored_refresh_token(alice) == first:

@@ -56,6 +56,12 @@ def test_a_message_written_offline_survives_a_reload_and_is_stored_once(
     sign_up(page, unique("alice"))
     create_private_room(page, "drafts", bob)
     room_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    bob_login = httpx.post(f"{web_stack.api_url}/auth/login", json={"username": bob, "password": PASSWORD})
+    accepted = httpx.post(
+        f"{web_stack.api_url}/invitations/{room_id}/accept",
+        headers={"Authorization": f"Bearer {bob_login.json()['session']['access_token']}"},
+    )
+    assert accepted.status_code < 300, accepted.text  # bob reads the room's messages below, as a member
     # A second tab of the same user (same localStorage): it sees the pending send and resends it too.
     tab = context.new_page()
     tab.goto(page.url)

@@ -9,7 +9,15 @@ import pytest
 
 from tests.browser.conftest import NewPage
 from tests.browser.playwright_api import Locator, Page, expect
-from tests.browser.test_chat_ui import create_private_room, open_room, send, sign_up, two_people_in_a_room, unique
+from tests.browser.test_chat_ui import (
+    accept_invitation,
+    create_private_room,
+    open_room,
+    send,
+    sign_up,
+    two_people_in_a_room,
+    unique,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 
@@ -122,7 +130,8 @@ def test_a_mention_shows_a_badge_and_notifies_unless_muted(new_page: NewPage, sc
     sign_up(alice, alice_name)
     create_private_room(alice, "review", bob_name)
     create_private_room(alice, "lunch", bob_name)
-    open_room(bob, "lunch")
+    accept_invitation(bob, "review")
+    accept_invitation(bob, "lunch")
 
     # Notifications are offered on a click, and only then asked for.
     assert bob.evaluate("Notification.permission") == "default"

@@ -75,16 +75,24 @@ class Cluster:
         user, token = self.stack.register(prefix)
         return int(user["id"]), token
 
-    def room(self, token: str, member_ids: list[int], name: str = "scale") -> int:
-        """A private room of the token's user with these members."""
+    def room(self, token: str, members: list[tuple[int, str]], name: str = "scale") -> int:
+        """A private room of the token's user with these (id, token) members, each accepting their invitation."""
         reply = httpx.post(
             f"{self.api_url()}/rooms",
-            json={"kind": "private", "name": name, "member_ids": member_ids},
+            json={"kind": "private", "name": name, "member_ids": [uid for uid, _ in members]},
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )
         assert reply.status_code == 201, reply.text
-        return int(reply.json()["id"])
+        room_id = int(reply.json()["id"])
+        for _, member_token in members:
+            accepted = httpx.post(
+                f"{self.api_url()}/invitations/{room_id}/accept",
+                headers={"Authorization": f"Bearer {member_token}"},
+                timeout=10,
+            )
+            assert accepted.status_code == 200, accepted.text
+        return room_id
 
     def presence(self, token: str, room_id: int, gateway: int) -> list[int]:
         """Who gateway `gateway` says is online in the room."""

@@ -87,7 +87,7 @@ async def connect(soak: Soak, cluster: Cluster) -> tuple[list[ChatClient], dict[
     rooms: dict[str, int] = {}
     for r in range(soak.rooms):
         members = users[r * soak.per_room : (r + 1) * soak.per_room]
-        room = cluster.room(members[0][1], [uid for uid, _ in members[1:]], name=f"soak {r}")
+        room = cluster.room(members[0][1], members[1:], name=f"soak {r}")
         for i, (uid, token) in enumerate(members):
             client = ChatClient(f"r{r}c{i}", uid, token, urls, at=i % 2)
             clients.append(client)

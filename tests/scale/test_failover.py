@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.mysql, pytest.mark.timeout(180)]
 async def connected(cluster: Cluster, count: int, prefix: str) -> tuple[int, list[ChatClient]]:
     """`count` users in one room, alternately on gateway 0 and 1, each able to fail over to the other."""
     users = [cluster.register(f"{prefix}{i}") for i in range(count)]
-    room = cluster.room(users[0][1], [uid for uid, _ in users[1:]])
+    room = cluster.room(users[0][1], users[1:])
     urls = [cluster.ws_url(0), cluster.ws_url(1)]
     clients = [ChatClient(f"{prefix}{i}", uid, token, urls, at=i % 2) for i, (uid, token) in enumerate(users)]
     for client in clients:
@@ -167,7 +167,7 @@ async def test_restarting_the_broker_loses_nothing(cluster: Cluster) -> None:
 async def test_presence_spans_gateways_and_expires_with_a_dead_gateway(cluster: Cluster) -> None:
     """A user on gateway 1 is online for gateway 0; after gateway 1 dies silently, offline within the TTL."""
     (alice_id, alice_token), (bob_id, bob_token) = cluster.register("pa"), cluster.register("pb")
-    room = cluster.room(alice_token, [bob_id])
+    room = cluster.room(alice_token, [(bob_id, bob_token)])
     alice = ChatClient("alice", alice_id, alice_token, [cluster.ws_url(0)])
     bob = ChatClient("bob", bob_id, bob_token, [cluster.ws_url(1)])
     alice.start()

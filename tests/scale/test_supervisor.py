@@ -156,7 +156,11 @@ async def user_and_room(api: str, count: int) -> tuple[list[tuple[int, str]], in
             headers={"Authorization": f"Bearer {users[0][1]}"},
         )
         assert reply.status_code == 201, reply.text
-        return users, int(reply.json()["id"])
+        room_id = int(reply.json()["id"])
+        for _, token in users[1:]:
+            accepted = await http.post(f"/invitations/{room_id}/accept", headers={"Authorization": f"Bearer {token}"})
+            assert accepted.status_code == 200, accepted.text
+        return users, room_id
 
 
 async def kill_and_see_it_return(run: Supervised, name: str, sender: ChatClient) -> None:

@@ -101,6 +101,10 @@ class ServiceProcess:
         lines = self.log.read_text(errors="replace").splitlines() if self.log else self.lines
         return "\n".join(lines[-count:])
 
+    def errors_since(self, start: int) -> list[str]:
+        """Its output lines from line `start` on that are errors or tracebacks (a client's mistake logs neither)."""
+        return [line for line in self.lines[start:] if "Traceback" in line or '"level": "error"' in line.lower()]
+
     def kill(self) -> int:
         """SIGKILL: the process dies without a goodbye, as in a crash or an OOM kill."""
         if self.process.poll() is None:

@@ -25,6 +25,7 @@ import httpx
 import orjson
 from sqlalchemy import Engine, create_engine, text
 
+from edge_gateway.rates import DEFAULT_LIMITS
 from tests.support import mysql
 from tests.support.processes import (
     ROOT,
@@ -47,11 +48,14 @@ PORT_VARIABLES = {AUTH: "AUTH_PORT", CHAT: "CHAT_PORT", GATEWAY: "GATEWAY_PORT",
 SERVER_JS = ROOT / "webapp" / ".next" / "standalone" / "server.js"
 GATEWAY_SECRET = "test-gateway-secret-0123456789"
 PASSWORD = "correct horse battery"
-# What every stack runs with unless its `env` says otherwise. Tests send in bursts: the per-user
-# send limit has servicer tests of its own.
+# What every stack runs with unless its `env` says otherwise. Tests send in bursts, open many
+# sockets and sign up many users from one address: the rate limits and socket caps are as good as
+# off, and the tests of the limits (tests/test_flood.py, edge_gateway/tests/test_rates.py) set their own.
+UNLIMITED = orjson.dumps({name: "1000000 per second" for name in DEFAULT_LIMITS}).decode()
 DEFAULTS = {
-    "CHAT_SEND_RATE_PER_SECOND": "100000",
-    "CHAT_SEND_BURST": "100000",
+    "GATEWAY_RATE_LIMITS": UNLIMITED,
+    "GATEWAY_WS_SOCKETS_PER_USER": "100000",
+    "GATEWAY_WS_ANONYMOUS_SOCKETS_PER_ADDRESS": "100000",
     "CHAT_SHUTDOWN_GRACE_SECONDS": "5",
     "GATEWAY_SHUTDOWN_GRACE_SECONDS": "2",
 }

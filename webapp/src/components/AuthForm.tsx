@@ -5,6 +5,7 @@ import { useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useId, useState, type FormEvent } from "react";
 import { ApiError, auth } from "@/lib/api";
 import { getSession } from "@/lib/client";
+import { tryAgainIn } from "@/lib/rateLimit";
 import { passwordProblem, usernameProblem } from "@/lib/validation";
 
 type Mode = "signin" | "signup";
@@ -44,6 +45,12 @@ export function AuthForm({ mode }: { mode: Mode }) {
       getSession().set(signedIn);
       router.replace("/");
     } catch (caught) {
+      if (caught instanceof ApiError && caught.status === 429 && caught.retryAfterMs !== null) {
+        // The sign-in throttle: the button stays disabled for the wait it named.
+        setError(`Too many sign-in attempts. ${tryAgainIn(caught.retryAfterMs)}`);
+        setTimeout(() => setBusy(false), caught.retryAfterMs);
+        return;
+      }
       setError(caught instanceof ApiError ? caught.message : "Something went wrong. Try again.");
       setBusy(false);
     }

@@ -4,7 +4,7 @@ import { useStore } from "./ChatContext";
 
 /** A visible (and announced) notice while the connection is down or catching up. */
 export function ConnectionBanner() {
-  const { status, detail: statusDetail, everLive, serverTrouble } = useStore((s) => s.connection);
+  const { status, detail: statusDetail, everLive, serverTrouble, tooFast } = useStore((s) => s.connection);
   const down = status === "offline" || (!everLive && status === "connecting" && statusDetail !== "");
   const syncing = status === "syncing" && everLive;
   return (
@@ -18,6 +18,11 @@ export function ConnectionBanner() {
       {serverTrouble && status === "live" && (
         <div className="banner banner-syncing" data-testid="trouble-banner">
           <strong>The server is having trouble.</strong> Your messages are kept and sent as soon as it recovers.
+        </div>
+      )}
+      {tooFast && (
+        <div className="banner banner-syncing" data-testid="too-fast-banner">
+          {tooFast}
         </div>
       )}
       {syncing && (

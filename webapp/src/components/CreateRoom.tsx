@@ -94,7 +94,7 @@ export function CreateRoom() {
           </button>
         </div>
         <p id="invite-help" className={inviteError ? "field-error" : "field-help"} role={inviteError ? "alert" : undefined}>
-          {inviteError ?? "Press Enter or Add for each person."}
+          {inviteError ?? "Press Enter or Add for each person. Each gets an invitation and joins on accepting."}
         </p>
         {invited.length > 0 && (
           <ul className="chips" aria-label="Invited">

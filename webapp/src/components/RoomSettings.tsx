@@ -8,6 +8,7 @@ import { findRoom, roomTitle } from "@/lib/state/rooms";
 import { userName } from "@/lib/state/users";
 import type { Member } from "@/lib/types";
 import { useChat, useStore } from "./ChatContext";
+import { findUser } from "./userLookup";
 
 function failure(caught: unknown, fallback: string): string {
   return caught instanceof ApiError ? caught.message : fallback;
@@ -44,6 +45,7 @@ export function RoomSettings({ roomId }: { roomId: number }) {
       ) : (
         <p className="field-help">Owners and moderators change the name, topic and @room setting. You are a {role}.</p>
       )}
+      {room.kind !== "direct" && <InviteForm roomId={roomId} />}
       <Members roomId={roomId} />
       <p>
         <Link href={`/rooms/${roomId}`}>Back to the conversation</Link>
@@ -122,11 +124,63 @@ async function allMembers(api: ApiClient, roomId: number): Promise<Member[]> {
   }
 }
 
+/** Invite someone by username: they get an invitation to accept, and join only if they do. */
+function InviteForm({ roomId }: { roomId: number }) {
+  const chat = useChat();
+  const [username, setUsername] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const wanted = username.trim().toLowerCase();
+    setStatus(null);
+    setError(null);
+    if (!wanted) return setError("Enter a username to invite.");
+    setBusy(true);
+    const user = await findUser(chat.api, wanted);
+    if (typeof user === "string") {
+      setBusy(false);
+      return setError(user);
+    }
+    try {
+      const sent = await chat.api.invite(roomId, user.id);
+      setStatus(sent.already_member ? `${user.username} is a member already.` : `Invitation sent to ${user.username}.`);
+      setUsername("");
+    } catch (caught) {
+      setError(failure(caught, "Could not send the invitation."));
+    }
+    setBusy(false);
+  }
+
+  return (
+    <form className="invite-form" onSubmit={submit} aria-labelledby="invite-title">
+      <h2 id="invite-title">Invite</h2>
+      <label htmlFor="invite-user">Username</label>
+      <div className="inline-form">
+        <input id="invite-user" value={username} autoComplete="off" onChange={(e) => setUsername(e.target.value)} />
+        <button type="submit" disabled={busy}>
+          {busy ? "Sending…" : "Send invitation"}
+        </button>
+      </div>
+      <p className="field-help">They join when they accept.</p>
+      {status && <p role="status">{status}</p>}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
 /** The members with their roles; the owner changes roles, owners and moderators remove people. */
 function Members({ roomId }: { roomId: number }) {
   const chat = useChat();
   const entry = useStore((s) => findRoom(s.rooms, roomId));
   const users = useStore((s) => s.users);
+  const blocked = useStore((s) => s.rooms.blocked);
   const [members, setMembers] = useState<Member[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const me = users.me?.id ?? 0;
@@ -203,6 +257,21 @@ function Members({ roomId }: { roomId: number }) {
                     onClick={() => void act(() => chat.api.removeMember(roomId, member.user_id), "Could not remove them.")}
                   >
                     Remove<span className="sr-only"> {name}</span>
+                  </button>
+                )}
+                {member.user_id !== me && (
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() =>
+                      void act(
+                        () => chat.setBlocked(member.user_id, !blocked.includes(member.user_id)),
+                        "Could not change the block.",
+                      )
+                    }
+                  >
+                    {blocked.includes(member.user_id) ? "Unblock" : "Block"}
+                    <span className="sr-only"> {name}</span>
                   </button>
                 )}
               </li>

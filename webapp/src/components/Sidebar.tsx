@@ -7,6 +7,8 @@ import { roomTitle } from "@/lib/state/rooms";
 import type { UsersState } from "@/lib/state/users";
 import type { MyRoom } from "@/lib/types";
 import { useChat, useStore } from "./ChatContext";
+import { BlockedUsers } from "./BlockedUsers";
+import { Invitations } from "./Invitations";
 import { NotificationPermission } from "./NotificationPermission";
 import { RoomIcon } from "./RoomIcon";
 import { SearchBox } from "./SearchBox";
@@ -84,6 +86,7 @@ export function Sidebar() {
           Message
         </Link>
       </div>
+      <Invitations />
       <h2 id="rooms-heading">Rooms</h2>
       {channels.length === 0 ? (
         <p className="empty">{rooms.loaded ? "No rooms yet." : "Loading…"}</p>
@@ -106,6 +109,7 @@ export function Sidebar() {
       )}
       <NotificationPermission />
       <footer className="sidebar-foot">
+        <BlockedUsers />
         <button type="button" onClick={signOut} disabled={signingOut}>
           {signingOut ? "Signing out…" : "Sign out"}
         </button>

@@ -5,10 +5,13 @@ import { sendFile } from "./files/transfer";
 import { ApiError, request, requestBlob, type Method } from "./http";
 import type { SessionManager } from "./session";
 import type {
+  BlockedUsers,
   CreateRoomBody,
   DirectRoom,
   EditMessageBody,
   FileOut,
+  InvitationSent,
+  Invitations,
   LoginBody,
   Member,
   MemberPage,
@@ -82,7 +85,22 @@ export class ApiClient {
     return (await this.call<Users>("GET", `/users?${search}`)).users;
   };
 
-  myRooms = async () => (await this.call<MyRooms>("GET", "/rooms")).rooms;
+  /** Every one of my rooms: GET /rooms page after page (by room id) until has_more is false. */
+  myRooms = async () => {
+    const rooms: MyRooms["rooms"] = [];
+    for (let after = 0; ; ) {
+      const page = await this.call<MyRooms>("GET", `/rooms${query({ after, limit: 500 })}`);
+      rooms.push(...page.rooms);
+      if (!page.has_more || page.rooms.length === 0) return rooms;
+      after = page.rooms[page.rooms.length - 1]!.room.id;
+    }
+  };
+  invitations = async () => (await this.call<Invitations>("GET", "/invitations")).invitations;
+  acceptInvitation = (roomId: number) => this.call<Room>("POST", `/invitations/${roomId}/accept`);
+  declineInvitation = (roomId: number) => this.call<void>("POST", `/invitations/${roomId}/decline`);
+  blocked = async () => (await this.call<BlockedUsers>("GET", "/blocks")).users;
+  block = (userId: number) => this.call<void>("PUT", `/blocks/${userId}`);
+  unblock = (userId: number) => this.call<void>("DELETE", `/blocks/${userId}`);
   publicRooms = (search: string, after?: number, limit = 50) =>
     this.call<RoomPage>("GET", `/rooms/public${query({ query: search, after, limit })}`);
   createRoom = (kind: CreateRoomBody["kind"], name: string, topic: string, memberIds: number[]) =>
@@ -90,7 +108,8 @@ export class ApiClient {
   room = (id: number) => this.call<Room>("GET", `/rooms/${id}`);
   join = (id: number) => this.call<Room>("POST", `/rooms/${id}/join`);
   leave = (id: number) => this.call<void>("POST", `/rooms/${id}/leave`);
-  invite = (id: number, userId: number) => this.call<Member>("POST", `/rooms/${id}/members`, { user_id: userId } satisfies UserRef);
+  invite = (id: number, userId: number) =>
+    this.call<InvitationSent>("POST", `/rooms/${id}/members`, { user_id: userId } satisfies UserRef);
   members = (id: number, after?: number) =>
     this.call<MemberPage>("GET", `/rooms/${id}/members${query({ after, limit: 200 })}`);
   presence = (id: number) => this.call<Presence>("GET", `/rooms/${id}/presence`);

@@ -1,6 +1,7 @@
 // The one place that talks HTTP to the gateway: JSON in and out, errors as ApiError.
 
 import { apiUrl } from "./config";
+import { tooFastSentence } from "./rateLimit";
 
 /** An error answer ({"error": {"code", "message"}}) or a failed request. */
 export class ApiError extends Error {
@@ -8,6 +9,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** A rate limit's: when the same request would be accepted. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = "ApiError";
@@ -56,10 +59,15 @@ export async function request<T>(method: Method, path: string, body?: unknown, t
 
 /** The ApiError of an error answer: its status and parsed JSON body (null when it had none). */
 export function answerError(status: number, payload: unknown): ApiError {
-  const error = (payload as { error?: { code?: string; message?: string } } | null)?.error;
+  const error = (payload as { error?: { code?: string; message?: string; retry_after_ms?: number | null } } | null)
+    ?.error;
   const detail = (payload as { detail?: unknown } | null)?.detail;
-  const message = error?.message ?? (typeof detail === "string" ? detail : undefined) ?? describe(status);
-  return new ApiError(status, error?.code ?? "http_" + status, message);
+  const retryAfterMs = status === 429 ? error?.retry_after_ms : undefined;
+  const message =
+    typeof retryAfterMs === "number"
+      ? tooFastSentence(retryAfterMs)
+      : (error?.message ?? (typeof detail === "string" ? detail : undefined) ?? describe(status));
+  return new ApiError(status, error?.code ?? "http_" + status, message, retryAfterMs ?? null);
 }
 
 export const UNREACHABLE = "Cannot reach the server. Check your connection and try again.";

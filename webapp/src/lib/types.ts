@@ -40,6 +40,10 @@ export type SearchHit = Schemas["SearchHit"];
 export type SearchPage = Schemas["SearchPage"];
 export type FileOut = Schemas["FileOut"];
 export type UploadedFile = Schemas["UploadedFile"];
+export type Invitation = Schemas["Invitation"];
+export type InvitationSent = Schemas["InvitationSent"];
+export type Invitations = Schemas["Invitations"];
+export type BlockedUsers = Schemas["BlockedUsers"];
 
 // -- WebSocket frames (edge_gateway/ws/frames.py) -------------------------------------------------
 

@@ -19,6 +19,22 @@ describe("roomsReducer", () => {
     expect(state.list.map((r) => r.room.id)).toEqual([1, 2]);
   });
 
+  it("shows loaded rooms (which come by id) most recently active first", () => {
+    const at = (id: number, when: string | null) => myRoom(id, { last_message_at: when });
+    const rooms = [at(1, "2026-12-07T10:00:00Z"), at(2, null), at(3, "2026-12-07T12:00:00Z")];
+    const state = roomsReducer(initialRooms, { type: "rooms/loaded", rooms });
+    expect(state.list.map((r) => r.room.id)).toEqual([3, 1, 2]);
+  });
+
+  it("keeps pending invitations, newest first, and drops one that was answered", () => {
+    const invitation = (id: number) => ({ room: room(id), user_id: 2, inviter_id: 1, created_at: "2026-12-07T10:00:00Z" });
+    let state = roomsReducer(initialRooms, { type: "invitations/loaded", invitations: [invitation(4)] });
+    state = roomsReducer(state, { type: "invitation/changed", invitation: invitation(5), pending: true });
+    expect(state.invitations.map((i) => i.room.id)).toEqual([5, 4]);
+    state = roomsReducer(state, { type: "invitation/changed", invitation: invitation(4), pending: false });
+    expect(state.invitations.map((i) => i.room.id)).toEqual([5]);
+  });
+
   it("moves a room with a new message to the top and counts it unread", () => {
     const state = roomsReducer(loaded(1, 2, 3), received(3, 6));
     expect(state.list.map((r) => r.room.id)).toEqual([3, 1, 2]);

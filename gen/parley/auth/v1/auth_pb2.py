@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19parley/auth/v1/auth.proto\x12\x0eparley.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"j\n\x04User\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc5\x01\n\x07Session\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12;\n\x17\x61\x63\x63\x65ss_token_expires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12<\n\x18refresh_token_expires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsession_id\x18\x05 \x01(\t\"K\n\x0fRegisterRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"`\n\x10RegisterResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.parley.auth.v1.User\x12(\n\x07session\x18\x02 \x01(\x0b\x32\x17.parley.auth.v1.Session\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"]\n\rLoginResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.parley.auth.v1.User\x12(\n\x07session\x18\x02 \x01(\x0b\x32\x17.parley.auth.v1.Session\"\'\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"_\n\x0fRefreshResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.parley.auth.v1.User\x12(\n\x07session\x18\x02 \x01(\x0b\x32\x17.parley.auth.v1.Session\"&\n\rLogoutRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"$\n\x0eLogoutResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\">\n\x0eGetUserRequest\x12\x11\n\x07user_id\x18\x01 \x01(\x03H\x00\x12\x12\n\x08username\x18\x02 \x01(\tH\x00\x42\x05\n\x03key\"5\n\x0fGetUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.parley.auth.v1.User\";\n\x14\x42\x61tchGetUsersRequest\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\x12\x11\n\tusernames\x18\x02 \x03(\t\"<\n\x15\x42\x61tchGetUsersResponse\x12#\n\x05users\x18\x01 \x03(\x0b\x32\x14.parley.auth.v1.User\"\x16\n\x14GetPublicKeysRequest\"V\n\tPublicKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x16\n\x0epublic_key_pem\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x04 \x01(\x08\"b\n\x15GetPublicKeysResponse\x12\'\n\x04keys\x18\x01 \x03(\x0b\x32\x19.parley.auth.v1.PublicKey\x12\x0e\n\x06issuer\x18\x02 \x01(\t\x12\x10\n\x08\x61udience\x18\x03 \x01(\t\"D\n\x18IssueServiceTokenRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\"a\n\x19IssueServiceTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xa9\x05\n\x0b\x41uthService\x12M\n\x08Register\x12\x1f.parley.auth.v1.RegisterRequest\x1a .parley.auth.v1.RegisterResponse\x12\x44\n\x05Login\x12\x1c.parley.auth.v1.LoginRequest\x1a\x1d.parley.auth.v1.LoginResponse\x12J\n\x07Refresh\x12\x1e.parley.auth.v1.RefreshRequest\x1a\x1f.parley.auth.v1.RefreshResponse\x12G\n\x06Logout\x12\x1d.parley.auth.v1.LogoutRequest\x1a\x1e.parley.auth.v1.LogoutResponse\x12J\n\x07GetUser\x12\x1e.parley.auth.v1.GetUserRequest\x1a\x1f.parley.auth.v1.GetUserResponse\x12\\\n\rBatchGetUsers\x12$.parley.auth.v1.BatchGetUsersRequest\x1a%.parley.auth.v1.BatchGetUsersResponse\x12\\\n\rGetPublicKeys\x12$.parley.auth.v1.GetPublicKeysRequest\x1a%.parley.auth.v1.GetPublicKeysResponse\x12h\n\x11IssueServiceToken\x12(.parley.auth.v1.IssueServiceTokenRequest\x1a).parley.auth.v1.IssueServiceTokenResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19parley/auth/v1/auth.proto\x12\x0eparley.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"j\n\x04User\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc5\x01\n\x07Session\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12;\n\x17\x61\x63\x63\x65ss_token_expires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12<\n\x18refresh_token_expires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsession_id\x18\x05 \x01(\t\"K\n\x0fRegisterRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"`\n\x10RegisterResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.parley.auth.v1.User\x12(\n\x07session\x18\x02 \x01(\x0b\x32\x17.parley.auth.v1.Session\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"]\n\rLoginResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.parley.auth.v1.User\x12(\n\x07session\x18\x02 \x01(\x0b\x32\x17.parley.auth.v1.Session\"\'\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"_\n\x0fRefreshResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.parley.auth.v1.User\x12(\n\x07session\x18\x02 \x01(\x0b\x32\x17.parley.auth.v1.Session\"&\n\rLogoutRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"V\n\x0eLogoutResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x30\n\x0crefuse_until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x18ListEndedSessionsRequest\x12/\n\x0b\x65nded_after\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x82\x01\n\x0c\x45ndedSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12,\n\x08\x65nded_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0crefuse_until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x19ListEndedSessionsResponse\x12.\n\x08sessions\x18\x01 \x03(\x0b\x32\x1c.parley.auth.v1.EndedSession\">\n\x0eGetUserRequest\x12\x11\n\x07user_id\x18\x01 \x01(\x03H\x00\x12\x12\n\x08username\x18\x02 \x01(\tH\x00\x42\x05\n\x03key\"5\n\x0fGetUserResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.parley.auth.v1.User\";\n\x14\x42\x61tchGetUsersRequest\x12\x10\n\x08user_ids\x18\x01 \x03(\x03\x12\x11\n\tusernames\x18\x02 \x03(\t\"<\n\x15\x42\x61tchGetUsersResponse\x12#\n\x05users\x18\x01 \x03(\x0b\x32\x14.parley.auth.v1.User\"\x16\n\x14GetPublicKeysRequest\"V\n\tPublicKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x16\n\x0epublic_key_pem\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x04 \x01(\x08\"b\n\x15GetPublicKeysResponse\x12\'\n\x04keys\x18\x01 \x03(\x0b\x32\x19.parley.auth.v1.PublicKey\x12\x0e\n\x06issuer\x18\x02 \x01(\t\x12\x10\n\x08\x61udience\x18\x03 \x01(\t\"D\n\x18IssueServiceTokenRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\"a\n\x19IssueServiceTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x93\x06\n\x0b\x41uthService\x12M\n\x08Register\x12\x1f.parley.auth.v1.RegisterRequest\x1a .parley.auth.v1.RegisterResponse\x12\x44\n\x05Login\x12\x1c.parley.auth.v1.LoginRequest\x1a\x1d.parley.auth.v1.LoginResponse\x12J\n\x07Refresh\x12\x1e.parley.auth.v1.RefreshRequest\x1a\x1f.parley.auth.v1.RefreshResponse\x12G\n\x06Logout\x12\x1d.parley.auth.v1.LogoutRequest\x1a\x1e.parley.auth.v1.LogoutResponse\x12h\n\x11ListEndedSessions\x12(.parley.auth.v1.ListEndedSessionsRequest\x1a).parley.auth.v1.ListEndedSessionsResponse\x12J\n\x07GetUser\x12\x1e.parley.auth.v1.GetUserRequest\x1a\x1f.parley.auth.v1.GetUserResponse\x12\\\n\rBatchGetUsers\x12$.parley.auth.v1.BatchGetUsersRequest\x1a%.parley.auth.v1.BatchGetUsersResponse\x12\\\n\rGetPublicKeys\x12$.parley.auth.v1.GetPublicKeysRequest\x1a%.parley.auth.v1.GetPublicKeysResponse\x12h\n\x11IssueServiceToken\x12(.parley.auth.v1.IssueServiceTokenRequest\x1a).parley.auth.v1.IssueServiceTokenResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,25 +51,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOGOUTREQUEST']._serialized_start=846
   _globals['_LOGOUTREQUEST']._serialized_end=884
   _globals['_LOGOUTRESPONSE']._serialized_start=886
-  _globals['_LOGOUTRESPONSE']._serialized_end=922
-  _globals['_GETUSERREQUEST']._serialized_start=924
-  _globals['_GETUSERREQUEST']._serialized_end=986
-  _globals['_GETUSERRESPONSE']._serialized_start=988
-  _globals['_GETUSERRESPONSE']._serialized_end=1041
-  _globals['_BATCHGETUSERSREQUEST']._serialized_start=1043
-  _globals['_BATCHGETUSERSREQUEST']._serialized_end=1102
-  _globals['_BATCHGETUSERSRESPONSE']._serialized_start=1104
-  _globals['_BATCHGETUSERSRESPONSE']._serialized_end=1164
-  _globals['_GETPUBLICKEYSREQUEST']._serialized_start=1166
-  _globals['_GETPUBLICKEYSREQUEST']._serialized_end=1188
-  _globals['_PUBLICKEY']._serialized_start=1190
-  _globals['_PUBLICKEY']._serialized_end=1276
-  _globals['_GETPUBLICKEYSRESPONSE']._serialized_start=1278
-  _globals['_GETPUBLICKEYSRESPONSE']._serialized_end=1376
-  _globals['_ISSUESERVICETOKENREQUEST']._serialized_start=1378
-  _globals['_ISSUESERVICETOKENREQUEST']._serialized_end=1446
-  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_start=1448
-  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_end=1545
-  _globals['_AUTHSERVICE']._serialized_start=1548
-  _globals['_AUTHSERVICE']._serialized_end=2229
+  _globals['_LOGOUTRESPONSE']._serialized_end=972
+  _globals['_LISTENDEDSESSIONSREQUEST']._serialized_start=974
+  _globals['_LISTENDEDSESSIONSREQUEST']._serialized_end=1049
+  _globals['_ENDEDSESSION']._serialized_start=1052
+  _globals['_ENDEDSESSION']._serialized_end=1182
+  _globals['_LISTENDEDSESSIONSRESPONSE']._serialized_start=1184
+  _globals['_LISTENDEDSESSIONSRESPONSE']._serialized_end=1259
+  _globals['_GETUSERREQUEST']._serialized_start=1261
+  _globals['_GETUSERREQUEST']._serialized_end=1323
+  _globals['_GETUSERRESPONSE']._serialized_start=1325
+  _globals['_GETUSERRESPONSE']._serialized_end=1378
+  _globals['_BATCHGETUSERSREQUEST']._serialized_start=1380
+  _globals['_BATCHGETUSERSREQUEST']._serialized_end=1439
+  _globals['_BATCHGETUSERSRESPONSE']._serialized_start=1441
+  _globals['_BATCHGETUSERSRESPONSE']._serialized_end=1501
+  _globals['_GETPUBLICKEYSREQUEST']._serialized_start=1503
+  _globals['_GETPUBLICKEYSREQUEST']._serialized_end=1525
+  _globals['_PUBLICKEY']._serialized_start=1527
+  _globals['_PUBLICKEY']._serialized_end=1613
+  _globals['_GETPUBLICKEYSRESPONSE']._serialized_start=1615
+  _globals['_GETPUBLICKEYSRESPONSE']._serialized_end=1713
+  _globals['_ISSUESERVICETOKENREQUEST']._serialized_start=1715
+  _globals['_ISSUESERVICETOKENREQUEST']._serialized_end=1783
+  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_start=1785
+  _globals['_ISSUESERVICETOKENRESPONSE']._serialized_end=1882
+  _globals['_AUTHSERVICE']._serialized_start=1885
+  _globals['_AUTHSERVICE']._serialized_end=2672
 # @@protoc_insertion_point(module_scope)

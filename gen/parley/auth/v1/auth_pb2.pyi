@@ -302,22 +302,110 @@ class LogoutResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
+    REFUSE_UNTIL_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The session that ended, so that callers can close what it holds open (empty when the
     refresh token was unknown).
     """
+    @_builtins.property
+    def refuse_until(self) -> _timestamp_pb2.Timestamp:
+        """Until when the session's access tokens must be refused (they have all expired by then)."""
+
     def __init__(
         self,
         *,
         session_id: _builtins.str = ...,
+        refuse_until: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["refuse_until", b"refuse_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["refuse_until", b"refuse_until", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LogoutResponse: _TypeAlias = LogoutResponse  # noqa: Y015
+
+@_typing.final
+class ListEndedSessionsRequest(_message.Message):
+    """ListEndedSessions input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENDED_AFTER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def ended_after(self) -> _timestamp_pb2.Timestamp:
+        """Sessions that ended after this time (at most one access token lifetime ago is looked at)."""
+
+    def __init__(
+        self,
+        *,
+        ended_after: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ended_after", b"ended_after"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended_after", b"ended_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEndedSessionsRequest: _TypeAlias = ListEndedSessionsRequest  # noqa: Y015
+
+@_typing.final
+class EndedSession(_message.Message):
+    """A session that ended."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    ENDED_AT_FIELD_NUMBER: _builtins.int
+    REFUSE_UNTIL_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """Its id (the access token's `sid` claim)."""
+    @_builtins.property
+    def ended_at(self) -> _timestamp_pb2.Timestamp:
+        """When it ended."""
+
+    @_builtins.property
+    def refuse_until(self) -> _timestamp_pb2.Timestamp:
+        """Until when its access tokens must be refused."""
+
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        ended_at: _timestamp_pb2.Timestamp | None = ...,
+        refuse_until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at", "refuse_until", b"refuse_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at", "refuse_until", b"refuse_until", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EndedSession: _TypeAlias = EndedSession  # noqa: Y015
+
+@_typing.final
+class ListEndedSessionsResponse(_message.Message):
+    """ListEndedSessions output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___EndedSession]:
+        """Oldest first, at most 1000; when there are that many, ask again after the last one's ended_at."""
+
+    def __init__(
+        self,
+        *,
+        sessions: _abc.Iterable[Global___EndedSession] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sessions", b"sessions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEndedSessionsResponse: _TypeAlias = ListEndedSessionsResponse  # noqa: Y015
 
 @_typing.final
 class GetUserRequest(_message.Message):

@@ -55,6 +55,11 @@ class AuthServiceStub:
                 request_serializer=parley_dot_auth_dot_v1_dot_auth__pb2.LogoutRequest.SerializeToString,
                 response_deserializer=parley_dot_auth_dot_v1_dot_auth__pb2.LogoutResponse.FromString,
                 _registered_method=True)
+        self.ListEndedSessions = channel.unary_unary(
+                '/parley.auth.v1.AuthService/ListEndedSessions',
+                request_serializer=parley_dot_auth_dot_v1_dot_auth__pb2.ListEndedSessionsRequest.SerializeToString,
+                response_deserializer=parley_dot_auth_dot_v1_dot_auth__pb2.ListEndedSessionsResponse.FromString,
+                _registered_method=True)
         self.GetUser = channel.unary_unary(
                 '/parley.auth.v1.AuthService/GetUser',
                 request_serializer=parley_dot_auth_dot_v1_dot_auth__pb2.GetUserRequest.SerializeToString,
@@ -90,8 +95,10 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Login(self, request, context):
-        """Signs in with username and password. A wrong password and an unknown user both answer
-        UNAUTHENTICATED with the same message; repeated failures answer RESOURCE_EXHAUSTED.
+        """Signs in with username and password. A wrong password, an unknown user and a username that
+        breaks the rules all answer UNAUTHENTICATED with the same message (and take as long); too many
+        attempts answer RESOURCE_EXHAUSTED with the wait in the parley-retry-after-ms trailer. The
+        gateway names the client's address in the parley-client-address metadata (the throttle's key).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -107,6 +114,15 @@ class AuthServiceServicer:
 
     def Logout(self, request, context):
         """Signs out: revokes the session the refresh token belongs to. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEndedSessions(self, request, context):
+        """Sessions ended (sign-out, refresh-token reuse) after a time, with the time until which their
+        access tokens must be refused. Polled by services that have no broker to hear it on. Public:
+        an ended session's id opens nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -163,6 +179,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.Logout,
                     request_deserializer=parley_dot_auth_dot_v1_dot_auth__pb2.LogoutRequest.FromString,
                     response_serializer=parley_dot_auth_dot_v1_dot_auth__pb2.LogoutResponse.SerializeToString,
+            ),
+            'ListEndedSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEndedSessions,
+                    request_deserializer=parley_dot_auth_dot_v1_dot_auth__pb2.ListEndedSessionsRequest.FromString,
+                    response_serializer=parley_dot_auth_dot_v1_dot_auth__pb2.ListEndedSessionsResponse.SerializeToString,
             ),
             'GetUser': grpc.unary_unary_rpc_method_handler(
                     servicer.GetUser,
@@ -294,6 +315,33 @@ class AuthService:
             '/parley.auth.v1.AuthService/Logout',
             parley_dot_auth_dot_v1_dot_auth__pb2.LogoutRequest.SerializeToString,
             parley_dot_auth_dot_v1_dot_auth__pb2.LogoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEndedSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.auth.v1.AuthService/ListEndedSessions',
+            parley_dot_auth_dot_v1_dot_auth__pb2.ListEndedSessionsRequest.SerializeToString,
+            parley_dot_auth_dot_v1_dot_auth__pb2.ListEndedSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,8 +46,10 @@ class AuthServiceStub:
     INVALID_ARGUMENT when the username, password or display name breaks the rules.
     """
     Login: _grpc.UnaryUnaryMultiCallable[_auth_pb2.LoginRequest, _auth_pb2.LoginResponse]
-    """Signs in with username and password. A wrong password and an unknown user both answer
-    UNAUTHENTICATED with the same message; repeated failures answer RESOURCE_EXHAUSTED.
+    """Signs in with username and password. A wrong password, an unknown user and a username that
+    breaks the rules all answer UNAUTHENTICATED with the same message (and take as long); too many
+    attempts answer RESOURCE_EXHAUSTED with the wait in the parley-retry-after-ms trailer. The
+    gateway names the client's address in the parley-client-address metadata (the throttle's key).
     """
     Refresh: _grpc.UnaryUnaryMultiCallable[_auth_pb2.RefreshRequest, _auth_pb2.RefreshResponse]
     """Trades a refresh token for a new session pair; the presented token is rotated out.
@@ -55,6 +57,11 @@ class AuthServiceStub:
     """
     Logout: _grpc.UnaryUnaryMultiCallable[_auth_pb2.LogoutRequest, _auth_pb2.LogoutResponse]
     """Signs out: revokes the session the refresh token belongs to. Idempotent."""
+    ListEndedSessions: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ListEndedSessionsRequest, _auth_pb2.ListEndedSessionsResponse]
+    """Sessions ended (sign-out, refresh-token reuse) after a time, with the time until which their
+    access tokens must be refused. Polled by services that have no broker to hear it on. Public:
+    an ended session's id opens nothing.
+    """
     GetUser: _grpc.UnaryUnaryMultiCallable[_auth_pb2.GetUserRequest, _auth_pb2.GetUserResponse]
     """Looks up one user by id or username. Needs an access token. NOT_FOUND when there is none."""
     BatchGetUsers: _grpc.UnaryUnaryMultiCallable[_auth_pb2.BatchGetUsersRequest, _auth_pb2.BatchGetUsersResponse]
@@ -76,8 +83,10 @@ class AuthServiceAsyncStub(AuthServiceStub):
     INVALID_ARGUMENT when the username, password or display name breaks the rules.
     """
     Login: _aio.UnaryUnaryMultiCallable[_auth_pb2.LoginRequest, _auth_pb2.LoginResponse]  # type: ignore[assignment]
-    """Signs in with username and password. A wrong password and an unknown user both answer
-    UNAUTHENTICATED with the same message; repeated failures answer RESOURCE_EXHAUSTED.
+    """Signs in with username and password. A wrong password, an unknown user and a username that
+    breaks the rules all answer UNAUTHENTICATED with the same message (and take as long); too many
+    attempts answer RESOURCE_EXHAUSTED with the wait in the parley-retry-after-ms trailer. The
+    gateway names the client's address in the parley-client-address metadata (the throttle's key).
     """
     Refresh: _aio.UnaryUnaryMultiCallable[_auth_pb2.RefreshRequest, _auth_pb2.RefreshResponse]  # type: ignore[assignment]
     """Trades a refresh token for a new session pair; the presented token is rotated out.
@@ -85,6 +94,11 @@ class AuthServiceAsyncStub(AuthServiceStub):
     """
     Logout: _aio.UnaryUnaryMultiCallable[_auth_pb2.LogoutRequest, _auth_pb2.LogoutResponse]  # type: ignore[assignment]
     """Signs out: revokes the session the refresh token belongs to. Idempotent."""
+    ListEndedSessions: _aio.UnaryUnaryMultiCallable[_auth_pb2.ListEndedSessionsRequest, _auth_pb2.ListEndedSessionsResponse]  # type: ignore[assignment]
+    """Sessions ended (sign-out, refresh-token reuse) after a time, with the time until which their
+    access tokens must be refused. Polled by services that have no broker to hear it on. Public:
+    an ended session's id opens nothing.
+    """
     GetUser: _aio.UnaryUnaryMultiCallable[_auth_pb2.GetUserRequest, _auth_pb2.GetUserResponse]  # type: ignore[assignment]
     """Looks up one user by id or username. Needs an access token. NOT_FOUND when there is none."""
     BatchGetUsers: _aio.UnaryUnaryMultiCallable[_auth_pb2.BatchGetUsersRequest, _auth_pb2.BatchGetUsersResponse]  # type: ignore[assignment]
@@ -115,8 +129,10 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_pb2.LoginRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.LoginResponse, _abc.Awaitable[_auth_pb2.LoginResponse]]:
-        """Signs in with username and password. A wrong password and an unknown user both answer
-        UNAUTHENTICATED with the same message; repeated failures answer RESOURCE_EXHAUSTED.
+        """Signs in with username and password. A wrong password, an unknown user and a username that
+        breaks the rules all answer UNAUTHENTICATED with the same message (and take as long); too many
+        attempts answer RESOURCE_EXHAUSTED with the wait in the parley-retry-after-ms trailer. The
+        gateway names the client's address in the parley-client-address metadata (the throttle's key).
         """
 
     @_abc_1.abstractmethod
@@ -136,6 +152,17 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.LogoutResponse, _abc.Awaitable[_auth_pb2.LogoutResponse]]:
         """Signs out: revokes the session the refresh token belongs to. Idempotent."""
+
+    @_abc_1.abstractmethod
+    def ListEndedSessions(
+        self,
+        request: _auth_pb2.ListEndedSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.ListEndedSessionsResponse, _abc.Awaitable[_auth_pb2.ListEndedSessionsResponse]]:
+        """Sessions ended (sign-out, refresh-token reuse) after a time, with the time until which their
+        access tokens must be refused. Polled by services that have no broker to hear it on. Public:
+        an ended session's id opens nothing.
+        """
 
     @_abc_1.abstractmethod
     def GetUser(

@@ -118,6 +118,38 @@ NOTIFICATION_LEVEL_NONE: NotificationLevel.ValueType  # 3
 """Nothing: the room is muted."""
 Global___NotificationLevel: _TypeAlias = NotificationLevel  # noqa: Y015
 
+class _InvitationState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InvitationStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InvitationState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INVITATION_STATE_UNSPECIFIED: _InvitationState.ValueType  # 0
+    """Not used."""
+    INVITATION_STATE_PENDING: _InvitationState.ValueType  # 1
+    """Sent, waiting for the invitee."""
+    INVITATION_STATE_ACCEPTED: _InvitationState.ValueType  # 2
+    """The invitee accepted (member_joined follows)."""
+    INVITATION_STATE_DECLINED: _InvitationState.ValueType  # 3
+    """The invitee declined."""
+    INVITATION_STATE_WITHDRAWN: _InvitationState.ValueType  # 4
+    """Gone without an answer: the invitee blocked the inviter, or joined by themselves."""
+
+class InvitationState(_InvitationState, metaclass=_InvitationStateEnumTypeWrapper):
+    """What became of an invitation."""
+
+INVITATION_STATE_UNSPECIFIED: InvitationState.ValueType  # 0
+"""Not used."""
+INVITATION_STATE_PENDING: InvitationState.ValueType  # 1
+"""Sent, waiting for the invitee."""
+INVITATION_STATE_ACCEPTED: InvitationState.ValueType  # 2
+"""The invitee accepted (member_joined follows)."""
+INVITATION_STATE_DECLINED: InvitationState.ValueType  # 3
+"""The invitee declined."""
+INVITATION_STATE_WITHDRAWN: InvitationState.ValueType  # 4
+"""Gone without an answer: the invitee blocked the inviter, or joined by themselves."""
+Global___InvitationState: _TypeAlias = InvitationState  # noqa: Y015
+
 class _Direction:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -160,6 +192,7 @@ class Room(_message.Message):
     DIRECT_USER_IDS_FIELD_NUMBER: _builtins.int
     ROOM_MENTIONS_FIELD_NUMBER: _builtins.int
     SETTINGS_CHANGE_FIELD_NUMBER: _builtins.int
+    LAST_MESSAGE_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """Room id."""
     kind: Global___RoomKind.ValueType
@@ -190,6 +223,10 @@ class Room(_message.Message):
     def direct_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """For direct rooms: the two user ids, ascending. Empty otherwise."""
 
+    @_builtins.property
+    def last_message_at(self) -> _timestamp_pb2.Timestamp:
+        """When its newest message was sent; unset when it has none (then created_at is its activity)."""
+
     def __init__(
         self,
         *,
@@ -205,10 +242,11 @@ class Room(_message.Message):
         direct_user_ids: _abc.Iterable[_builtins.int] | None = ...,
         room_mentions: _builtins.bool = ...,
         settings_change: _builtins.int = ...,
+        last_message_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "last_message_at", b"last_message_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "direct_user_ids", b"direct_user_ids", "id", b"id", "kind", b"kind", "last_change", b"last_change", "last_seq", b"last_seq", "member_count", b"member_count", "name", b"name", "room_mentions", b"room_mentions", "settings_change", b"settings_change", "topic", b"topic"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "direct_user_ids", b"direct_user_ids", "id", b"id", "kind", b"kind", "last_change", b"last_change", "last_message_at", b"last_message_at", "last_seq", b"last_seq", "member_count", b"member_count", "name", b"name", "room_mentions", b"room_mentions", "settings_change", b"settings_change", "topic", b"topic"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -558,7 +596,7 @@ class CreateRoomRequest(_message.Message):
     """Optional, up to 250 characters."""
     @_builtins.property
     def member_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Users to add at once (private rooms and channels alike)."""
+        """Users to invite at once (private rooms and channels alike): each gets a pending invitation."""
 
     def __init__(
         self,
@@ -634,7 +672,7 @@ class OpenDirectRoomResponse(_message.Message):
     """True when this call created it."""
     @_builtins.property
     def room(self) -> Global___Room:
-        """The direct room."""
+        """The direct room (member_count 1 while the other user has not accepted)."""
 
     def __init__(
         self,
@@ -702,12 +740,21 @@ class ListMyRoomsRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    AFTER_ROOM_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    after_room_id: _builtins.int
+    """Return rooms with id greater than this (0 = from the start)."""
+    limit: _builtins.int
+    """Page size, 1-500; 0 means 200."""
     def __init__(
         self,
+        *,
+        after_room_id: _builtins.int = ...,
+        limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_room_id", b"after_room_id", "limit", b"limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -720,18 +767,22 @@ class ListMyRoomsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ROOMS_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    """True when another page follows; pass the last id as after_room_id."""
     @_builtins.property
     def rooms(self) -> _containers.RepeatedCompositeFieldContainer[Global___MyRoom]:
-        """Every room the caller belongs to."""
+        """Rooms the caller belongs to, ascending id."""
 
     def __init__(
         self,
         *,
         rooms: _abc.Iterable[Global___MyRoom] | None = ...,
+        has_more: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["rooms", b"rooms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["has_more", b"has_more", "rooms", b"rooms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -891,7 +942,7 @@ class InviteMemberRequest(_message.Message):
     room_id: _builtins.int
     """A room the caller belongs to."""
     user_id: _builtins.int
-    """The user to add."""
+    """The user to invite."""
     def __init__(
         self,
         *,
@@ -912,23 +963,338 @@ class InviteMemberResponse(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    MEMBER_FIELD_NUMBER: _builtins.int
+    INVITATION_FIELD_NUMBER: _builtins.int
+    ALREADY_MEMBER_FIELD_NUMBER: _builtins.int
+    already_member: _builtins.bool
+    """True when the user is a member already: nothing was sent."""
     @_builtins.property
-    def member(self) -> Global___Member:
-        """The membership."""
+    def invitation(self) -> Global___Invitation:
+        """The pending invitation (unset when the user is a member already)."""
 
     def __init__(
         self,
         *,
-        member: Global___Member | None = ...,
+        invitation: Global___Invitation | None = ...,
+        already_member: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invitation", b"invitation"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_member", b"already_member", "invitation", b"invitation"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InviteMemberResponse: _TypeAlias = InviteMemberResponse  # noqa: Y015
+
+@_typing.final
+class Invitation(_message.Message):
+    """An invitation to a room, pending until the invitee accepts or declines it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    INVITER_ID_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    """Who is invited."""
+    inviter_id: _builtins.int
+    """Who invited them."""
+    @_builtins.property
+    def room(self) -> Global___Room:
+        """The room (as its members see it)."""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When."""
+
+    def __init__(
+        self,
+        *,
+        room: Global___Room | None = ...,
+        user_id: _builtins.int = ...,
+        inviter_id: _builtins.int = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "room", b"room"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "inviter_id", b"inviter_id", "room", b"room", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Invitation: _TypeAlias = Invitation  # noqa: Y015
+
+@_typing.final
+class ListInvitationsRequest(_message.Message):
+    """ListInvitations input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInvitationsRequest: _TypeAlias = ListInvitationsRequest  # noqa: Y015
+
+@_typing.final
+class ListInvitationsResponse(_message.Message):
+    """ListInvitations output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVITATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invitations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invitation]:
+        """The caller's pending invitations, newest first (at most CHAT_MAX_PENDING_INVITATIONS)."""
+
+    def __init__(
+        self,
+        *,
+        invitations: _abc.Iterable[Global___Invitation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invitations", b"invitations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInvitationsResponse: _TypeAlias = ListInvitationsResponse  # noqa: Y015
+
+@_typing.final
+class AcceptInvitationRequest(_message.Message):
+    """AcceptInvitation input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.int
+    """The room of the invitation."""
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["room_id", b"room_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptInvitationRequest: _TypeAlias = AcceptInvitationRequest  # noqa: Y015
+
+@_typing.final
+class AcceptInvitationResponse(_message.Message):
+    """AcceptInvitation output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def room(self) -> Global___Room:
+        """The room joined."""
+
+    def __init__(
+        self,
+        *,
+        room: Global___Room | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["room", b"room"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptInvitationResponse: _TypeAlias = AcceptInvitationResponse  # noqa: Y015
+
+@_typing.final
+class DeclineInvitationRequest(_message.Message):
+    """DeclineInvitation input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.int
+    """The room of the invitation."""
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["room_id", b"room_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeclineInvitationRequest: _TypeAlias = DeclineInvitationRequest  # noqa: Y015
+
+@_typing.final
+class DeclineInvitationResponse(_message.Message):
+    """DeclineInvitation output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeclineInvitationResponse: _TypeAlias = DeclineInvitationResponse  # noqa: Y015
+
+@_typing.final
+class BlockUserRequest(_message.Message):
+    """BlockUser input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    """The user to block; not the caller."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BlockUserRequest: _TypeAlias = BlockUserRequest  # noqa: Y015
+
+@_typing.final
+class BlockUserResponse(_message.Message):
+    """BlockUser output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BlockUserResponse: _TypeAlias = BlockUserResponse  # noqa: Y015
+
+@_typing.final
+class UnblockUserRequest(_message.Message):
+    """UnblockUser input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    """The user to unblock."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnblockUserRequest: _TypeAlias = UnblockUserRequest  # noqa: Y015
+
+@_typing.final
+class UnblockUserResponse(_message.Message):
+    """UnblockUser output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnblockUserResponse: _TypeAlias = UnblockUserResponse  # noqa: Y015
+
+@_typing.final
+class BlockedUser(_message.Message):
+    """A user the caller blocked."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    BLOCKED_AT_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    """The blocked user."""
+    @_builtins.property
+    def blocked_at(self) -> _timestamp_pb2.Timestamp:
+        """Since when."""
+
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+        blocked_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["blocked_at", b"blocked_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocked_at", b"blocked_at", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BlockedUser: _TypeAlias = BlockedUser  # noqa: Y015
+
+@_typing.final
+class ListBlockedUsersRequest(_message.Message):
+    """ListBlockedUsers input."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListBlockedUsersRequest: _TypeAlias = ListBlockedUsersRequest  # noqa: Y015
+
+@_typing.final
+class ListBlockedUsersResponse(_message.Message):
+    """ListBlockedUsers output."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___BlockedUser]:
+        """Most recent first (at most 1000)."""
+
+    def __init__(
+        self,
+        *,
+        users: _abc.Iterable[Global___BlockedUser] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["users", b"users"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListBlockedUsersResponse: _TypeAlias = ListBlockedUsersResponse  # noqa: Y015
 
 @_typing.final
 class ListMembersRequest(_message.Message):
@@ -2032,6 +2398,8 @@ class Event(_message.Message):
     ROLE_CHANGED_FIELD_NUMBER: _builtins.int
     MEMBER_SETTINGS_FIELD_NUMBER: _builtins.int
     MESSAGE_UPDATED_FIELD_NUMBER: _builtins.int
+    INVITATION_CHANGED_FIELD_NUMBER: _builtins.int
+    REPLAY_STARTED_FIELD_NUMBER: _builtins.int
     room_id: _builtins.int
     """The room."""
     @_builtins.property
@@ -2052,7 +2420,7 @@ class Event(_message.Message):
 
     @_builtins.property
     def member_joined(self) -> Global___Membership:
-        """A user joined (or was invited to) the room."""
+        """A user joined the room (by_user_id: the inviter, when they accepted an invitation)."""
 
     @_builtins.property
     def member_left(self) -> Global___Membership:
@@ -2088,6 +2456,18 @@ class Event(_message.Message):
         cursor that the client missed. Tombstones replay as message_deleted.
         """
 
+    @_builtins.property
+    def invitation_changed(self) -> Global___InvitationChanged:
+        """An invitation to the room was sent, accepted, declined or withdrawn (to the invitee's
+        sessions only; room_id is the invitation's room).
+        """
+
+    @_builtins.property
+    def replay_started(self) -> Global___ReplayStart:
+        """Replay only, before a room's replayed messages: the replay skips older ones (the cap per room,
+        CHAT_REPLAY_MAX_MESSAGES). Page them with ListMessages.
+        """
+
     def __init__(
         self,
         *,
@@ -2105,16 +2485,72 @@ class Event(_message.Message):
         role_changed: Global___RoleChanged | None = ...,
         member_settings: Global___MemberSettings | None = ...,
         message_updated: Global___Message | None = ...,
+        invitation_changed: Global___InvitationChanged | None = ...,
+        replay_started: Global___ReplayStart | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "member_joined", b"member_joined", "member_left", b"member_left", "member_settings", b"member_settings", "message_created", b"message_created", "message_deleted", b"message_deleted", "message_edited", b"message_edited", "message_updated", b"message_updated", "reaction_changed", b"reaction_changed", "read_marker", b"read_marker", "role_changed", b"role_changed", "room_updated", b"room_updated", "thread_updated", b"thread_updated", "typing", b"typing"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invitation_changed", b"invitation_changed", "kind", b"kind", "member_joined", b"member_joined", "member_left", b"member_left", "member_settings", b"member_settings", "message_created", b"message_created", "message_deleted", b"message_deleted", "message_edited", b"message_edited", "message_updated", b"message_updated", "reaction_changed", b"reaction_changed", "read_marker", b"read_marker", "replay_started", b"replay_started", "role_changed", b"role_changed", "room_updated", b"room_updated", "thread_updated", b"thread_updated", "typing", b"typing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "member_joined", b"member_joined", "member_left", b"member_left", "member_settings", b"member_settings", "message_created", b"message_created", "message_deleted", b"message_deleted", "message_edited", b"message_edited", "message_updated", b"message_updated", "reaction_changed", b"reaction_changed", "read_marker", b"read_marker", "role_changed", b"role_changed", "room_id", b"room_id", "room_updated", b"room_updated", "thread_updated", b"thread_updated", "typing", b"typing"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invitation_changed", b"invitation_changed", "kind", b"kind", "member_joined", b"member_joined", "member_left", b"member_left", "member_settings", b"member_settings", "message_created", b"message_created", "message_deleted", b"message_deleted", "message_edited", b"message_edited", "message_updated", b"message_updated", "reaction_changed", b"reaction_changed", "read_marker", b"read_marker", "replay_started", b"replay_started", "role_changed", b"role_changed", "room_id", b"room_id", "room_updated", b"room_updated", "thread_updated", b"thread_updated", "typing", b"typing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["message_created", "message_edited", "message_deleted", "typing", "member_joined", "member_left", "read_marker", "room_updated", "reaction_changed", "thread_updated", "role_changed", "member_settings", "message_updated"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["message_created", "message_edited", "message_deleted", "typing", "member_joined", "member_left", "read_marker", "room_updated", "reaction_changed", "thread_updated", "role_changed", "member_settings", "message_updated", "invitation_changed", "replay_started"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
 Global___Event: _TypeAlias = Event  # noqa: Y015
+
+@_typing.final
+class InvitationChanged(_message.Message):
+    """An invitation's news."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVITATION_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    state: Global___InvitationState.ValueType
+    """What became of it."""
+    @_builtins.property
+    def invitation(self) -> Global___Invitation:
+        """The invitation."""
+
+    def __init__(
+        self,
+        *,
+        invitation: Global___Invitation | None = ...,
+        state: Global___InvitationState.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invitation", b"invitation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invitation", b"invitation", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvitationChanged: _TypeAlias = InvitationChanged  # noqa: Y015
+
+@_typing.final
+class ReplayStart(_message.Message):
+    """Where a room's replay starts when it could not start at the cursor."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURSOR_SEQ_FIELD_NUMBER: _builtins.int
+    AFTER_SEQ_FIELD_NUMBER: _builtins.int
+    cursor_seq: _builtins.int
+    """The cursor's after_seq: the client has the messages up to it."""
+    after_seq: _builtins.int
+    """The replay sends the messages after this seq; those in (cursor_seq, after_seq] were skipped."""
+    def __init__(
+        self,
+        *,
+        cursor_seq: _builtins.int = ...,
+        after_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_seq", b"after_seq", "cursor_seq", b"cursor_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplayStart: _TypeAlias = ReplayStart  # noqa: Y015
 
 @_typing.final
 class StreamEventsResponse(_message.Message):

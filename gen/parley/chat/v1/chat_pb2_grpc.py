@@ -75,6 +75,36 @@ class ChatServiceStub:
                 request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.InviteMemberRequest.SerializeToString,
                 response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.InviteMemberResponse.FromString,
                 _registered_method=True)
+        self.ListInvitations = channel.unary_unary(
+                '/parley.chat.v1.ChatService/ListInvitations',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListInvitationsRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListInvitationsResponse.FromString,
+                _registered_method=True)
+        self.AcceptInvitation = channel.unary_unary(
+                '/parley.chat.v1.ChatService/AcceptInvitation',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.AcceptInvitationRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.AcceptInvitationResponse.FromString,
+                _registered_method=True)
+        self.DeclineInvitation = channel.unary_unary(
+                '/parley.chat.v1.ChatService/DeclineInvitation',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.DeclineInvitationRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.DeclineInvitationResponse.FromString,
+                _registered_method=True)
+        self.BlockUser = channel.unary_unary(
+                '/parley.chat.v1.ChatService/BlockUser',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.BlockUserRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.BlockUserResponse.FromString,
+                _registered_method=True)
+        self.UnblockUser = channel.unary_unary(
+                '/parley.chat.v1.ChatService/UnblockUser',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.UnblockUserRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.UnblockUserResponse.FromString,
+                _registered_method=True)
+        self.ListBlockedUsers = channel.unary_unary(
+                '/parley.chat.v1.ChatService/ListBlockedUsers',
+                request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListBlockedUsersRequest.SerializeToString,
+                response_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListBlockedUsersResponse.FromString,
+                _registered_method=True)
         self.ListMembers = channel.unary_unary(
                 '/parley.chat.v1.ChatService/ListMembers',
                 request_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListMembersRequest.SerializeToString,
@@ -167,15 +197,18 @@ class ChatServiceServicer:
     """
 
     def CreateRoom(self, request, context):
-        """Creates a public channel or a private room; the caller becomes its owner.
+        """Creates a public channel or a private room; the caller becomes its owner and member_ids are
+        invited (pending until each accepts). RESOURCE_EXHAUSTED past the caller's room cap.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def OpenDirectRoom(self, request, context):
-        """Returns the direct conversation between the caller and another user, creating it the
-        first time. NOT_FOUND when the other user does not exist.
+        """Returns the direct conversation between the caller and another user, creating it the first
+        time with the other user invited (a message request: they become a member when they accept,
+        or when they open the conversation themselves). NOT_FOUND when the other user does not exist;
+        PERMISSION_DENIED when either has blocked the other.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -189,7 +222,8 @@ class ChatServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMyRooms(self, request, context):
-        """The caller's rooms with read markers and unread counts, most recently active first.
+        """A page of the caller's rooms with read markers and unread counts, by ascending room id (a
+        keyset that holds still while rooms get busy; clients order by last_message_at).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -217,7 +251,55 @@ class ChatServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def InviteMember(self, request, context):
-        """Adds another user to a room the caller belongs to. Idempotent.
+        """Invites another user to a room the caller belongs to: pending until they accept or decline.
+        Idempotent. FAILED_PRECONDITION when they declined an invitation to this room before;
+        PERMISSION_DENIED when either has blocked the other; RESOURCE_EXHAUSTED when they have too many
+        pending invitations.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInvitations(self, request, context):
+        """The caller's pending invitations, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptInvitation(self, request, context):
+        """Accepts a pending invitation: the caller becomes a member (member_joined, by the inviter).
+        NOT_FOUND without one; RESOURCE_EXHAUSTED past the caller's room cap.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclineInvitation(self, request, context):
+        """Declines a pending invitation; nobody can invite the caller to that room again (until they
+        join it themselves). NOT_FOUND without one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BlockUser(self, request, context):
+        """Blocks a user: they cannot open a direct conversation with the caller or invite them, and
+        their pending invitations to the caller are withdrawn. Rooms already shared stay. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnblockUser(self, request, context):
+        """Unblocks a user. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBlockedUsers(self, request, context):
+        """The users the caller has blocked, most recent first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -407,6 +489,36 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.InviteMember,
                     request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.InviteMemberRequest.FromString,
                     response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.InviteMemberResponse.SerializeToString,
+            ),
+            'ListInvitations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvitations,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListInvitationsRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListInvitationsResponse.SerializeToString,
+            ),
+            'AcceptInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptInvitation,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.AcceptInvitationRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.AcceptInvitationResponse.SerializeToString,
+            ),
+            'DeclineInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclineInvitation,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.DeclineInvitationRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.DeclineInvitationResponse.SerializeToString,
+            ),
+            'BlockUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.BlockUser,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.BlockUserRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.BlockUserResponse.SerializeToString,
+            ),
+            'UnblockUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnblockUser,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.UnblockUserRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.UnblockUserResponse.SerializeToString,
+            ),
+            'ListBlockedUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBlockedUsers,
+                    request_deserializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListBlockedUsersRequest.FromString,
+                    response_serializer=parley_dot_chat_dot_v1_dot_chat__pb2.ListBlockedUsersResponse.SerializeToString,
             ),
             'ListMembers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMembers,
@@ -711,6 +823,168 @@ class ChatService:
             '/parley.chat.v1.ChatService/InviteMember',
             parley_dot_chat_dot_v1_dot_chat__pb2.InviteMemberRequest.SerializeToString,
             parley_dot_chat_dot_v1_dot_chat__pb2.InviteMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvitations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/ListInvitations',
+            parley_dot_chat_dot_v1_dot_chat__pb2.ListInvitationsRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.ListInvitationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/AcceptInvitation',
+            parley_dot_chat_dot_v1_dot_chat__pb2.AcceptInvitationRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.AcceptInvitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclineInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/DeclineInvitation',
+            parley_dot_chat_dot_v1_dot_chat__pb2.DeclineInvitationRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.DeclineInvitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BlockUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/BlockUser',
+            parley_dot_chat_dot_v1_dot_chat__pb2.BlockUserRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.BlockUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnblockUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/UnblockUser',
+            parley_dot_chat_dot_v1_dot_chat__pb2.UnblockUserRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.UnblockUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBlockedUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/parley.chat.v1.ChatService/ListBlockedUsers',
+            parley_dot_chat_dot_v1_dot_chat__pb2.ListBlockedUsersRequest.SerializeToString,
+            parley_dot_chat_dot_v1_dot_chat__pb2.ListBlockedUsersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,15 +46,21 @@ class ChatServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ChatServiceAsyncStub: ...
     CreateRoom: _grpc.UnaryUnaryMultiCallable[_chat_pb2.CreateRoomRequest, _chat_pb2.CreateRoomResponse]
-    """Creates a public channel or a private room; the caller becomes its owner."""
+    """Creates a public channel or a private room; the caller becomes its owner and member_ids are
+    invited (pending until each accepts). RESOURCE_EXHAUSTED past the caller's room cap.
+    """
     OpenDirectRoom: _grpc.UnaryUnaryMultiCallable[_chat_pb2.OpenDirectRoomRequest, _chat_pb2.OpenDirectRoomResponse]
-    """Returns the direct conversation between the caller and another user, creating it the
-    first time. NOT_FOUND when the other user does not exist.
+    """Returns the direct conversation between the caller and another user, creating it the first
+    time with the other user invited (a message request: they become a member when they accept,
+    or when they open the conversation themselves). NOT_FOUND when the other user does not exist;
+    PERMISSION_DENIED when either has blocked the other.
     """
     GetRoom: _grpc.UnaryUnaryMultiCallable[_chat_pb2.GetRoomRequest, _chat_pb2.GetRoomResponse]
     """One room the caller may see: a member's room or any public channel."""
     ListMyRooms: _grpc.UnaryUnaryMultiCallable[_chat_pb2.ListMyRoomsRequest, _chat_pb2.ListMyRoomsResponse]
-    """The caller's rooms with read markers and unread counts, most recently active first."""
+    """A page of the caller's rooms with read markers and unread counts, by ascending room id (a
+    keyset that holds still while rooms get busy; clients order by last_message_at).
+    """
     ListPublicRooms: _grpc.UnaryUnaryMultiCallable[_chat_pb2.ListPublicRoomsRequest, _chat_pb2.ListPublicRoomsResponse]
     """Browses public channels by name, paginated by room id."""
     JoinRoom: _grpc.UnaryUnaryMultiCallable[_chat_pb2.JoinRoomRequest, _chat_pb2.JoinRoomResponse]
@@ -62,7 +68,29 @@ class ChatServiceStub:
     LeaveRoom: _grpc.UnaryUnaryMultiCallable[_chat_pb2.LeaveRoomRequest, _chat_pb2.LeaveRoomResponse]
     """Leaves a public channel or a private room. FAILED_PRECONDITION for a direct room."""
     InviteMember: _grpc.UnaryUnaryMultiCallable[_chat_pb2.InviteMemberRequest, _chat_pb2.InviteMemberResponse]
-    """Adds another user to a room the caller belongs to. Idempotent."""
+    """Invites another user to a room the caller belongs to: pending until they accept or decline.
+    Idempotent. FAILED_PRECONDITION when they declined an invitation to this room before;
+    PERMISSION_DENIED when either has blocked the other; RESOURCE_EXHAUSTED when they have too many
+    pending invitations.
+    """
+    ListInvitations: _grpc.UnaryUnaryMultiCallable[_chat_pb2.ListInvitationsRequest, _chat_pb2.ListInvitationsResponse]
+    """The caller's pending invitations, newest first."""
+    AcceptInvitation: _grpc.UnaryUnaryMultiCallable[_chat_pb2.AcceptInvitationRequest, _chat_pb2.AcceptInvitationResponse]
+    """Accepts a pending invitation: the caller becomes a member (member_joined, by the inviter).
+    NOT_FOUND without one; RESOURCE_EXHAUSTED past the caller's room cap.
+    """
+    DeclineInvitation: _grpc.UnaryUnaryMultiCallable[_chat_pb2.DeclineInvitationRequest, _chat_pb2.DeclineInvitationResponse]
+    """Declines a pending invitation; nobody can invite the caller to that room again (until they
+    join it themselves). NOT_FOUND without one.
+    """
+    BlockUser: _grpc.UnaryUnaryMultiCallable[_chat_pb2.BlockUserRequest, _chat_pb2.BlockUserResponse]
+    """Blocks a user: they cannot open a direct conversation with the caller or invite them, and
+    their pending invitations to the caller are withdrawn. Rooms already shared stay. Idempotent.
+    """
+    UnblockUser: _grpc.UnaryUnaryMultiCallable[_chat_pb2.UnblockUserRequest, _chat_pb2.UnblockUserResponse]
+    """Unblocks a user. Idempotent."""
+    ListBlockedUsers: _grpc.UnaryUnaryMultiCallable[_chat_pb2.ListBlockedUsersRequest, _chat_pb2.ListBlockedUsersResponse]
+    """The users the caller has blocked, most recent first."""
     ListMembers: _grpc.UnaryUnaryMultiCallable[_chat_pb2.ListMembersRequest, _chat_pb2.ListMembersResponse]
     """The members of a room the caller belongs to (or of a public channel), by user id."""
     SendMessage: _grpc.UnaryUnaryMultiCallable[_chat_pb2.SendMessageRequest, _chat_pb2.SendMessageResponse]
@@ -136,15 +164,21 @@ class ChatServiceAsyncStub(ChatServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateRoom: _aio.UnaryUnaryMultiCallable[_chat_pb2.CreateRoomRequest, _chat_pb2.CreateRoomResponse]  # type: ignore[assignment]
-    """Creates a public channel or a private room; the caller becomes its owner."""
+    """Creates a public channel or a private room; the caller becomes its owner and member_ids are
+    invited (pending until each accepts). RESOURCE_EXHAUSTED past the caller's room cap.
+    """
     OpenDirectRoom: _aio.UnaryUnaryMultiCallable[_chat_pb2.OpenDirectRoomRequest, _chat_pb2.OpenDirectRoomResponse]  # type: ignore[assignment]
-    """Returns the direct conversation between the caller and another user, creating it the
-    first time. NOT_FOUND when the other user does not exist.
+    """Returns the direct conversation between the caller and another user, creating it the first
+    time with the other user invited (a message request: they become a member when they accept,
+    or when they open the conversation themselves). NOT_FOUND when the other user does not exist;
+    PERMISSION_DENIED when either has blocked the other.
     """
     GetRoom: _aio.UnaryUnaryMultiCallable[_chat_pb2.GetRoomRequest, _chat_pb2.GetRoomResponse]  # type: ignore[assignment]
     """One room the caller may see: a member's room or any public channel."""
     ListMyRooms: _aio.UnaryUnaryMultiCallable[_chat_pb2.ListMyRoomsRequest, _chat_pb2.ListMyRoomsResponse]  # type: ignore[assignment]
-    """The caller's rooms with read markers and unread counts, most recently active first."""
+    """A page of the caller's rooms with read markers and unread counts, by ascending room id (a
+    keyset that holds still while rooms get busy; clients order by last_message_at).
+    """
     ListPublicRooms: _aio.UnaryUnaryMultiCallable[_chat_pb2.ListPublicRoomsRequest, _chat_pb2.ListPublicRoomsResponse]  # type: ignore[assignment]
     """Browses public channels by name, paginated by room id."""
     JoinRoom: _aio.UnaryUnaryMultiCallable[_chat_pb2.JoinRoomRequest, _chat_pb2.JoinRoomResponse]  # type: ignore[assignment]
@@ -152,7 +186,29 @@ class ChatServiceAsyncStub(ChatServiceStub):
     LeaveRoom: _aio.UnaryUnaryMultiCallable[_chat_pb2.LeaveRoomRequest, _chat_pb2.LeaveRoomResponse]  # type: ignore[assignment]
     """Leaves a public channel or a private room. FAILED_PRECONDITION for a direct room."""
     InviteMember: _aio.UnaryUnaryMultiCallable[_chat_pb2.InviteMemberRequest, _chat_pb2.InviteMemberResponse]  # type: ignore[assignment]
-    """Adds another user to a room the caller belongs to. Idempotent."""
+    """Invites another user to a room the caller belongs to: pending until they accept or decline.
+    Idempotent. FAILED_PRECONDITION when they declined an invitation to this room before;
+    PERMISSION_DENIED when either has blocked the other; RESOURCE_EXHAUSTED when they have too many
+    pending invitations.
+    """
+    ListInvitations: _aio.UnaryUnaryMultiCallable[_chat_pb2.ListInvitationsRequest, _chat_pb2.ListInvitationsResponse]  # type: ignore[assignment]
+    """The caller's pending invitations, newest first."""
+    AcceptInvitation: _aio.UnaryUnaryMultiCallable[_chat_pb2.AcceptInvitationRequest, _chat_pb2.AcceptInvitationResponse]  # type: ignore[assignment]
+    """Accepts a pending invitation: the caller becomes a member (member_joined, by the inviter).
+    NOT_FOUND without one; RESOURCE_EXHAUSTED past the caller's room cap.
+    """
+    DeclineInvitation: _aio.UnaryUnaryMultiCallable[_chat_pb2.DeclineInvitationRequest, _chat_pb2.DeclineInvitationResponse]  # type: ignore[assignment]
+    """Declines a pending invitation; nobody can invite the caller to that room again (until they
+    join it themselves). NOT_FOUND without one.
+    """
+    BlockUser: _aio.UnaryUnaryMultiCallable[_chat_pb2.BlockUserRequest, _chat_pb2.BlockUserResponse]  # type: ignore[assignment]
+    """Blocks a user: they cannot open a direct conversation with the caller or invite them, and
+    their pending invitations to the caller are withdrawn. Rooms already shared stay. Idempotent.
+    """
+    UnblockUser: _aio.UnaryUnaryMultiCallable[_chat_pb2.UnblockUserRequest, _chat_pb2.UnblockUserResponse]  # type: ignore[assignment]
+    """Unblocks a user. Idempotent."""
+    ListBlockedUsers: _aio.UnaryUnaryMultiCallable[_chat_pb2.ListBlockedUsersRequest, _chat_pb2.ListBlockedUsersResponse]  # type: ignore[assignment]
+    """The users the caller has blocked, most recent first."""
     ListMembers: _aio.UnaryUnaryMultiCallable[_chat_pb2.ListMembersRequest, _chat_pb2.ListMembersResponse]  # type: ignore[assignment]
     """The members of a room the caller belongs to (or of a public channel), by user id."""
     SendMessage: _aio.UnaryUnaryMultiCallable[_chat_pb2.SendMessageRequest, _chat_pb2.SendMessageResponse]  # type: ignore[assignment]
@@ -229,7 +285,9 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _chat_pb2.CreateRoomRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_chat_pb2.CreateRoomResponse, _abc.Awaitable[_chat_pb2.CreateRoomResponse]]:
-        """Creates a public channel or a private room; the caller becomes its owner."""
+        """Creates a public channel or a private room; the caller becomes its owner and member_ids are
+        invited (pending until each accepts). RESOURCE_EXHAUSTED past the caller's room cap.
+        """
 
     @_abc_1.abstractmethod
     def OpenDirectRoom(
@@ -237,8 +295,10 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _chat_pb2.OpenDirectRoomRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_chat_pb2.OpenDirectRoomResponse, _abc.Awaitable[_chat_pb2.OpenDirectRoomResponse]]:
-        """Returns the direct conversation between the caller and another user, creating it the
-        first time. NOT_FOUND when the other user does not exist.
+        """Returns the direct conversation between the caller and another user, creating it the first
+        time with the other user invited (a message request: they become a member when they accept,
+        or when they open the conversation themselves). NOT_FOUND when the other user does not exist;
+        PERMISSION_DENIED when either has blocked the other.
         """
 
     @_abc_1.abstractmethod
@@ -255,7 +315,9 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _chat_pb2.ListMyRoomsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_chat_pb2.ListMyRoomsResponse, _abc.Awaitable[_chat_pb2.ListMyRoomsResponse]]:
-        """The caller's rooms with read markers and unread counts, most recently active first."""
+        """A page of the caller's rooms with read markers and unread counts, by ascending room id (a
+        keyset that holds still while rooms get busy; clients order by last_message_at).
+        """
 
     @_abc_1.abstractmethod
     def ListPublicRooms(
@@ -287,7 +349,65 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _chat_pb2.InviteMemberRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_chat_pb2.InviteMemberResponse, _abc.Awaitable[_chat_pb2.InviteMemberResponse]]:
-        """Adds another user to a room the caller belongs to. Idempotent."""
+        """Invites another user to a room the caller belongs to: pending until they accept or decline.
+        Idempotent. FAILED_PRECONDITION when they declined an invitation to this room before;
+        PERMISSION_DENIED when either has blocked the other; RESOURCE_EXHAUSTED when they have too many
+        pending invitations.
+        """
+
+    @_abc_1.abstractmethod
+    def ListInvitations(
+        self,
+        request: _chat_pb2.ListInvitationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.ListInvitationsResponse, _abc.Awaitable[_chat_pb2.ListInvitationsResponse]]:
+        """The caller's pending invitations, newest first."""
+
+    @_abc_1.abstractmethod
+    def AcceptInvitation(
+        self,
+        request: _chat_pb2.AcceptInvitationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.AcceptInvitationResponse, _abc.Awaitable[_chat_pb2.AcceptInvitationResponse]]:
+        """Accepts a pending invitation: the caller becomes a member (member_joined, by the inviter).
+        NOT_FOUND without one; RESOURCE_EXHAUSTED past the caller's room cap.
+        """
+
+    @_abc_1.abstractmethod
+    def DeclineInvitation(
+        self,
+        request: _chat_pb2.DeclineInvitationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.DeclineInvitationResponse, _abc.Awaitable[_chat_pb2.DeclineInvitationResponse]]:
+        """Declines a pending invitation; nobody can invite the caller to that room again (until they
+        join it themselves). NOT_FOUND without one.
+        """
+
+    @_abc_1.abstractmethod
+    def BlockUser(
+        self,
+        request: _chat_pb2.BlockUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.BlockUserResponse, _abc.Awaitable[_chat_pb2.BlockUserResponse]]:
+        """Blocks a user: they cannot open a direct conversation with the caller or invite them, and
+        their pending invitations to the caller are withdrawn. Rooms already shared stay. Idempotent.
+        """
+
+    @_abc_1.abstractmethod
+    def UnblockUser(
+        self,
+        request: _chat_pb2.UnblockUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.UnblockUserResponse, _abc.Awaitable[_chat_pb2.UnblockUserResponse]]:
+        """Unblocks a user. Idempotent."""
+
+    @_abc_1.abstractmethod
+    def ListBlockedUsers(
+        self,
+        request: _chat_pb2.ListBlockedUsersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.ListBlockedUsersResponse, _abc.Awaitable[_chat_pb2.ListBlockedUsersResponse]]:
+        """The users the caller has blocked, most recent first."""
 
     @_abc_1.abstractmethod
     def ListMembers(

@@ -79,7 +79,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with username and password
-         * @description 401 for a wrong password or an unknown user alike; 429 after repeated failures.
+         * @description 401 for a wrong password or an unknown user alike; 429 with Retry-After while repeated failures make it wait.
          */
         post: operations["login_api_v1_auth_login_post"];
         delete?: never;
@@ -217,13 +217,13 @@ export interface paths {
         };
         /**
          * The caller's rooms
-         * @description With read markers and unread counts, most recently active first.
+         * @description A page, ascending room id, with read markers and unread counts; pass the last id as `after` for the next.
          */
         get: operations["my_rooms_api_v1_rooms_get"];
         put?: never;
         /**
          * Create a room
-         * @description A public channel or a private room; the caller becomes its owner, member_ids join at once.
+         * @description A public channel or a private room; the caller becomes its owner, member_ids are invited.
          */
         post: operations["create_room_api_v1_rooms_post"];
         delete?: never;
@@ -331,7 +331,10 @@ export interface paths {
         put?: never;
         /**
          * Invite a user
-         * @description Adds the user to a room the caller belongs to. Idempotent.
+         * @description Sends a pending invitation to a room the caller belongs to; the user joins when they accept. Idempotent.
+         *
+         *     400 when they declined an invitation to this room, 403 when either blocked the other, 429 when
+         *     they have too many invitations waiting.
          */
         post: operations["invite_api_v1_rooms__room_id__members_post"];
         delete?: never;
@@ -437,6 +440,111 @@ export interface paths {
          * @description The owner removes anyone else, a moderator plain members; 400 for a direct room or oneself (leave instead).
          */
         delete: operations["remove_member_api_v1_rooms__room_id__members__user_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's pending invitations
+         * @description Newest first; at most CHAT_MAX_PENDING_INVITATIONS. Each arrives live as an `invitation` frame too.
+         */
+        get: operations["invitations_api_v1_invitations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/{room_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation
+         * @description The caller joins the room; 404 without a pending invitation, 400 past the caller's room cap.
+         */
+        post: operations["accept_api_v1_invitations__room_id__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/{room_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline an invitation
+         * @description Nobody can invite the caller to that room again, until they join it themselves; 404 without an invitation.
+         */
+        post: operations["decline_api_v1_invitations__room_id__decline_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The users the caller blocked
+         * @description Most recent first.
+         */
+        get: operations["blocked_api_v1_blocks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/blocks/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Block a user
+         * @description They can no longer open a direct conversation with the caller or invite them; their pending invitations
+         *     go. Rooms already shared stay. Idempotent; 400 for oneself, 404 for no such user.
+         */
+        put: operations["block_api_v1_blocks__user_id__put"];
+        post?: never;
+        /**
+         * Unblock a user
+         * @description Idempotent.
+         */
+        delete: operations["unblock_api_v1_blocks__user_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -630,6 +738,28 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * BlockedUser
+         * @description A user the caller blocked.
+         */
+        BlockedUser: {
+            /** User Id */
+            user_id: number;
+            /**
+             * Blocked At
+             * Format: date-time
+             * @description ISO 8601 UTC time
+             */
+            blocked_at: string;
+        };
+        /**
+         * BlockedUsers
+         * @description The users the caller blocked, most recent first.
+         */
+        BlockedUsers: {
+            /** Users */
+            users: components["schemas"]["BlockedUser"][];
+        };
+        /**
          * CreateRoomBody
          * @description A new public channel or private room.
          */
@@ -652,7 +782,7 @@ export interface components {
             topic?: string;
             /**
              * Member Ids
-             * @description Users to add at once; each must exist (else 404)
+             * @description Users to invite at once (each gets a pending invitation); each must exist (else 404)
              */
             member_ids?: number[];
         };
@@ -696,6 +826,11 @@ export interface components {
              * @example room 9 does not exist
              */
             message: string;
+            /**
+             * Retry After Ms
+             * @description 429 from a rate limit: retry after this many ms (Retry-After says it in seconds)
+             */
+            retry_after_ms?: number | null;
         };
         /**
          * ErrorResponse
@@ -759,6 +894,50 @@ export interface components {
              * @description ISO 8601 UTC time
              */
             created_at: string;
+        };
+        /**
+         * Invitation
+         * @description An invitation to a room, pending until the invitee accepts or declines it.
+         */
+        Invitation: {
+            room: components["schemas"]["Room"];
+            /**
+             * User Id
+             * @description Who is invited
+             */
+            user_id: number;
+            /**
+             * Inviter Id
+             * @description Who invited them
+             */
+            inviter_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             * @description ISO 8601 UTC time
+             */
+            created_at: string;
+        };
+        /**
+         * InvitationSent
+         * @description The answer to an invitation: pending, or the user was a member already.
+         */
+        InvitationSent: {
+            /** @description The pending invitation; null when already_member */
+            invitation: components["schemas"]["Invitation"] | null;
+            /**
+             * Already Member
+             * @description The user is a member already: nothing was sent
+             */
+            already_member: boolean;
+        };
+        /**
+         * Invitations
+         * @description The caller's pending invitations, newest first.
+         */
+        Invitations: {
+            /** Invitations */
+            invitations: components["schemas"]["Invitation"][];
         };
         /**
          * LoginBody
@@ -933,11 +1112,17 @@ export interface components {
         };
         /**
          * MyRooms
-         * @description The caller's rooms, most recently active first.
+         * @description A page of the caller's rooms, ascending id (order them by last_message_at to show them).
          */
         MyRooms: {
             /** Rooms */
             rooms: components["schemas"]["MyRoom"][];
+            /**
+             * Has More
+             * @description Another page follows: pass the last room id as `after`
+             * @default false
+             */
+            has_more?: boolean;
         };
         /**
          * NotificationLevelAnswer
@@ -1127,6 +1312,11 @@ export interface components {
              * @default 0
              */
             settings_change?: number;
+            /**
+             * Last Message At
+             * @description When its newest message came; null before any (created_at is then its activity)
+             */
+            last_message_at?: string | null;
         };
         /**
          * RoomPage
@@ -1382,15 +1572,23 @@ export interface components {
          * @description Where the client is in one room.
          */
         Cursor: {
-            /** Room Id */
+            /**
+             * Room Id
+             * Format: int64
+             * @description A positive id
+             */
             room_id: number;
             /**
              * After Seq
+             * Format: int64
+             * @description A message seq (0 = none)
              * @default 0
              */
             after_seq?: number;
             /**
              * After Change
+             * Format: int64
+             * @description A message seq (0 = none)
              * @default 0
              */
             after_change?: number;
@@ -1426,9 +1624,17 @@ export interface components {
              * @enum {string}
              */
             type: "react";
-            /** Room Id */
+            /**
+             * Room Id
+             * Format: int64
+             * @description A positive id
+             */
             room_id: number;
-            /** Seq */
+            /**
+             * Seq
+             * Format: int64
+             * @description A message's seq
+             */
             seq: number;
             /**
              * Emoji
@@ -1453,9 +1659,17 @@ export interface components {
              * @enum {string}
              */
             type: "read";
-            /** Room Id */
+            /**
+             * Room Id
+             * Format: int64
+             * @description A positive id
+             */
             room_id: number;
-            /** Seq */
+            /**
+             * Seq
+             * Format: int64
+             * @description A message seq (0 = none)
+             */
             seq: number;
         };
         /**
@@ -1491,14 +1705,22 @@ export interface components {
              * @enum {string}
              */
             type: "send";
-            /** Room Id */
+            /**
+             * Room Id
+             * Format: int64
+             * @description A positive id
+             */
             room_id: number;
             /** Client Msg Id */
             client_msg_id: string;
-            /** Body */
+            /**
+             * Body
+             * @description Not blank; newline and tab are the only control characters allowed; at most CHAT_MAX_MESSAGE_CHARS characters (4000 unless the deployment sets another limit)
+             */
             body: string;
             /**
              * Thread Root Seq
+             * Format: int64
              * @description Reply in this message's thread; 0 = not a reply
              * @default 0
              */
@@ -1530,7 +1752,11 @@ export interface components {
              * @enum {string}
              */
             type: "typing";
-            /** Room Id */
+            /**
+             * Room Id
+             * Format: int64
+             * @description A positive id
+             */
             room_id: number;
         };
         ClientFrame: components["schemas"]["AuthFrame"] | components["schemas"]["SendFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["ReadFrame"] | components["schemas"]["PingFrame"] | components["schemas"]["ReauthFrame"] | components["schemas"]["ReactFrame"];
@@ -1568,6 +1794,31 @@ export interface components {
             code: string;
             /** Message */
             message: string;
+            /**
+             * Retry After Ms
+             * @description resource_exhausted by a rate limit: send the frame again after this many ms
+             * @default null
+             */
+            retry_after_ms?: number | null;
+        };
+        /**
+         * InvitationFrame
+         * @description An invitation to you was sent, accepted, declined or withdrawn (its room is not yours until accepted).
+         */
+        InvitationFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "invitation";
+            /** Room Id */
+            room_id: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "accepted" | "declined" | "withdrawn";
+            invitation: components["schemas"]["Invitation"];
         };
         /**
          * MemberJoinedFrame
@@ -1854,8 +2105,17 @@ export interface components {
              * @description The socket closes (4009) after this long without a frame
              */
             idle_timeout_seconds: number;
-            /** Rooms */
+            /**
+             * Rooms
+             * @description Your first rooms by ascending id (at most GATEWAY_WS_READY_ROOMS); events of all of them come
+             */
             rooms: components["schemas"]["MyRoom"][];
+            /**
+             * More Rooms
+             * @description More rooms follow: GET /rooms?after=<the last room id here> pages through them
+             * @default false
+             */
+            more_rooms?: boolean;
         };
         /**
          * ReauthAckFrame
@@ -1874,6 +2134,31 @@ export interface components {
              * @description When the new access token expires, in Unix seconds
              */
             session_expires_at: number;
+        };
+        /**
+         * ReplayStartedFrame
+         * @description While catching up, before a room's replayed messages: the replay skips older ones (at most
+         *     CHAT_REPLAY_MAX_MESSAGES per room). Those after cursor_seq up to after_seq are paged with
+         *     GET /rooms/{room_id}/messages?before=<after_seq + 1>.
+         */
+        ReplayStartedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "replay_started";
+            /** Room Id */
+            room_id: number;
+            /**
+             * Cursor Seq
+             * @description The client's cursor: it has the messages up to this seq
+             */
+            cursor_seq: number;
+            /**
+             * After Seq
+             * @description The replay sends the messages after this seq
+             */
+            after_seq: number;
         };
         /**
          * RoleChangedFrame
@@ -1985,7 +2270,7 @@ export interface components {
              */
             expires_at: string;
         };
-        ServerFrame: components["schemas"]["ReadyFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["MessageEditedFrame"] | components["schemas"]["MessageDeletedFrame"] | components["schemas"]["TypingNoticeFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MemberJoinedFrame"] | components["schemas"]["MemberLeftFrame"] | components["schemas"]["ReadMarkerFrame"] | components["schemas"]["RoomUpdatedFrame"] | components["schemas"]["ThreadUpdatedFrame"] | components["schemas"]["MemberSettingsFrame"] | components["schemas"]["SendAckFrame"] | components["schemas"]["TypingAckFrame"] | components["schemas"]["ReadAckFrame"] | components["schemas"]["ReauthAckFrame"] | components["schemas"]["PongFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["ReactionFrame"] | components["schemas"]["RoleChangedFrame"] | components["schemas"]["MessageUpdatedFrame"] | components["schemas"]["ReactAckFrame"];
+        ServerFrame: components["schemas"]["ReadyFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["MessageEditedFrame"] | components["schemas"]["MessageDeletedFrame"] | components["schemas"]["TypingNoticeFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MemberJoinedFrame"] | components["schemas"]["MemberLeftFrame"] | components["schemas"]["InvitationFrame"] | components["schemas"]["ReadMarkerFrame"] | components["schemas"]["RoomUpdatedFrame"] | components["schemas"]["ThreadUpdatedFrame"] | components["schemas"]["MemberSettingsFrame"] | components["schemas"]["ReplayStartedFrame"] | components["schemas"]["SendAckFrame"] | components["schemas"]["TypingAckFrame"] | components["schemas"]["ReadAckFrame"] | components["schemas"]["ReauthAckFrame"] | components["schemas"]["PongFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["ReactionFrame"] | components["schemas"]["RoleChangedFrame"] | components["schemas"]["MessageUpdatedFrame"] | components["schemas"]["ReactAckFrame"];
     };
     responses: never;
     parameters: never;
@@ -2086,6 +2371,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2098,6 +2394,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2167,6 +2465,8 @@ export interface operations {
             /** @description Too many requests */
             429: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2185,6 +2485,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2251,6 +2553,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2263,6 +2576,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2318,6 +2633,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2330,6 +2656,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2401,6 +2729,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2413,6 +2752,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2486,6 +2827,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2498,6 +2850,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2572,6 +2926,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2584,6 +2949,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2658,6 +3025,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2670,6 +3048,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2689,7 +3069,12 @@ export interface operations {
     };
     my_rooms_api_v1_rooms_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Start after this id (0 = from the start) */
+                after?: number;
+                /** @description Page size (0 = the default, 200) */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2750,6 +3135,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2762,6 +3158,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2846,6 +3244,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2858,6 +3267,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2945,6 +3356,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2957,6 +3379,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3040,6 +3464,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3052,6 +3487,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3139,6 +3576,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3151,6 +3599,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3234,6 +3684,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3246,6 +3707,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3327,6 +3790,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3339,6 +3813,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3427,6 +3903,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3439,6 +3926,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3478,7 +3967,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Member"];
+                    "application/json": components["schemas"]["InvitationSent"];
                 };
             };
             /** @description Invalid argument or failed precondition */
@@ -3526,6 +4015,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3538,6 +4038,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3621,6 +4123,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3633,6 +4146,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3726,6 +4241,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3738,6 +4264,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3825,6 +4353,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3837,6 +4376,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3926,6 +4467,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3938,6 +4490,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4021,6 +4575,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4033,6 +4598,644 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    invitations_api_v1_invitations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitations"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    accept_api_v1_invitations__room_id__accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's room id */
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Room"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    decline_api_v1_invitations__room_id__decline_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's room id */
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    blocked_api_v1_blocks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockedUsers"];
+                };
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    block_api_v1_blocks__user_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A user id */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unblock_api_v1_blocks__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A user id */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid argument or failed precondition */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Malformed request (bad JSON, wrong types, missing fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backend service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4125,6 +5328,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4137,6 +5351,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4236,6 +5452,8 @@ export interface operations {
             /** @description Too many requests */
             429: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4254,6 +5472,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4339,6 +5559,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4351,6 +5582,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4440,6 +5673,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4452,6 +5696,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4539,6 +5785,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4551,6 +5808,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4634,6 +5893,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4646,6 +5916,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4736,6 +6008,8 @@ export interface operations {
             /** @description Too many requests */
             429: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4754,6 +6028,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4841,6 +6117,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4853,6 +6140,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4963,6 +6252,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4975,6 +6275,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5061,6 +6363,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -5073,6 +6386,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5168,6 +6483,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -5180,6 +6506,8 @@ export interface operations {
             /** @description A backend service is unavailable */
             503: {
                 headers: {
+                    /** @description Seconds until the request would be accepted (a rate limit, or a backend away) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -15,7 +15,7 @@ import { nextTypingExpiry } from "../state/live";
 import { reactedWith } from "../reactions";
 import { createStore, type Store } from "../store";
 import { inMainTimeline } from "../timeline";
-import type { FileOut, Message, MyRoom, NotificationLevelBody, ReactionFrame, Room, ServerFrame } from "../types";
+import type { FileOut, Invitation, Message, MyRoom, NotificationLevelBody, ReactionFrame, Room, ServerFrame } from "../types";
 import { CursorBook } from "../ws/cursors";
 import { FileUrls } from "../files/fileUrls";
 import { messageText } from "../files/kinds";
@@ -23,6 +23,7 @@ import { ChatSocket, type ConnectionStatus } from "../ws/socket";
 import type { ChatContext } from "./context";
 import { History } from "./history";
 import { OutboxStorage } from "./outboxStorage";
+import { tooFastSentence } from "../rateLimit";
 import { Sending, TRY_AGAIN_CODES } from "./sending";
 import { UserLoader } from "./users";
 
@@ -49,6 +50,7 @@ export class ChatController {
   private readonly sending: Sending;
   private replaying = false;
   private activeRoom: number | null = null;
+  private tooFastTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly readSent = new Map<number, number>();
   /** Each room's member ids, fetched when first needed (for @ completion), dropped when someone joins or leaves. */
   private readonly members = new Map<number, Promise<number[]>>();
@@ -161,6 +163,13 @@ export class ChatController {
         this.replaying = true;
         this.cursors.beginReplay();
         this.setRooms(frame.rooms);
+        if (frame.more_rooms) void this.refreshRooms(); // the ready frame carries the first page only
+        void this.refreshInvitations();
+        void this.refreshBlocked();
+        return;
+      case "invitation":
+        this.users.ensure([frame.invitation.inviter_id]);
+        this.dispatch({ type: "invitation/changed", invitation: frame.invitation, pending: frame.state === "pending" });
         return;
       case "caught_up":
         this.cursors.endReplay();
@@ -219,12 +228,28 @@ export class ChatController {
         return;
       case "send_ack":
         this.sending.forgetRetry(frame.message.client_msg_id);
+        if (this.state.connection.tooFast) this.dispatch({ type: "server/tooFast", sentence: null });
         if (this.state.connection.serverTrouble) this.dispatch({ type: "server/trouble", trouble: false });
         this.dispatch({ type: "outbox/confirmed", clientMsgId: frame.message.client_msg_id });
         // The message frame normally comes too; this covers a frame lost with a dropped socket.
         this.onMessage(frame.message);
         return;
+      case "replay_started":
+        this.cursors.skipTo(frame.room_id, frame.after_seq);
+        this.dispatch({
+          type: "timeline/replayStarted",
+          roomId: frame.room_id,
+          cursorSeq: frame.cursor_seq,
+          afterSeq: frame.after_seq,
+        });
+        return;
       case "error":
+        if (typeof frame.retry_after_ms === "number" && frame.ref) {
+          // A rate limit: say so, and a send goes again by itself once it may.
+          this.tooFast(frame.retry_after_ms);
+          if (findPending(this.state.outbox, frame.ref)) this.sending.retryLater(frame.ref, frame.retry_after_ms);
+          return;
+        }
         if (!frame.ref || !findPending(this.state.outbox, frame.ref)) return;
         if (TRY_AGAIN_CODES.has(frame.code)) {
           // Not the person's doing: it stays "sending…" and goes again by itself.
@@ -237,6 +262,13 @@ export class ChatController {
       default:
         return; // typing_ack, reauth_ack, pong: nothing to show
     }
+  }
+
+  /** Show the rate limit's sentence until it has passed (or a send is accepted). */
+  private tooFast(retryAfterMs: number): void {
+    this.dispatch({ type: "server/tooFast", sentence: tooFastSentence(retryAfterMs) });
+    if (this.tooFastTimer) clearTimeout(this.tooFastTimer);
+    this.tooFastTimer = setTimeout(() => this.dispatch({ type: "server/tooFast", sentence: null }), retryAfterMs);
   }
 
   private afterCatchUp(): void {
@@ -348,6 +380,50 @@ export class ChatController {
     for (const entry of rooms) this.cursors.track(entry.room.id, entry.room.last_seq, entry.room.last_change);
     this.users.ensure(rooms.flatMap((r) => r.room.direct_user_ids));
     this.dispatch({ type: "rooms/loaded", rooms });
+  }
+
+  /** Fetch my pending invitations again (on every ready: frames sent while away are not replayed). */
+  async refreshInvitations(): Promise<void> {
+    try {
+      const invitations = await this.api.invitations();
+      this.users.ensure(invitations.flatMap((i) => [i.inviter_id, ...i.room.direct_user_ids]));
+      this.dispatch({ type: "invitations/loaded", invitations });
+    } catch {
+      // keep what we have; the next ready frame asks again
+    }
+  }
+
+  /** Say yes to an invitation: the room joins my list (its member_joined frame follows). */
+  async acceptInvitation(invitation: Invitation): Promise<Room> {
+    const room = await this.api.acceptInvitation(invitation.room.id);
+    this.dispatch({ type: "invitation/changed", invitation, pending: false });
+    this.addRoom(room);
+    return room;
+  }
+
+  private async refreshBlocked(): Promise<void> {
+    try {
+      const userIds = (await this.api.blocked()).map((b) => b.user_id);
+      this.users.ensure(userIds);
+      this.dispatch({ type: "blocked/set", userIds });
+    } catch {
+      // keep what we have
+    }
+  }
+
+  /** Block someone (they can no longer message or invite me; their invitations go), or unblock them. */
+  async setBlocked(userId: number, blocked: boolean): Promise<void> {
+    if (blocked) await this.api.block(userId);
+    else await this.api.unblock(userId);
+    const others = this.state.rooms.blocked.filter((id) => id !== userId);
+    this.dispatch({ type: "blocked/set", userIds: blocked ? [userId, ...others] : others });
+    if (blocked) void this.refreshInvitations();
+  }
+
+  /** Say no to an invitation: nobody can invite me to that room again. */
+  async declineInvitation(invitation: Invitation): Promise<void> {
+    await this.api.declineInvitation(invitation.room.id);
+    this.dispatch({ type: "invitation/changed", invitation, pending: false });
   }
 
   /** Fetch my rooms again (after creating, joining or being added to one). */

@@ -54,14 +54,14 @@ export class Sending {
     this.chat.dispatch({ type: "outbox/discarded", clientMsgId });
   }
 
-  /** The server could not take this send now: keep it pending and send it again, backing off. */
-  retryLater(clientMsgId: string): void {
+  /** The server could not take this send now: keep it pending and send it again (after afterMs, or backing off). */
+  retryLater(clientMsgId: string, afterMs?: number): void {
     const attempt = this.again.get(clientMsgId)?.attempt ?? 0;
     this.forgetRetry(clientMsgId);
     const timer = setTimeout(() => {
       const item = findPending(this.chat.state().outbox, clientMsgId);
       if (item?.state === "sending") this.write(item);
-    }, backoffMs(attempt));
+    }, afterMs ?? backoffMs(attempt)); // a rate limit says when; otherwise back off
     this.again.set(clientMsgId, { attempt: attempt + 1, timer });
   }
 

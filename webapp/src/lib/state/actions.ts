@@ -3,7 +3,18 @@
 // slices (a new message moves its room up, lands in the timeline, ends its author's typing notice
 // and confirms my pending send) without the effect code knowing about each of them.
 
-import type { Message, MessagePage, MyRoom, NotificationLevel, ReactionFrame, Role, Room, ThreadSummary, User } from "../types";
+import type {
+  Invitation,
+  Message,
+  MessagePage,
+  MyRoom,
+  NotificationLevel,
+  ReactionFrame,
+  Role,
+  Room,
+  ThreadSummary,
+  User,
+} from "../types";
 import type { ConnectionStatus } from "../ws/socket";
 import type { PendingSend } from "./outbox";
 
@@ -13,8 +24,15 @@ export type Action =
   | { type: "session/signedOut"; reason: string }
   /** Sends are answered "try again" (the server cannot store them right now), or stored again. */
   | { type: "server/trouble"; trouble: boolean }
+  | { type: "server/tooFast"; sentence: string | null }
   // rooms
   | { type: "rooms/loaded"; rooms: MyRoom[] }
+  /** My pending invitations, as GET /invitations gave them. */
+  | { type: "invitations/loaded"; invitations: Invitation[] }
+  /** An invitation frame: pending adds it, anything else takes it away. */
+  | { type: "invitation/changed"; invitation: Invitation; pending: boolean }
+  /** The users I blocked, most recent first. */
+  | { type: "blocked/set"; userIds: number[] }
   | { type: "room/added"; room: Room; role: Role }
   | { type: "room/updated"; room: Room }
   | { type: "room/removed"; roomId: number }
@@ -50,6 +68,7 @@ export type Action =
   | { type: "timeline/olderRequested"; roomId: number }
   | { type: "timeline/older"; roomId: number; page: MessagePage }
   | { type: "timeline/noOlder"; roomId: number }
+  | { type: "timeline/replayStarted"; roomId: number; cursorSeq: number; afterSeq: number }
   | { type: "timeline/failed"; roomId: number; error: string }
   | { type: "timeline/gapFill"; roomId: number; filling: boolean }
   | { type: "timeline/gapPage"; roomId: number; messages: Message[] }

@@ -11,6 +11,8 @@ export interface ConnectionState {
   signedOutReason: string | null;
   /** Connected, but sends are answered "try again" (e.g. the database is restarting): they are resent. */
   serverTrouble: boolean;
+  /** A command was refused by a rate limit: the sentence to show (sends go again by themselves). */
+  tooFast: string | null;
 }
 
 export const initialConnection: ConnectionState = {
@@ -19,6 +21,7 @@ export const initialConnection: ConnectionState = {
   everLive: false,
   signedOutReason: null,
   serverTrouble: false,
+  tooFast: null,
 };
 
 export function connectionReducer(state: ConnectionState, action: Action): ConnectionState {
@@ -34,6 +37,8 @@ export function connectionReducer(state: ConnectionState, action: Action): Conne
       return { ...state, signedOutReason: action.reason };
     case "server/trouble":
       return state.serverTrouble === action.trouble ? state : { ...state, serverTrouble: action.trouble };
+    case "server/tooFast":
+      return state.tooFast === action.sentence ? state : { ...state, tooFast: action.sentence };
     default:
       return state;
   }

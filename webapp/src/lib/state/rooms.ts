@@ -1,7 +1,7 @@
 // My rooms, most recently active first, with each one's read marker, unread and mention counts and
 // my notification level.
 
-import type { MyRoom, Room } from "../types";
+import type { Invitation, MyRoom, Room } from "../types";
 import type { Action, ActionOf } from "./actions";
 import type { UsersState } from "./users";
 
@@ -9,9 +9,23 @@ export interface RoomsState {
   list: MyRoom[];
   /** The list came from the server at least once (before that "no rooms" is not known). */
   loaded: boolean;
+  /** Invitations waiting for my answer, newest first. */
+  invitations: Invitation[];
+  /** Users I blocked: they cannot message or invite me. */
+  blocked: number[];
 }
 
-export const initialRooms: RoomsState = { list: [], loaded: false };
+export const initialRooms: RoomsState = { list: [], loaded: false, invitations: [], blocked: [] };
+
+/** When a room was last active: its newest message, else its creation. */
+function activity(entry: MyRoom): number {
+  return Date.parse(entry.room.last_message_at ?? entry.room.created_at);
+}
+
+/** Pages come by room id; the list shows the most recently active first (ties keep their order). */
+function byActivity(rooms: MyRoom[]): MyRoom[] {
+  return [...rooms].sort((a, b) => activity(b) - activity(a));
+}
 
 function mapRoom(state: RoomsState, roomId: number, change: (entry: MyRoom) => MyRoom): RoomsState {
   const index = state.list.findIndex((r) => r.room.id === roomId);
@@ -24,7 +38,15 @@ function mapRoom(state: RoomsState, roomId: number, change: (entry: MyRoom) => M
 export function roomsReducer(state: RoomsState, action: Action): RoomsState {
   switch (action.type) {
     case "rooms/loaded":
-      return { list: action.rooms, loaded: true };
+      return { ...state, list: byActivity(action.rooms), loaded: true };
+    case "blocked/set":
+      return { ...state, blocked: action.userIds };
+    case "invitations/loaded":
+      return { ...state, invitations: action.invitations };
+    case "invitation/changed": {
+      const others = state.invitations.filter((i) => i.room.id !== action.invitation.room.id);
+      return { ...state, invitations: action.pending ? [action.invitation, ...others] : others };
+    }
     case "room/added":
       if (state.list.some((r) => r.room.id === action.room.id)) return state;
       return {

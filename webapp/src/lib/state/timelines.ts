@@ -95,6 +95,8 @@ export function timelinesReducer(state: TimelinesState, action: Action): Timelin
       return patch(state, action.roomId, () => ({ loadingOlder: true }));
     case "timeline/older":
       return patch(state, action.roomId, (t) => olderPage(t, action.page));
+    case "timeline/replayStarted":
+      return patch(state, action.roomId, (t) => replayStarted(t, action.cursorSeq));
     case "timeline/noOlder":
       return patch(state, action.roomId, () => ({ hasOlder: false }));
     case "timeline/failed":
@@ -165,6 +167,17 @@ function newestCloses(t: Timeline, page: MessagePage): number | null {
   if (t.holeAfter === null) return null;
   const oldest = page.messages[0]?.seq;
   return !page.has_more || (oldest !== undefined && oldest <= t.holeAfter) ? null : t.holeAfter;
+}
+
+/**
+ * The socket's replay skipped the messages after cursorSeq (the server's cap per room): those held
+ * up to it end before a hole, loaded with "Load newer messages"; with none held, "Load older
+ * messages" pages back to them.
+ */
+function replayStarted(t: Timeline, cursorSeq: number): Partial<Timeline> {
+  const held = t.messages.some((m) => m.seq <= cursorSeq);
+  if (!held) return { hasOlder: true };
+  return { holeAfter: t.holeAfter === null ? cursorSeq : Math.min(t.holeAfter, cursorSeq) };
 }
 
 /** Whether the timeline holds messages older than a newest page (from a jump): their paging stands. */

@@ -44,6 +44,15 @@ export class CursorBook {
     return this.rooms.get(roomId)?.contiguous ?? 0;
   }
 
+  /** A `replay_started` frame: the replay resumes after afterSeq; what lies before is paged, not awaited. */
+  skipTo(roomId: number, afterSeq: number): void {
+    const room = this.rooms.get(roomId);
+    if (!room || afterSeq <= room.contiguous) return;
+    room.contiguous = afterSeq;
+    for (const seq of room.ahead) if (seq <= afterSeq) room.ahead.delete(seq);
+    while (room.ahead.delete(room.contiguous + 1)) room.contiguous += 1;
+  }
+
   /** A `message` frame: is it new, already seen, or after a gap? (Records it either way.) */
   observeMessage(message: Message): Observation {
     const room = this.rooms.get(message.room_id);

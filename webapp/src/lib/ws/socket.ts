@@ -168,7 +168,7 @@ export class ChatSocket {
       return;
     }
     // The banner says "Connection lost." already; add only what is news.
-    this.retry(code === 1013 ? "The server is busy." : "");
+    this.retry(code === 1013 ? "The server is busy." : code === 4029 ? "Too many connections from here." : "");
   }
 
   private retry(detail: string): void {

@@ -1,0 +1,54 @@
+"""Consent in the web app: an invitation arrives live in the sidebar and is accepted or declined."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import NewPage
+from tests.browser.playwright_api import expect
+from tests.browser.test_chat_ui import create_private_room, sign_up, unique
+
+pytestmark = [pytest.mark.browser, pytest.mark.mysql]
+
+
+def test_an_invitation_arrives_live_and_is_accepted_or_declined(new_page: NewPage, screenshots: Path) -> None:
+    """Bob invites Alice: she sees it at once, accepts (the room appears), and declines a second one (it goes)."""
+    alice, bob = new_page(), new_page()
+    alice_name, bob_name = unique("alice"), unique("bob")
+    sign_up(alice, alice_name)
+    sign_up(bob, bob_name)
+    create_private_room(bob, "plans", alice_name)
+
+    invitations = alice.get_by_role("region", name="Invitations")
+    offer = invitations.get_by_role("listitem").filter(has_text="plans")
+    expect(offer).to_contain_text(f"{bob_name} invited you to plans")
+    sidebar = alice.get_by_role("navigation", name="Conversations")
+    expect(sidebar.get_by_role("link", name=re.compile("plans"))).to_have_count(0)  # not a member before saying yes
+    alice.screenshot(path=screenshots / "invitation.png")
+    alice.emulate_media(color_scheme="dark")
+    alice.screenshot(path=screenshots / "invitation-dark.png")
+    alice.set_viewport_size({"width": 375, "height": 740})
+    alice.screenshot(path=screenshots / "invitation-mobile-dark.png")
+    alice.emulate_media(color_scheme="light")
+    alice.screenshot(path=screenshots / "invitation-mobile.png")
+    alice.set_viewport_size({"width": 1200, "height": 800})
+
+    offer.get_by_role("button", name="Accept").click()
+    expect(alice.get_by_role("heading", name=re.compile("plans"))).to_be_visible()
+    expect(sidebar.get_by_role("link", name=re.compile("plans"))).to_be_visible()
+    expect(invitations).to_have_count(0)
+
+    create_private_room(bob, "spam", alice_name)
+    second = invitations.get_by_role("listitem").filter(has_text="spam")
+    second.get_by_role("button", name="Decline").click()
+    expect(invitations).to_have_count(0)
+    expect(sidebar.get_by_role("link", name=re.compile("spam"))).to_have_count(0)
+
+    # Bob's room settings say an invitation is sent, not that someone was added.
+    bob.get_by_role("link", name="Room settings and members").click()
+    bob.get_by_label("Username").fill(alice_name)
+    bob.get_by_role("button", name="Send invitation").click()
+    expect(bob.get_by_role("form", name="Invite").get_by_role("alert")).to_contain_text("declined an invitation")
