@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import NamedTuple
 
 from chat_svc.broker import RedisEventBus
 from chat_svc.directory import UserDirectory
@@ -58,10 +59,18 @@ def build_servicer(
     return ChatServicer(chat, verifier)
 
 
-async def create_server(
-    settings: ChatSettings, db: Database
-) -> tuple[RunningServer, EventHub, BrokerFeed | None, FileSweeper]:
-    """A started server on settings.host:settings.port (port 0 picks a free one), its hub, feed and file sweeper."""
+class Started(NamedTuple):
+    """A started chat_svc and the background work it owns (stopped in this order at shutdown)."""
+
+    running: RunningServer
+    sweeper: FileSweeper
+    revocations: BrokerRevocations | PolledRevocations
+    hub: EventHub
+    feed: BrokerFeed | None
+
+
+async def create_server(settings: ChatSettings, db: Database) -> Started:
+    """A started server on settings.host:settings.port (port 0 picks a free one) and its background work."""
     auth_stub = auth_pb2_grpc.AuthServiceStub(channel(settings.auth_address))
     bus = None
     if settings.broker_url is not None:
@@ -90,19 +99,21 @@ async def create_server(
     readiness = DependencyReadiness(db, health, [SERVICE_NAME], also=[feed.check] if feed is not None else [])
     await readiness.start()
     servicer.chat.sweeper.start()
-    return RunningServer(server, port, health, readiness), hub, feed, servicer.chat.sweeper
+    return Started(RunningServer(server, port, health, readiness), servicer.chat.sweeper, revocations, hub, feed)
 
 
 async def serve(settings: ChatSettings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     db = Database(settings.database_url, settings.db_threads, settings.db_retry_seconds)
-    running, hub, feed, sweeper = await create_server(settings, db)
+    started = await create_server(settings, db)
+    running = started.running
 
     async def end_streams() -> None:
-        await sweeper.stop()
-        hub.close()  # event streams end with UNAVAILABLE so gateways reconnect elsewhere
-        if feed is not None:
-            await feed.stop()
+        await started.sweeper.stop()
+        await started.revocations.stop()
+        started.hub.close()  # event streams end with UNAVAILABLE so gateways reconnect elsewhere
+        if started.feed is not None:
+            await started.feed.stop()
 
     try:
         announce = f"chat_svc listening on {settings.host}:{running.port}"
