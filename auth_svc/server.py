@@ -59,7 +59,7 @@ async def create_server(settings: AuthSettings, db: Database) -> RunningServer:
     """A started server on settings.host:settings.port (port 0 picks a free one)."""
     server = new_server()
     auth_pb2_grpc.add_AuthServiceServicer_to_server(build_servicer(settings, db), server)
-    health = add_health_and_reflection(server, [SERVICE_NAME])
+    health = add_health_and_reflection(server, [SERVICE_NAME], settings.grpc_reflection)
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
     readiness = DependencyReadiness(db, health, [SERVICE_NAME])  # NOT_SERVING while auth_db does not answer

@@ -6,13 +6,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from auth_svc.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
 from common.secrets import check_secret
+from common.settings import GrpcServerSettings
 
 
-class AuthSettings(BaseSettings):
+class AuthSettings(GrpcServerSettings):
     """Every knob of auth_svc; see the configuration table in README.md."""
 
     model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")

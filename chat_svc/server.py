@@ -92,7 +92,7 @@ async def create_server(settings: ChatSettings, db: Database) -> Started:
         await feed.start()
     server = new_server()
     chat_pb2_grpc.add_ChatServiceServicer_to_server(servicer, server)
-    health = add_health_and_reflection(server, [SERVICE_NAME])
+    health = add_health_and_reflection(server, [SERVICE_NAME], settings.grpc_reflection)
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
     # NOT_SERVING while chat_db (or the broker, with several replicas) does not answer

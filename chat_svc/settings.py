@@ -6,9 +6,10 @@ from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from common.limits import MESSAGE_CHARS_DEFAULT
+from common.settings import GrpcServerSettings, TokenCheckSettings
 
 # Raster images, PDF, plain text and CSV, zip, office documents, common audio and video.
 DEFAULT_FILE_TYPES = (
@@ -25,7 +26,7 @@ DEFAULT_FILE_TYPES = (
 )  # fmt: skip
 
 
-class ChatSettings(BaseSettings):
+class ChatSettings(TokenCheckSettings, GrpcServerSettings):
     """Every knob of chat_svc; see the configuration table in README.md."""
 
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
@@ -37,8 +38,6 @@ class ChatSettings(BaseSettings):
     # How long a transaction is retried through a database outage outside a call (in one: its deadline).
     db_retry_seconds: float = Field(4.0, ge=0, le=60)
     auth_address: str = "127.0.0.1:50051"
-    token_issuer: str = "parley-auth"
-    token_audience: str = "parley"
     max_message_chars: int = Field(MESSAGE_CHARS_DEFAULT, ge=1, le=16000)
     # Group commit: most sends stored in one transaction (sends queued while one commits share the next).
     send_batch_max: int = Field(256, ge=1, le=5000)
@@ -61,9 +60,6 @@ class ChatSettings(BaseSettings):
     broker_url: str | None = None
     broker_stream: str = Field("parley:events", min_length=1)
     broker_maxlen: int = Field(100_000, ge=1000)
-    # Ended sessions: asked of auth_svc this often when there is no broker; public keys refreshed this often.
-    revocation_poll_seconds: float = Field(2.0, gt=0, le=60)
-    keys_refresh_seconds: float = Field(300.0, gt=0)
     gap_wait_seconds: float = Field(0.25, gt=0, le=10)
     gap_sweep_seconds: float = Field(1.0, gt=0, le=60)
     shutdown_grace_seconds: float = Field(10.0, ge=0)

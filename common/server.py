@@ -53,14 +53,17 @@ def new_server() -> aio.Server:
     return aio.server(interceptors=[ErrorInterceptor()], options=SERVER_OPTIONS)
 
 
-def add_health_and_reflection(server: aio.Server, service_names: Sequence[str]) -> HealthServicer:
-    """Serve grpc.health.v1 and server reflection; every service starts SERVING."""
+def add_health_and_reflection(
+    server: aio.Server, service_names: Sequence[str], reflection_on: bool = True
+) -> HealthServicer:
+    """Serve grpc.health.v1 and (unless turned off) server reflection; every service starts SERVING."""
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-        server,
-    )
+    if reflection_on:
+        reflection.enable_server_reflection(
+            [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+            server,
+        )
     return health_servicer
 
 

@@ -83,8 +83,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version="1.0",
         summary="REST and WebSocket API of the Parley chat platform (see docs/protocol.md).",
         lifespan=lifespan,
-        openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json" if config.api_docs else None,
+        docs_url=f"{API_PREFIX}/docs" if config.api_docs else None,
         redoc_url=None,
     )
     errors.install(app)
@@ -98,7 +98,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         # sign-in says how long to wait.
         expose_headers=["Content-Disposition", "Retry-After"],
     )
-    app.add_middleware(SecurityHeaders, docs_path=f"{API_PREFIX}/docs")  # outside CORS: on its answers too
+    # Outside CORS: on its answers too.
+    app.add_middleware(SecurityHeaders, docs_path=f"{API_PREFIX}/docs", origins=config.cors_origins)
     # Outermost: request.client / websocket.client is the real client wherever the app looks.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.trusted_proxies)
     app.include_router(health.router)

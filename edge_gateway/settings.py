@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from common.secrets import check_secret
+from common.settings import TokenCheckSettings
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(TokenCheckSettings):
     """Every knob of the gateway; see the configuration table in README.md."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
@@ -23,8 +24,6 @@ class GatewaySettings(BaseSettings):
     client_id: str = "edge_gateway"
     # No default: the gateway's credentials for IssueServiceToken (AUTH_SERVICE_CLIENTS on auth_svc).
     client_secret: SecretStr
-    token_issuer: str = "parley-auth"
-    token_audience: str = "parley"
     grpc_timeout_seconds: float = Field(5.0, gt=0)
     # Deadline of an upload or a download through the gateway (the bytes flow for all of it).
     file_timeout_seconds: float = Field(600.0, gt=0)
@@ -54,10 +53,11 @@ class GatewaySettings(BaseSettings):
     ws_anonymous_sockets_per_address: int = Field(50, ge=1)
     # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); empty: none, the peer is the client.
     trusted_proxies: list[str] = Field(default_factory=list)
-    # Ended sessions: asked of auth_svc this often when there is no broker; public keys refreshed this often.
-    revocation_poll_seconds: float = Field(2.0, gt=0, le=60)
-    keys_refresh_seconds: float = Field(300.0, gt=0)
+    # Browser origins allowed to call the API (CORS) and to open WebSockets (a socket from another origin is
+    # refused; clients that send no Origin, which browsers always do, are not browsers and are let in).
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"])
+    # The interactive docs page and the OpenAPI document under /api/v1; off in a production that does not publish them.
+    api_docs: bool = True
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     log_level: str = "INFO"
 

@@ -121,3 +121,21 @@ class FakeContext:
 def test_remaining_caps_onward_timeouts(left: float | None, expected: float) -> None:
     """remaining() is the caller's time left, capped by the default and never negative."""
     assert remaining(FakeContext(left), 5.0) == expected
+
+
+async def test_reflection_can_be_turned_off() -> None:
+    """reflection_on=False (*_GRPC_REFLECTION=false): reflection is UNIMPLEMENTED, health still answers."""
+    server = new_server()
+    health = add_health_and_reflection(server, [SERVICE], reflection_on=False)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    await set_serving(health, [SERVICE], True)
+    try:
+        async with aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(timeout=5)
+            await call.write(reflection_pb2.ServerReflectionRequest(list_services=""))
+            await call.done_writing()
+            assert await call.code() == grpc.StatusCode.UNIMPLEMENTED
+            assert await _check(channel, SERVICE) == SERVING
+    finally:
+        await server.stop(None)

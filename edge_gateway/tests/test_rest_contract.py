@@ -9,7 +9,9 @@ import httpx
 import pytest
 
 from edge_gateway import rules
+from edge_gateway.app import create_app
 from edge_gateway.schemas import INT64_MAX
+from edge_gateway.settings import GatewaySettings
 from edge_gateway.tests.conftest import GatewayStack, NewUser
 
 PAST_INT64 = INT64_MAX + 1
@@ -146,3 +148,11 @@ async def test_api_answers_carry_the_security_headers(api: httpx.AsyncClient) ->
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
         assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_the_api_docs_can_be_turned_off() -> None:
+    """GATEWAY_API_DOCS=false: neither the docs page nor the OpenAPI document is served."""
+    app = create_app(GatewaySettings(client_secret="an-api-docs-test-secret", api_docs=False))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+        assert (await client.get("/api/v1/docs")).status_code == 404
+        assert (await client.get("/api/v1/openapi.json")).status_code == 404

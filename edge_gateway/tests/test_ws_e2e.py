@@ -580,3 +580,21 @@ async def test_ready_is_bounded_and_every_room_still_delivers(api: httpx.AsyncCl
     finally:
         ws_stack.processes[GATEWAY].remove(gateway)
         await asyncio.to_thread(gateway.stop)
+
+
+async def test_a_socket_from_another_origin_is_refused(ws_stack: Stack) -> None:
+    """A browser handshake whose Origin is not a CORS origin gets 403 and never opens."""
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(ws_stack.ws_url, origin="https://evil.example")  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:3000", None], ids=["cors-origin", "no-origin"])
+async def test_a_socket_from_the_web_app_or_a_non_browser_opens(ws_stack: Stack, origin: str | None) -> None:
+    """A handshake from a CORS origin (the stack's default) or without an Origin (a bot, a CLI) opens."""
+    ws = await websockets.connect(ws_stack.ws_url, origin=origin)  # type: ignore[arg-type]
+    try:
+        await ws.send('{"type":"ping"}')  # not signed in: refused as such, so the socket was open
+        assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["code"] == "unauthenticated"
+    finally:
+        await ws.close()
