@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from grpc import aio
 from auth_svc.keys import Keyring
 from edge_gateway.tests.conftest import PASSWORD, GatewayStack, NewUser
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+from tests.support.stack import GATEWAY
 
 pytestmark = pytest.mark.mysql
 
@@ -252,3 +254,54 @@ async def test_a_reused_sessions_access_token_is_refused(api: httpx.AsyncClient,
             break
         await asyncio.sleep(0.1)
     assert statuses[-1] == 401
+
+
+# -- the client address behind a proxy ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def proxied_url(stack: GatewayStack) -> Iterator[str]:
+    """/api/v1 of a second gateway of the stack that trusts 127.0.0.1 as its proxy (GATEWAY_TRUSTED_PROXIES)."""
+    process = stack.start(GATEWAY, {"GATEWAY_TRUSTED_PROXIES": '["127.0.0.1"]'})
+    try:
+        yield f"http://{process.address}/api/v1"
+    finally:
+        process.stop()
+        stack.processes[GATEWAY].remove(process)
+
+
+@pytest.fixture
+async def proxied(proxied_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway behind the (pretended) proxy."""
+    async with httpx.AsyncClient(base_url=proxied_url, timeout=10) as client:
+        yield client
+
+
+async def _fail_three_times_from(api: httpx.AsyncClient, address: str) -> str:
+    """A new user's name after three wrong passwords "from" address (the pair's free attempts)."""
+    known = (await _sign_up(api))["user"]["username"]
+    for _ in range(3):
+        await api.post(
+            "/auth/login", json={"username": known, "password": "wrong"}, headers={"X-Forwarded-For": address}
+        )
+    return known
+
+
+async def _login_from(api: httpx.AsyncClient, username: str, address: str) -> int:
+    response = await api.post(
+        "/auth/login", json={"username": username, "password": PASSWORD}, headers={"X-Forwarded-For": address}
+    )
+    return response.status_code
+
+
+async def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(api: httpx.AsyncClient) -> None:
+    """Without trusted proxies a client cannot pick its address: another X-Forwarded-For is still throttled."""
+    known = await _fail_three_times_from(api, "203.0.113.1")
+    assert await _login_from(api, known, "203.0.113.2") == 429
+
+
+async def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(proxied: httpx.AsyncClient) -> None:
+    """Behind a trusted proxy the forwarded address is the client's: the throttle holds for it, not for others."""
+    known = await _fail_three_times_from(proxied, "203.0.113.1")
+    assert await _login_from(proxied, known, "203.0.113.1") == 429
+    assert await _login_from(proxied, known, "203.0.113.2") == 200

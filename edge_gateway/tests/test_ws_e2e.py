@@ -598,3 +598,52 @@ async def test_a_socket_from_the_web_app_or_a_non_browser_opens(ws_stack: Stack,
         assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["code"] == "unauthenticated"
     finally:
         await ws.close()
+
+
+async def _signed_out(api: httpx.AsyncClient, prefix: str) -> tuple[User, dict[str, Any]]:
+    """A user with two sessions, the first of them signed out: (the user on the ended one, the live session)."""
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
+    first = (await api.post("/auth/register", json={"username": name, "password": PASSWORD})).json()
+    second = (await api.post("/auth/login", json={"username": name, "password": PASSWORD})).json()["session"]
+    assert (
+        await api.post("/auth/logout", json={"refresh_token": first["session"]["refresh_token"]})
+    ).status_code == 204
+    return User(first["user"]["id"], name, first["session"]["access_token"]), second
+
+
+async def test_a_new_socket_with_an_ended_sessions_token_is_refused(api: httpx.AsyncClient, connect: Any) -> None:
+    """After logout, the session's unexpired access token cannot open a socket (4001)."""
+    ended, _ = await _signed_out(api, "gone")
+    client = await connect(ended)
+    error = await client.expect("error")
+    assert error["code"] == "unauthenticated" and "session has ended" in error["message"]
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await client.next()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+async def test_reauth_with_an_ended_sessions_token_is_refused(api: httpx.AsyncClient, connect: Any) -> None:
+    """A socket of a live session cannot swap in the token of an ended one of the same user."""
+    ended, live = await _signed_out(api, "swap")
+    client = await signed_in(connect, ended, token=live["access_token"])
+    await client.send(type="reauth", ref="re", token=ended.token)
+    refused = await client.expect("error", ref="re")
+    assert refused["code"] == "unauthenticated" and "session has ended" in refused["message"]
+
+
+async def test_chat_svc_refuses_an_ended_sessions_token(api: httpx.AsyncClient, ws_stack: Stack) -> None:
+    """A direct gRPC call to chat_svc with an ended session's token is UNAUTHENTICATED once chat_svc polled."""
+    ended, _ = await _signed_out(api, "grpc")
+    async with grpc.aio.insecure_channel(ws_stack.chat_address) as channel:
+        chat = chat_pb2_grpc.ChatServiceStub(channel)
+        metadata = (("authorization", f"Bearer {ended.token}"),)
+        codes = []
+        for _ in range(50):  # CHAT_REVOCATION_POLL_SECONDS (2 s) without a broker; tries 0.1 s apart
+            try:
+                await chat.ListMyRooms(pb.ListMyRoomsRequest(), metadata=metadata, timeout=5)
+                codes.append(grpc.StatusCode.OK)
+            except grpc.aio.AioRpcError as error:
+                codes.append(error.code())
+                break
+            await asyncio.sleep(0.1)
+    assert codes[-1] == grpc.StatusCode.UNAUTHENTICATED
