@@ -7,6 +7,7 @@ from typing import Any
 
 from auth_svc.service import Accounts, Tokens, UserInfo
 from common.db import Database
+from common.errors import ServiceError
 from common.limits import CLIENT_ADDRESS_KEY, CLIENT_ADDRESS_MAX
 from common.timestamps import from_epoch, to_timestamp
 from common.tokens import Principal, TokenVerifier, bearer_token
@@ -31,13 +32,12 @@ def session_pb(tokens: Tokens) -> pb.Session:
     )
 
 
-def client_address(context: Any) -> str:
-    """The client's address as the gateway named it (parley-client-address), for the throttle only; "" if none."""
-    for key, value in context.invocation_metadata() or ():
-        if key == CLIENT_ADDRESS_KEY:
-            text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-            return text[:CLIENT_ADDRESS_MAX]
-    return ""
+def peer_host(peer: str) -> str:
+    """The host of a gRPC peer string ("ipv4:10.0.0.7:5123", "ipv6:[::1]:5123", "unix:/path")."""
+    kind, _, rest = peer.partition(":")
+    if kind not in ("ipv4", "ipv6"):
+        return peer[:CLIENT_ADDRESS_MAX]
+    return rest.rpartition(":")[0].strip("[]")[:CLIENT_ADDRESS_MAX]
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
@@ -51,12 +51,27 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def _caller(self, context: Any) -> Principal:
         return await self._verifier.verify(bearer_token(context.invocation_metadata()))
 
+    async def _client_address(self, context: Any) -> str:
+        """Whom the sign-in throttle counts: the address a service (the gateway) names, else the caller's own."""
+        metadata = context.invocation_metadata() or ()
+        named = next((value for key, value in metadata if key == CLIENT_ADDRESS_KEY), None)
+        if named is not None:
+            try:
+                if (await self._caller(context)).is_service:
+                    text = named.decode(errors="replace") if isinstance(named, bytes) else str(named)
+                    return text[:CLIENT_ADDRESS_MAX]
+            except ServiceError:
+                pass  # no or a bad token: the name is not believed, the call goes on as anyone's
+        return peer_host(context.peer())
+
     async def Register(self, request: pb.RegisterRequest, context: Any) -> pb.RegisterResponse:
         user, tokens = await self.accounts.register(request.username, request.password, request.display_name)
         return pb.RegisterResponse(user=user_pb(user), session=session_pb(tokens))
 
     async def Login(self, request: pb.LoginRequest, context: Any) -> pb.LoginResponse:
-        user, tokens = await self.accounts.login(request.username, request.password, client_address(context))
+        user, tokens = await self.accounts.login(
+            request.username, request.password, await self._client_address(context)
+        )
         return pb.LoginResponse(user=user_pb(user), session=session_pb(tokens))
 
     async def Refresh(self, request: pb.RefreshRequest, context: Any) -> pb.RefreshResponse:

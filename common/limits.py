@@ -12,8 +12,9 @@ MENTION_ROOM = "room"  # `@room` mentions everyone in a room, so nobody may regi
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 DISPLAY_NAME_MAX = 64
 BATCH_USERS_MAX = 500  # users per BatchGetUsers / GET /users
-# The gateway names the client's address to auth_svc in this call metadata (Register, Login, Refresh);
-# auth_svc keys its sign-in throttle on it, and trusts it because only the gateway may reach it.
+# The gateway names the client's address to auth_svc in this call metadata (Login),
+# with its service token beside it; auth_svc keys its sign-in throttle on it only from a service (anyone
+# else is keyed on the address it calls from, so a direct caller cannot pick a fresh address per try).
 CLIENT_ADDRESS_KEY = "parley-client-address"
 CLIENT_ADDRESS_MAX = 64  # characters of it that are kept (an IPv6 address is at most 45)
 

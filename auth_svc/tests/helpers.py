@@ -32,6 +32,15 @@ def login(harness: AsyncServicerHarness, username: str = "alice", password: str 
     return response
 
 
+def service_token(harness: AsyncServicerHarness, client_id: str, secret: str) -> str:
+    """A service's access token (IssueServiceToken with its AUTH_SERVICE_CLIENTS credentials)."""
+    request = pb.IssueServiceTokenRequest(client_id=client_id, client_secret=secret)
+    response, code, details = harness.invoke_unary("IssueServiceToken", request)
+    assert code == grpc.StatusCode.OK, details
+    token: str = response.access_token
+    return token
+
+
 def refresh(harness: AsyncServicerHarness, token: str) -> tuple[pb.RefreshResponse, grpc.StatusCode, str]:
     """(response, code, details) of Refresh."""
     return harness.invoke_unary("Refresh", pb.RefreshRequest(refresh_token=token))

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from auth_svc.models import User
 from auth_svc.server import build_servicer, migrate
 from auth_svc.service import BAD_CREDENTIALS
+from auth_svc.servicer import peer_host
 from auth_svc.settings import AuthSettings
-from auth_svc.tests.conftest import SERVICE
-from auth_svc.tests.helpers import PASSWORD, register
+from auth_svc.tests.conftest import SERVICE, SERVICE_SECRET
+from auth_svc.tests.helpers import PASSWORD, register, service_token
 from common.db import Database, make_engine
 from common.limits import CLIENT_ADDRESS_KEY
 from parley.auth.v1 import auth_pb2 as pb
@@ -27,11 +28,13 @@ ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
 
 
 def _login(
-    harness: AsyncServicerHarness, username: str, password: str, address: str = ATTACKER
+    harness: AsyncServicerHarness, username: str, password: str, address: str = ATTACKER, as_gateway: bool = True
 ) -> tuple[grpc.StatusCode, str]:
-    _, code, details = harness.invoke_unary(
-        "Login", pb.LoginRequest(username=username, password=password), metadata=((CLIENT_ADDRESS_KEY, address),)
-    )
+    """Login from address: named by the gateway (with its service token, as it does), or by the caller itself."""
+    metadata: tuple[tuple[str, str], ...] = ((CLIENT_ADDRESS_KEY, address),)
+    if as_gateway:
+        metadata += (("authorization", f"Bearer {service_token(harness, 'edge_gateway', SERVICE_SECRET)}"),)
+    _, code, details = harness.invoke_unary("Login", pb.LoginRequest(username=username, password=password), metadata)
     return code, details
 
 
@@ -75,6 +78,23 @@ def test_an_attackers_failures_do_not_stop_the_owner_elsewhere(harness: AsyncSer
     assert codes[:3] == [grpc.StatusCode.UNAUTHENTICATED] * 3
     assert set(codes[3:]) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
     assert _login(harness, "alice", PASSWORD, OWNER)[0] == grpc.StatusCode.OK
+
+
+def test_an_address_named_without_a_service_token_is_not_believed(harness: AsyncServicerHarness) -> None:
+    """A direct caller naming a fresh address per try is counted at the address it calls from, and waits."""
+    register(harness)
+    for i in range(3):
+        _login(harness, "alice", "not the password", f"192.0.2.{i}", as_gateway=False)
+    assert _login(harness, "alice", PASSWORD, "192.0.2.99", as_gateway=False)[0] == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+@pytest.mark.parametrize(
+    ("peer", "host"),
+    [("ipv4:10.0.0.7:5123", "10.0.0.7"), ("ipv6:[::1]:5123", "::1"), ("unix:/run/auth.sock", "unix:/run/auth.sock")],
+)
+def test_the_callers_own_address_comes_from_its_peer(peer: str, host: str) -> None:
+    """grpc.aio's peer strings give the host the throttle counts."""
+    assert peer_host(peer) == host
 
 
 def test_a_refusal_says_how_long_to_wait(harness: AsyncServicerHarness) -> None:
@@ -127,6 +147,7 @@ def test_on_mysql_an_accented_or_full_width_spelling_names_nobody(
     settings = AuthSettings(
         database_url=mysql_db("auth_collation"),
         keys_dir=tmp_path / "keys",
+        service_clients={"edge_gateway": SERVICE_SECRET},
         argon2_time_cost=1,
         argon2_memory_kib=1024,
     )

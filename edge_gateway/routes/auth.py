@@ -8,14 +8,17 @@ from fastapi import APIRouter, Request, Response, status
 
 from common.limits import CLIENT_ADDRESS_KEY
 from edge_gateway import convert
+from edge_gateway.backends import Backends
 from edge_gateway.deps import BackendsDep
 from edge_gateway.schemas import LoginBody, RefreshTokenBody, RegisterBody, SignedIn, error_responses
 from parley.auth.v1 import auth_pb2
 
 
-def _from(request: Request) -> tuple[tuple[str, str], ...]:
-    """Metadata naming the client's address (after ProxyHeadersMiddleware) for auth_svc's sign-in throttle."""
-    return ((CLIENT_ADDRESS_KEY, request.client.host if request.client else ""),)
+async def _from(request: Request, backends: Backends) -> tuple[tuple[str, str], ...]:
+    """Metadata naming the client's address (after ProxyHeadersMiddleware) for auth_svc's sign-in throttle,
+    with the gateway's service token, without which auth_svc does not believe the name."""
+    token = await backends.service_token.get()
+    return (("authorization", f"Bearer {token}"), (CLIENT_ADDRESS_KEY, request.client.host if request.client else ""))
 
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(400, 422, 500, 503, 504))
@@ -28,12 +31,11 @@ router = APIRouter(prefix="/auth", tags=["auth"], responses=error_responses(400,
     summary="Create an account and sign in",
     responses=error_responses(409),
 )
-async def register(body: RegisterBody, backends: BackendsDep, request: Request) -> dict[str, Any]:
+async def register(body: RegisterBody, backends: BackendsDep) -> dict[str, Any]:
     """409 when the username is taken; 400 when a field breaks the rules."""
     reply = await backends.auth.Register(
         auth_pb2.RegisterRequest(username=body.username, password=body.password, display_name=body.display_name),
         timeout=backends.timeout,
-        metadata=_from(request),
     )
     return {"user": convert.user_json(reply.user), "session": convert.session_json(reply.session)}
 
@@ -46,7 +48,7 @@ async def login(body: LoginBody, backends: BackendsDep, request: Request) -> dic
     reply = await backends.auth.Login(
         auth_pb2.LoginRequest(username=body.username, password=body.password),
         timeout=backends.timeout,
-        metadata=_from(request),
+        metadata=await _from(request, backends),
     )
     return {"user": convert.user_json(reply.user), "session": convert.session_json(reply.session)}
 
@@ -54,10 +56,10 @@ async def login(body: LoginBody, backends: BackendsDep, request: Request) -> dic
 @router.post(
     "/refresh", response_model=SignedIn, summary="Trade a refresh token for new tokens", responses=error_responses(401)
 )
-async def refresh(body: RefreshTokenBody, backends: BackendsDep, request: Request) -> dict[str, Any]:
+async def refresh(body: RefreshTokenBody, backends: BackendsDep) -> dict[str, Any]:
     """The presented refresh token is spent; reusing it revokes the whole session (401)."""
     reply = await backends.auth.Refresh(
-        auth_pb2.RefreshRequest(refresh_token=body.refresh_token), timeout=backends.timeout, metadata=_from(request)
+        auth_pb2.RefreshRequest(refresh_token=body.refresh_token), timeout=backends.timeout
     )
     return {"user": convert.user_json(reply.user), "session": convert.session_json(reply.session)}
 

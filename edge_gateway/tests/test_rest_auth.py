@@ -43,7 +43,9 @@ def _claims(sub: str, expires_in: int) -> dict[str, Any]:
 def _assert_error(response: httpx.Response, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"} | (
+        {"retry_after_ms"} if status == 429 else set()
+    )
     assert body["error"]["code"] == code
     message: str = body["error"]["message"]
     return message
@@ -229,6 +231,7 @@ async def test_a_throttled_sign_in_is_429_with_retry_after(api: httpx.AsyncClien
     response = await api.post("/auth/login", json={"username": known, "password": PASSWORD})
     assert "try again in" in _assert_error(response, 429, "resource_exhausted")
     assert response.headers["retry-after"] == "1"
+    assert 0 < response.json()["error"]["retry_after_ms"] <= 1000
 
 
 async def test_logouts_access_token_is_refused_at_once(api: httpx.AsyncClient, as_user: Any) -> None:

@@ -74,14 +74,14 @@ class _SyncServicer:
             guarded_unary = guard_unary(method, name)
 
             def unary(request: Any, context: Any) -> Any:
-                coroutine = cast(Coroutine[Any, Any, Any], guarded_unary(request, context))
+                coroutine = cast(Coroutine[Any, Any, Any], guarded_unary(request, _Context(context)))
                 return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
             return unary
         guarded_stream = guard_stream(method, name)
 
         def stream(request: Any, context: Any) -> Iterator[Any]:
-            agen = guarded_stream(request, context)
+            agen = guarded_stream(request, _Context(context))
             while True:
                 try:
                     step = cast(Coroutine[Any, Any, Any], agen.__anext__())
@@ -90,6 +90,22 @@ class _SyncServicer:
                     return
 
         return stream
+
+
+class _Context:
+    """grpcio-testing's servicer context, with the peer it leaves unimplemented: a loopback caller's."""
+
+    PEER = "ipv4:127.0.0.1:40000"
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    def peer(self) -> str:
+        """Where the call came from, as grpc.aio names it."""
+        return self.PEER
 
 
 def background_loop() -> tuple[asyncio.AbstractEventLoop, Callable[[], None]]:
