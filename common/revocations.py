@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 import redis.asyncio as redis
 
+from common.pubsub import listen_forever
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "parley:auth:sessions-ended"
@@ -90,37 +92,21 @@ class BrokerRevocations:
         if self._revoked.add(session_id, until):
             self._on_ended(session_id)
 
-    async def _listen(self) -> None:
-        delay = 0.2
-        while True:
-            client = redis.Redis.from_url(self._url, socket_connect_timeout=2)
-            try:
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    # After subscribing, so that nothing ended in between is missed.
-                    ended: Any = await client.zrangebyscore(ENDED, time.time(), "+inf", withscores=True)
-                    for session_id, until in ended:
-                        self._learn(session_id.decode(), float(until))
-                    self.listening.set()
-                    delay = 0.2
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            news = orjson.loads(message["data"])
-                            self._learn(str(news["session"]), float(news["until"]))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - reconnect and reload
-                self.listening.clear()
-                log.warning("lost the ended sessions' news (%s); reconnecting", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await client.aclose()
+    async def _reload(self, client: redis.Redis) -> None:
+        ended: Any = await client.zrangebyscore(ENDED, time.time(), "+inf", withscores=True)
+        for session_id, until in ended:
+            self._learn(session_id.decode(), float(until))
+        self.listening.set()
+
+    def _on_message(self, news: dict[str, Any]) -> None:
+        self._learn(str(news["session"]), float(news["until"]))
 
     async def start(self) -> None:
         """Start listening."""
-        self._task = asyncio.create_task(self._listen(), name="revocations-listener")
+        listening = listen_forever(
+            self._url, CHANNEL, self._reload, self._on_message, "the ended sessions' news", self.listening.clear
+        )
+        self._task = asyncio.create_task(listening, name="revocations-listener")
 
     async def stop(self) -> None:
         """Stop listening and close the connection."""

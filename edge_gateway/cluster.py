@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 import redis.asyncio as redis
 
+from common.pubsub import listen_forever
 from edge_gateway.ws.presence import Presence
 
 log = logging.getLogger(__name__)
@@ -156,26 +157,7 @@ class Cluster:
     # -- listening ------------------------------------------------------------------------------------
 
     async def _listener(self) -> None:
-        delay = 0.2
-        while True:
-            client = redis.Redis.from_url(self._url, socket_connect_timeout=2)
-            try:
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    await self._reload(client)  # after subscribing, so nothing falls in between
-                    delay = 0.2
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self._on_message(orjson.loads(message["data"]))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - reconnect and reload
-                log.warning("lost the other gateways' news (%s); reconnecting", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await client.aclose()
+        await listen_forever(self._url, CHANNEL, self._reload, self._on_message, "the other gateways' news")
 
     def _on_message(self, message: dict[str, Any]) -> None:
         gateway = message.get("gw")
