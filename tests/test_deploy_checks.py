@@ -73,6 +73,18 @@ BREAKAGES: list[tuple[str, str, str, str]] = [
         "kustomize + kubernetes-validate --strict: deploy/k8s/base",
     ),
     (
+        "deploy/k8s/base/network-policies.yaml",
+        "  name: redis\nspec:\n  podSelector:",
+        "  name: redis\nspec:\n  podSelectors:",
+        "kustomize + kubernetes-validate --strict: deploy/k8s/base",
+    ),
+    (
+        "deploy/k8s/dev-redis.yaml",
+        "          readinessProbe:",
+        "          readinessProbes:",
+        "kubernetes-validate --strict: deploy/k8s/dev-redis.yaml",
+    ),
+    (
         ".github/workflows/ci.yml",
         "        run: bash scripts/test",
         '        run: echo "${{ github.event.pull_request.title }}"',

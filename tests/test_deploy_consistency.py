@@ -14,6 +14,7 @@ list problems; each is also run on copies of the files with one mistake put in, 
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 import pytest
@@ -1043,6 +1045,515 @@ def test_compose_scale_out_rules_catch_mistakes(mutate: Mutation, problem: str) 
     document = copy.deepcopy(compose())
     mutate(document)
     assert any(problem in found for found in compose_broker_problems(document)), compose_broker_problems(document)
+
+
+# ---- the network: the broker's password and the NetworkPolicies ---------------------------------
+#
+# The broker carries sign-outs, rate-limit counts and every event, so Redis requires a password and
+# every component's broker URL carries it; in Kubernetes the NetworkPolicies let each pod be reached
+# only by the pods that use it. The rules derive who talks to whom from the files themselves (the
+# address, database and broker settings, the Ingress's backends), list problems, and are run on
+# copies with one mistake put in, as the scale-out rules are.
+
+# The components with a broker URL: every settings class with a broker_url field.
+BROKER_USERS = [c for c in PYTHON if c.settings is not None and "broker_url" in c.settings.model_fields]
+# The settings that name a server the component connects to, by how their value is read.
+_DESTINATIONS: dict[str, Callable[[str], tuple[str | None, int]]] = {
+    "_ADDRESS": lambda value: _host_port(value.removeprefix("dns:///")),
+    "_DATABASE_URL": lambda value: (make_url(value).host, make_url(value).port or 3306),
+    "_BROKER_URL": lambda value: (parse_redis_url(value).get("host"), int(parse_redis_url(value).get("port", 6379))),
+    # the S3 store: outside the namespace in the example (its host has dots), so no policy of ours
+    "_ENDPOINT_URL": lambda value: (urlsplit(value).hostname, urlsplit(value).port or 443),
+}
+# The Ingress's controller as a NetworkPolicy peer, by ingress class: (its namespace, its pods' name).
+INGRESS_CONTROLLERS = {"nginx": ("ingress-nginx", "ingress-nginx")}
+DEV_REDIS = K8S / "dev-redis.yaml"
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host, int(port)
+
+
+@cache
+def example_secrets() -> dict[str, dict[str, str]]:
+    """deploy/k8s/secrets.example.yaml: each Secret's keys and placeholder values."""
+    documents = yaml.safe_load_all((K8S / "secrets.example.yaml").read_text())
+    return {doc["metadata"]["name"]: {k: str(v) for k, v in doc.get("stringData", {}).items()} for doc in documents}
+
+
+def dev_redis() -> Resources:
+    """deploy/k8s/dev-redis.yaml, the dev overlay's throwaway broker."""
+    return [doc for doc in yaml.safe_load_all(DEV_REDIS.read_text()) if doc]
+
+
+def _workloads(resources: Resources) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(pod name label, pod template, its single container) of every Deployment and Job."""
+    for r in resources:
+        if r["kind"] in ("Deployment", "Job"):
+            template = r["spec"]["template"]
+            (spec,) = template["spec"]["containers"]
+            yield template["metadata"]["labels"]["app.kubernetes.io/name"], template, spec
+
+
+def _env_values(spec: dict[str, Any], secrets: dict[str, dict[str, str]]) -> Iterator[tuple[str, str, str]]:
+    """(name, value, where from) of a container's literal and Secret variables; Secrets as in the example."""
+    for item in spec.get("env", []):
+        ref = item.get("valueFrom", {}).get("secretKeyRef")
+        if ref is not None:
+            yield item["name"], secrets.get(ref["name"], {}).get(ref["key"], ""), f"Secret {ref['name']}/{ref['key']}"
+        elif "value" in item:
+            yield item["name"], str(item["value"]), "a literal value"
+
+
+def compose_broker_password_problems(document: dict[str, Any]) -> list[str]:
+    """The compose redis requires a password, its health check gives it, and every broker URL carries it."""
+    services = document["services"]
+    command = [str(part) for part in services["redis"].get("command", [])]
+    password = command[command.index("--requirepass") + 1] if "--requirepass" in command else ""
+    if not password:
+        return ["compose redis: no --requirepass, so any container on the network can use the broker"]
+    problems: list[str] = []
+    if services["redis"].get("environment", {}).get("REDISCLI_AUTH") != password:
+        problems.append("compose redis: the health check's REDISCLI_AUTH is not the --requirepass password")
+    for component in BROKER_USERS:
+        variable = component.env_name("broker_url")
+        url = services[component.name].get("environment", {}).get(variable)
+        if url is None:
+            problems.append(f"compose {component.name} has no {variable}")
+        elif parse_redis_url(str(url)).get("password") != password:
+            problems.append(f"compose {component.name}: {variable} lacks the redis service's password")
+    return problems
+
+
+def k8s_broker_password_problems(resources: Resources, secrets: dict[str, dict[str, str]]) -> list[str]:
+    """Every broker URL comes from a Secret whose URL holds a password; the dev Redis requires that one."""
+    problems: list[str] = []
+    for name, _, spec in _workloads(resources):
+        for variable, value, where in _env_values(spec, secrets):
+            if not variable.endswith("_BROKER_URL"):
+                continue
+            if not where.startswith("Secret"):
+                problems.append(f"{name}: {variable} must come from a Secret (the URL holds the password)")
+            elif not parse_redis_url(value).get("password"):
+                problems.append(f"{name}: {variable} ({where}) lacks the broker's password")
+            elif where != "Secret parley-broker/url":
+                problems.append(f"{name}: {variable} is {where}, not parley-broker/url: one broker, one password")
+    url_password = parse_redis_url(secrets.get("parley-broker", {}).get("url", "redis://")).get("password")
+    for name, _, spec in _workloads(resources):
+        args = [str(a) for a in spec.get("args", spec.get("command", []))]
+        if args[:1] == ["redis-server"]:
+            problems += _redis_server_problems(name, args, spec, secrets, str(url_password))
+    return problems
+
+
+def _redis_server_problems(
+    name: str, args: list[str], spec: dict[str, Any], secrets: dict[str, dict[str, str]], url_password: str
+) -> list[str]:
+    """A Redis run in the namespace (dev-redis.yaml) requires, from a Secret, the password of the components' URL."""
+    required = args[args.index("--requirepass") + 1] if "--requirepass" in args else ""
+    env = {variable: (value, where) for variable, value, where in _env_values(spec, secrets)}
+    match = re.fullmatch(r"\$\((\w+)\)", required)
+    value, where = env.get(match.group(1), ("", "")) if match else ("", "")
+    if not where.startswith("Secret"):
+        return [f"{name}: --requirepass must be $(VAR) of a Secret, not {required!r}"]
+    problems = []
+    if value != url_password:
+        problems.append(f"{name}: its password ({where}) is not the one in parley-broker/url")
+    if env.get("REDISCLI_AUTH", ("", ""))[1] != where:
+        problems.append(f"{name}: the probes' REDISCLI_AUTH is not the --requirepass password")
+    return problems
+
+
+Connection = tuple[str, str, int]  # (source pod name, or "<namespace>/<pod name>" outside, destination pod name, port)
+
+
+def _destination(resources: Resources, host: str, port: int) -> tuple[str, int] | None:
+    """The pods (name label) and container port behind host:port in the namespace; None outside it.
+
+    A Service of that name leads to its pods; a host with no Service is a server run beside the
+    manifests (the databases, the broker), whose pods carry the host's name as their name label.
+    """
+    name, *domain = host.split(".")
+    if domain and domain[1:2] != ["svc"]:
+        return None  # a name outside the cluster (minio.example.internal, a managed database)
+    service = _find(resources, "Service", name)
+    if service is None:
+        return name, port
+    target = service["spec"]["selector"]["app.kubernetes.io/name"]
+    (service_port,) = [p for p in service["spec"]["ports"] if p["port"] == port] or [{"targetPort": port}]
+    target_port = service_port.get("targetPort", port)
+    for pod_name, _, spec in _workloads(resources):
+        for container_port in spec.get("ports", []) if pod_name == target else []:
+            if target_port in (container_port.get("name"), container_port["containerPort"]):
+                return target, int(container_port["containerPort"])
+    return target, int(target_port)
+
+
+def needed_connections(resources: Resources, secrets: dict[str, dict[str, str]]) -> set[Connection]:
+    """Every connection the manifests make: addresses, database and broker URLs, the Ingress's backends."""
+    needed: set[Connection] = set()
+    for name, _, spec in _workloads(resources):
+        for variable, value, _ in _env_values(spec, secrets):
+            parse = next((p for suffix, p in _DESTINATIONS.items() if variable.endswith(suffix)), None)
+            if parse is None or not value:
+                continue
+            host, port = parse(value)
+            found = _destination(resources, str(host), port)
+            if found is not None:
+                needed.add((name, *found))
+    for ingress in (r for r in resources if r["kind"] == "Ingress"):
+        namespace, controller = INGRESS_CONTROLLERS[ingress["spec"]["ingressClassName"]]
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                service = _find(resources, "Service", backend["name"])
+                assert service is not None, f"the Ingress routes to no Service {backend['name']}"
+                (port,) = [p["port"] for p in service["spec"]["ports"] if p["name"] == backend["port"]["name"]]
+                found = _destination(resources, backend["name"], port)
+                assert found is not None
+                needed.add((f"{namespace}/{controller}", *found))
+    return needed
+
+
+def _names(selector: dict[str, Any], known: set[str]) -> set[str]:
+    """The pod name labels a label selector matches, among the known ones."""
+    names = set(known)
+    for key, value in selector.get("matchLabels", {}).items():
+        names &= {value} if key == "app.kubernetes.io/name" else set()
+    for expression in selector.get("matchExpressions", []):
+        assert expression["key"] == "app.kubernetes.io/name" and expression["operator"] == "In", expression
+        names &= set(expression["values"])
+    return names
+
+
+def network_policy_problems(resources: Resources, secrets: dict[str, dict[str, str]]) -> list[str]:
+    """Ingress is denied by default, and the NetworkPolicies allow exactly the connections the manifests make."""
+    policies = [r for r in resources if r["kind"] == "NetworkPolicy"]
+    problems: list[str] = []
+    if not any(
+        p["spec"]["podSelector"] == {} and "Ingress" in p["spec"]["policyTypes"] and not p["spec"].get("ingress")
+        for p in policies
+    ):
+        problems.append("no default-deny policy: pods no policy selects accept every connection")
+    needed = needed_connections(resources, secrets)
+    known = {source for source, _, _ in needed} | {destination for _, destination, _ in needed}
+    known |= {name for name, _, _ in _workloads(resources)}
+    allowed: set[Connection] = set()
+    for policy in policies:
+        problems += _allowed_by(policy, known, allowed)
+    for source, destination, port in sorted(needed - allowed):
+        problems.append(f"{source} may not reach {destination}:{port}, which it connects to")
+    for source, destination, port in sorted(allowed - needed):
+        problems.append(f"{destination}:{port} is open to {source}, which never connects to it")
+    return problems
+
+
+def _allowed_by(policy: dict[str, Any], known: set[str], allowed: set[Connection]) -> list[str]:
+    """Add the connections one NetworkPolicy allows to `allowed`; list what cannot be one."""
+    where = f"NetworkPolicy/{policy['metadata']['name']}"
+    selector = policy["spec"]["podSelector"]
+    targets = _names(selector, known) if selector else set()
+    problems = [f"{where} selects no pod the manifests run or connect to"] if selector and not targets else []
+    for rule in policy["spec"].get("ingress", []):
+        if not rule.get("from") or not rule.get("ports"):
+            problems.append(
+                f"{where}: a rule without `from` or `ports` opens {sorted(targets)} to everyone or every port"
+            )
+            continue
+        for peer in rule["from"]:
+            if "ipBlock" in peer:
+                problems.append(f"{where}: an ipBlock peer; name pods instead")
+                continue
+            sources = _names(peer["podSelector"], known) if peer.get("podSelector") else {"*"}
+            if "namespaceSelector" in peer:  # pods of another namespace: "<namespace>/<name>"
+                namespace = peer["namespaceSelector"].get("matchLabels", {}).get("kubernetes.io/metadata.name", "*")
+                pods = peer.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name", "*")
+                sources = {f"{namespace}/{pods}"}
+            allowed |= {(s, target, int(port["port"])) for s in sources for target in targets for port in rule["ports"]}
+    return problems
+
+
+def test_compose_broker_requires_its_password() -> None:
+    """The compose redis requires a password (a marked development default), and every broker URL carries it."""
+    assert compose_broker_password_problems(compose()) == []
+    assert {c.name for c in BROKER_USERS} == {"auth-svc", "chat-svc", "edge-gateway"}
+    command = service("redis")["command"]
+    assert command[command.index("--requirepass") + 1].startswith("dev-only-"), "an unset password must look unsafe"
+    example = (DOCKER / ".env.example").read_text()
+    assert re.search(r"^PARLEY_REDIS_PASSWORD=$", example, re.M), "docker/.env.example must list it"
+
+
+def test_compose_redis_command_and_health_check_work_with_the_password() -> None:
+    """The compose redis, run here, wants the password every broker URL has; its health check passes only with it."""
+    import redis
+
+    from tests.support import redis as support_redis
+    from tests.support.processes import Daemon
+
+    support_redis.require()
+
+    class ComposeRedis(Daemon):
+        def command(self) -> list[str]:
+            return [*service("redis")["command"], "--port", str(self.port), "--bind", "127.0.0.1"]
+
+    server = ComposeRedis().start()
+    try:
+        local = f"127.0.0.1:{server.port}"
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis.from_url(f"redis://{local}/0").ping()
+        for component in BROKER_USERS:
+            url = str(service(component.name)["environment"][component.env_name("broker_url")])
+            with redis.Redis.from_url(url.replace("@redis:6379", f"@{local}")) as client:
+                assert client.ping(), component.name
+        check = [str(server.port) if part == "6379" else part for part in service("redis")["healthcheck"]["test"]]
+        auth = {"REDISCLI_AUTH": str(service("redis")["environment"]["REDISCLI_AUTH"])}
+        assert _run_check(check, auth) == 0
+        assert _run_check(check, {"REDISCLI_AUTH": ""}) != 0
+        assert _run_check(check, {"REDISCLI_AUTH": "wrong"}) != 0
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_broker_urls_carry_the_password(overlay: str) -> None:
+    """Every component's broker URL is parley-broker's url, whose password the dev Redis requires."""
+    assert k8s_broker_password_problems([*rendered(overlay), *dev_redis()], example_secrets()) == []
+    users = {
+        name
+        for name, _, spec in _workloads(rendered(overlay))
+        for item in spec["env"]
+        if item["name"].endswith("_BROKER_URL")
+    }
+    assert users == {c.name for c in BROKER_USERS}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_network_policies_allow_exactly_what_is_used(overlay: str) -> None:
+    """Ingress is denied; each pod reaches the databases, broker and services it names; nothing else is open."""
+    assert network_policy_problems(rendered(overlay), example_secrets()) == []
+    # With the dev Redis beside them: its Service leads to the pods the broker policy protects.
+    assert network_policy_problems([*rendered(overlay), *dev_redis()], example_secrets()) == []
+
+
+def test_k8s_network_policies_name_the_connections() -> None:
+    """The derivation sees the connections the architecture has (a guard against it finding none)."""
+    needed = needed_connections(rendered("base"), example_secrets())
+    assert needed == {
+        ("ingress-nginx/ingress-nginx", "edge-gateway", GATEWAY.port),
+        ("ingress-nginx/ingress-nginx", "webapp", WEBAPP.port),
+        ("edge-gateway", "auth-svc", AUTH.port),
+        ("edge-gateway", "chat-svc", CHAT.port),
+        ("chat-svc", "auth-svc", AUTH.port),
+        ("auth-svc", "auth-db", 3306),
+        ("auth-migrate", "auth-db", 3306),
+        ("chat-svc", "chat-db", 3306),
+        ("chat-migrate", "chat-db", 3306),
+        ("auth-svc", "redis", 6379),
+        ("chat-svc", "redis", 6379),
+        ("edge-gateway", "redis", 6379),
+    }
+
+
+def test_dev_redis_is_the_broker_the_policies_protect() -> None:
+    """dev-redis.yaml is the broker URL's host and port, locked down, its Secrets as in the example."""
+    url = parse_redis_url(example_secrets()["parley-broker"]["url"])
+    resources = dev_redis()
+    (name, template, spec), *_ = _workloads(resources)
+    assert (name, _destination(resources, str(url["host"]), int(url.get("port", 6379)))) == ("redis", ("redis", 6379))
+    pod = template["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["automountServiceAccountToken"] is False and pod["enableServiceLinks"] is False
+    assert spec["securityContext"]["readOnlyRootFilesystem"] is True
+    assert spec["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    args = spec["args"]
+    assert args[args.index("--maxmemory-policy") + 1] == "noeviction" and args[args.index("--save") + 1] == ""
+    for item in spec["env"]:
+        ref = item["valueFrom"]["secretKeyRef"]
+        assert ref["key"] in example_secrets()[ref["name"]], ref
+    assert spec["image"] == service("redis")["image"]
+
+
+@pytest.mark.parametrize("overlay", ["overlays/dev", "overlays/prod"])
+def test_k8s_gateway_trusts_the_ingress_proxies(overlay: str) -> None:
+    """Behind the Ingress the gateway's peer is the controller: it trusts X-Forwarded-For from valid networks."""
+    env = k8s_env(container(overlay, "Deployment", GATEWAY.name))
+    proxies = json.loads(env["GATEWAY_TRUSTED_PROXIES"])
+    assert proxies and "*" not in proxies, "an empty list makes every browser the controller; * trusts anyone"
+    for proxy in proxies:
+        ipaddress.ip_network(proxy)  # uvicorn would take a malformed entry as a literal, silently
+
+
+def _drop_policy(name: str) -> Mutation:
+    def mutate(resources: Resources) -> None:
+        resources[:] = [r for r in resources if not (r["kind"] == "NetworkPolicy" and r["metadata"]["name"] == name)]
+
+    return mutate
+
+
+def _policy_sources(name: str, values: list[str]) -> Mutation:
+    """Set the pod names of a policy's first peer."""
+
+    def mutate(resources: Resources) -> None:
+        policy = _find(resources, "NetworkPolicy", name)
+        assert policy is not None
+        policy["spec"]["ingress"][0]["from"] = [
+            {
+                "podSelector": {
+                    "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": values}]
+                }
+            }
+        ]
+
+    return mutate
+
+
+def _policy_port(name: str, port: int) -> Mutation:
+    def mutate(resources: Resources) -> None:
+        policy = _find(resources, "NetworkPolicy", name)
+        assert policy is not None
+        policy["spec"]["ingress"][0]["ports"] = [{"port": port, "protocol": "TCP"}]
+
+    return mutate
+
+
+def _policy_open(resources: Resources) -> None:
+    policy = _find(resources, "NetworkPolicy", "chat-db")
+    assert policy is not None
+    del policy["spec"]["ingress"][0]["from"]
+
+
+def _secret_url(name: str, url: str) -> Callable[[dict[str, dict[str, str]]], None]:
+    def mutate(secrets: dict[str, dict[str, str]]) -> None:
+        secrets[name]["url"] = url
+
+    return mutate
+
+
+def _no_mutation(_: Any) -> None:
+    pass
+
+
+NETWORK_MUTATIONS = [
+    pytest.param(_drop_policy("default-deny-ingress"), _no_mutation, "no default-deny policy", id="no-default-deny"),
+    pytest.param(
+        _policy_sources("auth-svc", ["edge-gateway"]),
+        _no_mutation,
+        "chat-svc may not reach auth-svc:50051",
+        id="chat-to-auth",
+    ),
+    pytest.param(
+        _policy_sources("chat-db", ["chat-svc"]),
+        _no_mutation,
+        "chat-migrate may not reach chat-db:3306",
+        id="migration-to-db",
+    ),
+    pytest.param(
+        _policy_sources("redis", ["auth-svc", "chat-svc", "edge-gateway", "webapp"]),
+        _no_mutation,
+        "redis:6379 is open to webapp",
+        id="broker-open-to-webapp",
+    ),
+    pytest.param(
+        _policy_sources("auth-db", ["auth-svc", "auth-migrate", "chat-svc"]),
+        _no_mutation,
+        "auth-db:3306 is open to chat-svc",
+        id="auth-db-open-to-chat",
+    ),
+    pytest.param(
+        _policy_port("chat-svc", 50051), _no_mutation, "edge-gateway may not reach chat-svc:50052", id="wrong-port"
+    ),
+    pytest.param(
+        _drop_policy("webapp"), _no_mutation, "ingress-nginx/ingress-nginx may not reach webapp:3000", id="web-closed"
+    ),
+    pytest.param(_policy_open, _no_mutation, "a rule without `from`", id="open-to-everyone"),
+    pytest.param(
+        _no_mutation,
+        _secret_url("parley-chat-db", "mysql+mysqldb://chat:pw@mysql:3306/chat_db"),
+        "chat-svc may not reach mysql:3306",
+        id="db-host-unprotected",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "mutate_secrets", "problem"), NETWORK_MUTATIONS)
+def test_k8s_network_policy_rules_catch_mistakes(
+    mutate: Mutation, mutate_secrets: Callable[[dict[str, dict[str, str]]], None], problem: str
+) -> None:
+    """The NetworkPolicy rule fires on a copy of the prod rendering (or of the example Secrets) with one mistake."""
+    resources = copy.deepcopy(rendered("overlays/prod"))
+    secrets = copy.deepcopy(example_secrets())
+    mutate(resources)
+    mutate_secrets(secrets)
+    problems = network_policy_problems(resources, secrets)
+    assert any(problem in found for found in problems), problems
+
+
+BROKER_PASSWORD_MUTATIONS = [
+    pytest.param(
+        _set_env("auth-svc", "AUTH_BROKER_URL", {"name": "AUTH_BROKER_URL", "value": "redis://:pw@redis:6379/0"}),
+        _no_mutation,
+        "auth-svc: AUTH_BROKER_URL must come from a Secret",
+        id="literal-url",
+    ),
+    pytest.param(
+        _no_mutation,
+        _secret_url("parley-broker", "redis://redis:6379/0"),
+        "edge-gateway: GATEWAY_BROKER_URL (Secret parley-broker/url) lacks the broker's password",
+        id="example-url-without-password",
+    ),
+    pytest.param(
+        _no_mutation,
+        _secret_url("parley-broker", "redis://:other@redis:6379/0"),
+        "redis: its password (Secret parley-broker/password) is not the one in parley-broker/url",
+        id="dev-redis-other-password",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "mutate_secrets", "problem"), BROKER_PASSWORD_MUTATIONS)
+def test_k8s_broker_password_rules_catch_mistakes(
+    mutate: Mutation, mutate_secrets: Callable[[dict[str, dict[str, str]]], None], problem: str
+) -> None:
+    """The broker password rule fires on a copy of the prod rendering (or of the example Secrets) with one mistake."""
+    resources = [*copy.deepcopy(rendered("overlays/prod")), *dev_redis()]
+    secrets = copy.deepcopy(example_secrets())
+    mutate(resources)
+    mutate_secrets(secrets)
+    problems = k8s_broker_password_problems(resources, secrets)
+    assert any(problem in found for found in problems), problems
+
+
+def _compose_redis_args(*args: str) -> Mutation:
+    def mutate(document: dict[str, Any]) -> None:
+        document["services"]["redis"]["command"] = ["redis-server", *args]
+
+    return mutate
+
+
+COMPOSE_PASSWORD_MUTATIONS = [
+    pytest.param(_compose_redis_args("--save", ""), "no --requirepass", id="no-requirepass"),
+    pytest.param(
+        _compose_env("chat-svc", "CHAT_BROKER_URL", "redis://redis:6379/0"),
+        "chat-svc: CHAT_BROKER_URL lacks the redis service's password",
+        id="url-without-password",
+    ),
+    pytest.param(
+        _compose_env("auth-svc", "AUTH_BROKER_URL", "redis://:wrong@redis:6379/0"),
+        "auth-svc: AUTH_BROKER_URL lacks",
+        id="url-wrong-password",
+    ),
+    pytest.param(_compose_env("redis", "REDISCLI_AUTH", None), "the health check's REDISCLI_AUTH", id="check-no-auth"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "problem"), COMPOSE_PASSWORD_MUTATIONS)
+def test_compose_broker_password_rules_catch_mistakes(mutate: Mutation, problem: str) -> None:
+    """The compose password rule fires on a copy of docker/compose.yaml with one mistake in it."""
+    document = copy.deepcopy(compose())
+    mutate(document)
+    problems = compose_broker_password_problems(document)
+    assert any(problem in found for found in problems), problems
 
 
 # ---- workflows ---------------------------------------------------------------------------------
