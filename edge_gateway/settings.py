@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 
 from pydantic import Field, SecretStr, field_validator
@@ -67,6 +68,19 @@ class GatewaySettings(TokenCheckSettings):
         from edge_gateway.rates import parse_table  # the table's module; it imports the error types
 
         return parse_table(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        # uvicorn takes a malformed entry as a literal host that matches nothing: say so at start instead.
+        for entry in value:
+            if entry == "*":
+                raise ValueError("GATEWAY_TRUSTED_PROXIES must not be '*': every client could pick its own address")
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"GATEWAY_TRUSTED_PROXIES entry {entry!r} is not an IP address or CIDR") from None
+        return value
 
     @field_validator("client_secret")
     @classmethod

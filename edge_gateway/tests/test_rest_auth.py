@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc import aio
 
 from auth_svc.keys import Keyring
+from edge_gateway.settings import GatewaySettings
 from edge_gateway.tests.conftest import PASSWORD, GatewayStack, NewUser
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 from tests.support.stack import GATEWAY
@@ -308,3 +309,10 @@ async def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(proxied: ht
     known = await _fail_three_times_from(proxied, "203.0.113.1")
     assert await _login_from(proxied, known, "203.0.113.1") == 429
     assert await _login_from(proxied, known, "203.0.113.2") == 200
+
+
+@pytest.mark.parametrize("entry", ["*", "10.0.0.0/33", "proxy.internal", "10.0.0.1 "])
+def test_a_trusted_proxy_must_be_an_address_or_cidr(entry: str) -> None:
+    """GATEWAY_TRUSTED_PROXIES refuses '*' and anything that is not an IP or CIDR (uvicorn would match nothing)."""
+    with pytest.raises(ValueError, match="GATEWAY_TRUSTED_PROXIES"):
+        GatewaySettings(client_secret="a-proxies-test-secret-0123", trusted_proxies=[entry])
