@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import NewPage
 from tests.browser.playwright_api import expect
-from tests.browser.test_chat_ui import create_private_room, sign_up, unique
+from tests.browser.test_chat_ui import create_private_room, send, sign_up, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
 
@@ -52,3 +52,31 @@ def test_an_invitation_arrives_live_and_is_accepted_or_declined(new_page: NewPag
     bob.get_by_label("Username").fill(alice_name)
     bob.get_by_role("button", name="Send invitation").click()
     expect(bob.get_by_role("form", name="Invite").get_by_role("alert")).to_contain_text("declined an invitation")
+
+
+def test_a_strangers_message_request_can_be_blocked(new_page: NewPage, screenshots: Path) -> None:
+    """A DM request offers Block: it goes, the sender is listed as blocked, and what they send next reaches nobody."""
+    alice, mallory = new_page(), new_page()
+    alice_name, mallory_name = unique("alice"), unique("mallory")
+    sign_up(alice, alice_name)
+    sign_up(mallory, mallory_name)
+    mallory.get_by_role("link", name="Message", exact=True).click()
+    mallory.get_by_label("Username").fill(alice_name)
+    mallory.get_by_role("button", name="Start conversation").click()
+    expect(mallory.get_by_role("heading", name=alice_name, exact=True)).to_be_visible()
+
+    invitations = alice.get_by_role("region", name="Invitations")
+    request = invitations.get_by_role("listitem").filter(has_text=f"{mallory_name} wants to message you")
+    expect(request).to_be_visible()
+    alice.screenshot(path=screenshots / "message-request.png")
+    request.get_by_role("button", name=f"Block {mallory_name}").click()
+    expect(invitations).to_have_count(0)
+    alice.get_by_text(re.compile(r"Blocked \(1\)")).click()
+    expect(alice.get_by_role("button", name=f"Unblock {mallory_name}")).to_be_visible()
+
+    send(mallory, "hello? anyone?")  # into the conversation Alice never joined: she hears nothing
+    expect(mallory.get_by_test_id("message").filter(has_text="hello? anyone?")).to_be_visible()
+    alice.reload()  # what the server keeps: no request, the block
+    expect(alice.get_by_role("navigation", name="Conversations")).to_be_visible()
+    expect(invitations).to_have_count(0)
+    expect(alice.get_by_text(re.compile(r"Blocked \(1\)"))).to_be_visible()

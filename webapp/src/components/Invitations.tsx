@@ -17,15 +17,18 @@ export function Invitations() {
   const [error, setError] = useState<string | null>(null);
   if (invitations.length === 0) return null;
 
-  async function answer(invitation: Invitation, accept: boolean) {
+  async function answer(invitation: Invitation, answer: "accept" | "decline" | "block") {
     setBusy(invitation.room.id);
     setError(null);
     try {
-      if (accept) {
+      if (answer === "accept") {
         const room = await chat.acceptInvitation(invitation);
         router.push(`/rooms/${room.id}`);
-      } else {
+      } else if (answer === "decline") {
         await chat.declineInvitation(invitation);
+      } else {
+        // Blocking ends every invitation of theirs, and they cannot message or invite me again.
+        await chat.setBlocked(invitation.inviter_id, true);
       }
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : "Could not answer the invitation; try again.");
@@ -50,12 +53,22 @@ export function Invitations() {
                   type="button"
                   className="primary"
                   disabled={busy === invitation.room.id}
-                  onClick={() => void answer(invitation, true)}
+                  onClick={() => void answer(invitation, "accept")}
                 >
                   Accept
                 </button>
-                <button type="button" disabled={busy === invitation.room.id} onClick={() => void answer(invitation, false)}>
+                <button type="button" disabled={busy === invitation.room.id} onClick={() => void answer(invitation, "decline")}>
                   Decline
+                </button>
+                <button
+                  type="button"
+                  className="link danger"
+                  aria-label={`Block ${inviter}`}
+                  title={`Block ${inviter}: no messages or invitations from them`}
+                  disabled={busy === invitation.room.id}
+                  onClick={() => void answer(invitation, "block")}
+                >
+                  Block
                 </button>
               </span>
             </li>
