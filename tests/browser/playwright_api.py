@@ -12,10 +12,12 @@ from tests.browser.conftest import IN_CI
 
 try:
     from playwright.sync_api import (
+        ConsoleMessage as ConsoleMessage,
         Dialog as Dialog,
         FilePayload as FilePayload,
         Locator as Locator,
         Page as Page,
+        Response as Response,
         WebSocketRoute as WebSocketRoute,
         expect as expect,
     )

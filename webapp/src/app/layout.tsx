@@ -11,7 +11,8 @@ import "./styles/search.css";
 import "./styles/files.css";
 import "./styles/narrow.css";
 
-// Rendered per request so that GATEWAY_PUBLIC_URL is read at run time, not baked in at build time.
+// Rendered per request so that GATEWAY_PUBLIC_URL is read at run time, not baked in at build time,
+// and so that each page carries its own CSP nonce (src/proxy.ts).
 export const dynamic = "force-dynamic";
 
 export const metadata: Metadata = {
