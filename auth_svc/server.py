@@ -13,6 +13,7 @@ from auth_svc.settings import AuthSettings, get_settings
 from auth_svc.throttle import MemoryStore, RedisStore, SignInThrottle, ThrottleLimits
 from common.db import Database
 from common.logs import setup_logging
+from common.metrics import serve_metrics
 from common.readiness import DependencyReadiness
 from common.revocations import BrokerRevocations
 from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled
@@ -71,6 +72,7 @@ async def serve(settings: AuthSettings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     db = Database(settings.database_url, settings.db_threads, settings.db_retry_seconds)
     running = await create_server(settings, db)
+    serve_metrics(settings.host, settings.metrics_port)
     announce = f"auth_svc listening on {settings.host}:{running.port}"
     try:
         await serve_until_signalled(running, [SERVICE_NAME], settings.shutdown_grace_seconds, announce)

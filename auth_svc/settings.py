@@ -10,7 +10,7 @@ from pydantic_settings import SettingsConfigDict
 
 from auth_svc.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
 from common.secrets import check_secret
-from common.settings import GrpcServerSettings
+from common.settings import GrpcServerSettings, OptionalPort
 
 
 class AuthSettings(GrpcServerSettings):
@@ -20,6 +20,8 @@ class AuthSettings(GrpcServerSettings):
 
     host: str = "0.0.0.0"
     port: int = Field(50051, ge=0, le=65535)
+    # Prometheus metrics on a port of their own (common/metrics.py); `off` = not served.
+    metrics_port: OptionalPort = 9101
     database_url: str = "sqlite:///var/auth.db"
     db_threads: int = Field(8, ge=1, le=64)
     # How long a transaction is retried through a database outage outside a call (in one: its deadline).

@@ -17,6 +17,7 @@ from chat_svc.sweeper import FileSweeper
 from common.auth_client import PolledRevocations, auth_key_source
 from common.db import Database
 from common.logs import setup_logging
+from common.metrics import serve_metrics
 from common.readiness import DependencyReadiness
 from common.revocations import BrokerRevocations
 from common.server import (
@@ -107,6 +108,7 @@ async def serve(settings: ChatSettings) -> None:
     db = Database(settings.database_url, settings.db_threads, settings.db_retry_seconds)
     started = await create_server(settings, db)
     running = started.running
+    serve_metrics(settings.host, settings.metrics_port)
 
     async def end_streams() -> None:
         await started.sweeper.stop()

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.limits import MESSAGE_CHARS_DEFAULT
-from common.settings import GrpcServerSettings, TokenCheckSettings
+from common.settings import GrpcServerSettings, OptionalPort, TokenCheckSettings
 
 # Raster images, PDF, plain text and CSV, zip, office documents, common audio and video.
 DEFAULT_FILE_TYPES = (
@@ -33,6 +33,8 @@ class ChatSettings(TokenCheckSettings, GrpcServerSettings):
 
     host: str = "0.0.0.0"
     port: int = Field(50052, ge=0, le=65535)
+    # Prometheus metrics on a port of their own (common/metrics.py); `off` = not served.
+    metrics_port: OptionalPort = 9102
     database_url: str = "sqlite:///var/chat.db"
     db_threads: int = Field(8, ge=1, le=64)
     # How long a transaction is retried through a database outage outside a call (in one: its deadline).

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings
+
+
+def _off_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and value.strip().lower() in ("", "off") else value
+
+
+# A port that can be turned off: `off` or an empty value (`*_METRICS_PORT=off`) means none; 0 picks a free one.
+OptionalPort = Annotated[Annotated[int, Field(ge=0, le=65535)] | None, BeforeValidator(_off_is_none)]
 
 
 class TokenCheckSettings(BaseSettings):

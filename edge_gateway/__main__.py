@@ -9,6 +9,7 @@ import socket
 import uvicorn
 
 from common.logs import setup_logging
+from common.metrics import serve_metrics
 from edge_gateway.app import create_app
 from edge_gateway.settings import get_settings
 from edge_gateway.ws.wire import WireMiddleware
@@ -49,6 +50,7 @@ def main() -> None:
     port = sock.getsockname()[1]
     sock.listen(2048)  # accept into the backlog at once: the log line below means "connect now"
     logging.getLogger("edge_gateway").info("edge_gateway listening on %s:%d", settings.host, port)
+    serve_metrics(settings.host, settings.metrics_port)
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.secrets import check_secret
-from common.settings import TokenCheckSettings
+from common.settings import OptionalPort, TokenCheckSettings
 
 
 class GatewaySettings(TokenCheckSettings):
@@ -19,6 +19,8 @@ class GatewaySettings(TokenCheckSettings):
 
     host: str = "0.0.0.0"
     port: int = Field(8000, ge=0, le=65535)
+    # Prometheus metrics on a port of their own, never behind the public Ingress; `off` = not served.
+    metrics_port: OptionalPort = 9103
     auth_address: str = "127.0.0.1:50051"
     # A gRPC target: one replica (host:port), several (ipv4:h1:p1,h2:p2) or dns:///name:port.
     chat_address: str = "127.0.0.1:50052"

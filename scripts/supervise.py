@@ -57,6 +57,11 @@ def plan(replicas: int, env: dict[str, str], webapp: bool) -> list[Component]:
     """The components of scripts/run, in start order."""
     auth_port, chat_port = int(env.get("AUTH_PORT", "50051")), int(env.get("CHAT_PORT", "50052"))
     gateway_port = int(env.get("GATEWAY_PORT", "8000"))
+    # Metrics ports as the settings' defaults, 10 apart per replica (each process serves its own).
+    chat_metrics, gateway_metrics = (
+        int(env.get("CHAT_METRICS_PORT", "9102")),
+        int(env.get("GATEWAY_METRICS_PORT", "9103")),
+    )
     many = replicas > 1
     chat_ports = [chat_port + 10 * i for i in range(replicas)]
     gateway_ports = [gateway_port + 1 + i for i in range(replicas)] if many else [gateway_port]
@@ -67,13 +72,13 @@ def plan(replicas: int, env: dict[str, str], webapp: bool) -> list[Component]:
     components = [Component("auth_svc", "auth_svc", [PYTHON, "-m", "auth_svc", "serve"], auth_port)]
     for i, port in enumerate(chat_ports):
         name = f"chat_svc-{i}" if many else "chat_svc"
-        components.append(
-            Component(name, "chat_svc", [PYTHON, "-m", "chat_svc", "serve"], port, {"CHAT_PORT": str(port)})
-        )
+        chat_env = {"CHAT_PORT": str(port), "CHAT_METRICS_PORT": str(chat_metrics + 10 * i)}
+        components.append(Component(name, "chat_svc", [PYTHON, "-m", "chat_svc", "serve"], port, chat_env))
     for i, port in enumerate(gateway_ports):
         name = f"edge_gateway-{i}" if many else "edge_gateway"
         gateway_env = {
             "GATEWAY_PORT": str(port),
+            "GATEWAY_METRICS_PORT": str(gateway_metrics + 10 * i),
             "GATEWAY_INSTANCE_ID": f"gateway-{i}",
             "GATEWAY_CHAT_ADDRESS": chat_target,
         }

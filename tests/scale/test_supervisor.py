@@ -108,22 +108,25 @@ def environment(tmp_path: Path) -> Iterator[dict[str, str]]:
     """What scripts/run exports: ports, fresh migrated MySQL databases, a broker, the gateway's secret."""
     redis_support.require()
     broker = RedisServer().start()
-    base = free_block([0, 1, 10, 11, 20, 21, 30, 31, 32])
+    base = free_block([0, 1, 2, 3, 10, 11, 13, 20, 21, 23, 30, 31, 32, 33, 43, 53])
     tag = uuid.uuid4().hex[:6]
     env = {
         **os.environ,
         "AUTH_HOST": "127.0.0.1",
         "AUTH_PORT": str(base),
+        "AUTH_METRICS_PORT": str(base + 2),
         "AUTH_DATABASE_URL": mysql.fresh_database(f"parley_test_sv_auth_{tag}"),
         "AUTH_KEYS_DIR": str(tmp_path / "keys"),
         "AUTH_SERVICE_CLIENTS": orjson.dumps({"edge_gateway": SECRET}).decode(),
         "CHAT_HOST": "127.0.0.1",
         "CHAT_PORT": str(base + 1),
+        "CHAT_METRICS_PORT": str(base + 3),
         "CHAT_AUTH_ADDRESS": f"127.0.0.1:{base}",
         "CHAT_DATABASE_URL": mysql.fresh_database(f"parley_test_sv_chat_{tag}"),
         "CHAT_SHUTDOWN_GRACE_SECONDS": "3",
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PORT": str(base + 30),
+        "GATEWAY_METRICS_PORT": str(base + 33),
         "GATEWAY_AUTH_ADDRESS": f"127.0.0.1:{base}",
         "GATEWAY_CLIENT_SECRET": SECRET,
         "GATEWAY_SHUTDOWN_GRACE_SECONDS": "2",

@@ -88,6 +88,7 @@ class ServiceProcess:
     process: subprocess.Popen[str]
     port: int
     lines: list[str] = field(default_factory=list)
+    metrics_port: int | None = None  # where its /metrics is served, when it serves them
     reader: threading.Thread | None = None
     log: Path | None = None
 
@@ -95,6 +96,12 @@ class ServiceProcess:
     def address(self) -> str:
         """host:port to dial."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Its Prometheus endpoint."""
+        assert self.metrics_port is not None, f"{self.module} serves no metrics"
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def tail(self, count: int = 40) -> str:
         """The last lines of its output, for an error message."""

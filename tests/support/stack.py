@@ -45,6 +45,7 @@ GATEWAY: Final = "edge_gateway"
 WEB: Final = "webapp"
 SERVICE_NAMES = {AUTH: "parley.auth.v1.AuthService", CHAT: "parley.chat.v1.ChatService"}
 PORT_VARIABLES = {AUTH: "AUTH_PORT", CHAT: "CHAT_PORT", GATEWAY: "GATEWAY_PORT", WEB: "PORT"}
+METRICS_VARIABLES = {AUTH: "AUTH_METRICS_PORT", CHAT: "CHAT_METRICS_PORT", GATEWAY: "GATEWAY_METRICS_PORT"}
 SERVER_JS = ROOT / "webapp" / ".next" / "standalone" / "server.js"
 GATEWAY_SECRET = "test-gateway-secret-0123456789"
 PASSWORD = "correct horse battery"
@@ -175,11 +176,15 @@ class Stack:
         reserved = {GATEWAY: self.gateway_port, WEB: self.web_port}.get(component)
         port = reserved if reserved and not started else free_port()
         env = {**self.environment(component, port), **(env or {})}
+        metrics_port = free_port() if component in METRICS_VARIABLES else None
+        if metrics_port is not None:
+            env[METRICS_VARIABLES[component]] = str(metrics_port)
         log = self.logs / f"{component}{f'-{len(started)}' if started else ''}.log" if self.logs else None
         if component == WEB:
             process = spawn(WEB, ["node", str(SERVER_JS)], env, port, log, cwd=SERVER_JS.parent)
         else:
             process = spawn(component, [sys.executable, "-m", component, "serve"], env, port, log)
+        process.metrics_port = metrics_port
         started.append(process)
         return process
 
