@@ -132,9 +132,9 @@ async def test_reflection_can_be_turned_off() -> None:
     await set_serving(health, [SERVICE], True)
     try:
         async with aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(timeout=5)
-            await call.write(reflection_pb2.ServerReflectionRequest(list_services=""))
-            await call.done_writing()
+            # The request goes as an iterator: writing into a call the server has already ended can fail.
+            requests = iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+            call = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(requests, timeout=5)
             assert await call.code() == grpc.StatusCode.UNIMPLEMENTED
             assert await _check(channel, SERVICE) == SERVING
     finally:
