@@ -22,8 +22,8 @@ from collections.abc import Mapping
 
 import grpc
 import redis.asyncio as redis
-from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits import RateLimitItem, parse_many, storage as local_storage, strategies as local_strategies
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
@@ -137,7 +137,10 @@ class RateLimits:
 
     def __init__(self, table: Mapping[str, str], broker_url: str | None = None) -> None:
         self._items: dict[str, list[RateLimitItem]] = {name: parse_many(text) for name, text in table.items()}
-        self._local = MovingWindowRateLimiter(MemoryStorage())
+        # In memory: limits' synchronous storage, called on the event loop (microseconds, no I/O). Its asyncio
+        # twin hops to a thread per key while holding that key's lock to expire entries, which held every
+        # send behind it: the bench's latency p50 went from 7 to 13 ms with it.
+        self._local = local_strategies.MovingWindowRateLimiter(local_storage.MemoryStorage())
         self._pool: redis.ConnectionPool | None = None
         self._shared: MovingWindowRateLimiter | None = None
         if broker_url:
@@ -178,7 +181,7 @@ class RateLimits:
                 if not self._failing_since:
                     log.warning("rate limits fall back to this gateway's memory: Redis failed (%s)", exc.storage_error)
                 self._failing_since = time.monotonic()
-        if await self._local.hit(item, family, key):
+        if self._local.hit(item, family, key):
             return None
-        stats = await self._local.get_window_stats(item, family, key)
+        stats = self._local.get_window_stats(item, family, key)
         return max(0.0, stats.reset_time - time.time())
