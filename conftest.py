@@ -7,11 +7,11 @@ where a missing database is a failure, not a skip.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support import IN_CI, mysql
+from tests.support import IN_CI, mysql, redis
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,3 +52,14 @@ def mysql_db() -> Callable[[str], str]:
         return mysql.fresh_database(f"parley_test_{suffix}")
 
     return make
+
+
+@pytest.fixture
+def broker() -> Iterator[redis.RedisServer]:
+    """A redis-server of the test's own, stopped afterwards (a skip without redis-server; under CI=true, a failure)."""
+    redis.require()
+    server = redis.RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -22,7 +22,7 @@ from common.db import Database, make_engine
 from common.limits import CLIENT_ADDRESS_KEY
 from parley.auth.v1 import auth_pb2 as pb
 from tests.support.grpc_testing_adapter import AsyncServicerHarness, background_loop
-from tests.support.redis import RedisServer, require
+from tests.support.redis import RedisServer
 
 ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
 
@@ -49,17 +49,6 @@ def _harnesses(settings: AuthSettings, count: int) -> Iterator[list[AsyncService
     finally:
         stop()
         db.close()
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A redis-server of the test's own."""
-    require()
-    server = RedisServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("spelling", ["alicé", "\uff41lice", "\u212alice", "al ice", "a", "x" * 40])
@@ -115,9 +104,9 @@ def test_guessing_one_account_from_many_addresses_is_slowed(auth_settings: AuthS
         assert _login(harness, "alice", PASSWORD, "192.0.2.200")[0] == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def test_the_delay_holds_across_replicas_sharing_redis(auth_settings: AuthSettings, redis_url: str) -> None:
+def test_the_delay_holds_across_replicas_sharing_redis(auth_settings: AuthSettings, broker: RedisServer) -> None:
     """Failures on one replica make the next attempt on another replica wait, and the wait grows: 1 s, then 2 s."""
-    settings = auth_settings.model_copy(update={"broker_url": redis_url})
+    settings = auth_settings.model_copy(update={"broker_url": broker.url})
     with _harnesses(settings, 2) as (first, second):
         register(first)
         for _ in range(3):

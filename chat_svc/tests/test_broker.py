@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from chat_svc.broker import RedisEventBus
 from parley.chat.v1 import chat_pb2 as pb
-from tests.support.redis import RedisServer, require
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    """A redis-server of the test's own, stopped afterwards (skips when redis-server is missing)."""
-    require()
-    started = RedisServer().start()
-    try:
-        yield started
-    finally:
-        started.stop()
+from tests.support.redis import RedisServer
 
 
 class Replica:
@@ -46,9 +35,9 @@ class Replica:
 
 
 @pytest.fixture
-async def replicas(server: RedisServer) -> AsyncIterator[tuple[Replica, Replica]]:
+async def replicas(broker: RedisServer) -> AsyncIterator[tuple[Replica, Replica]]:
     """Two replicas on one Redis, each with its own bus."""
-    one, two = Replica(server.url), Replica(server.url)
+    one, two = Replica(broker.url), Replica(broker.url)
     await one.start()
     await two.start()
     yield one, two
@@ -92,15 +81,15 @@ async def test_publishing_from_a_worker_thread_keeps_order(replicas: tuple[Repli
 
 
 async def test_a_broker_restart_is_reported_lost_then_ready(
-    server: RedisServer, replicas: tuple[Replica, Replica]
+    broker: RedisServer, replicas: tuple[Replica, Replica]
 ) -> None:
     """Losing Redis is reported to every replica, a send meanwhile is dropped (never late), and delivery resumes."""
     one, two = replicas
-    server.kill()
+    broker.kill()
     await until(lambda: one.lost == 1 and two.lost == 1)
     one.bus.publish([message(1)])  # refused: dropped after a few attempts, never delivered late
     await until(lambda: one.bus.dropped == 1)
-    server.start()
+    broker.start()
     await asyncio.wait_for(asyncio.gather(one.ready.wait(), two.ready.wait()), 10)
     one.bus.publish([message(2)])
     await until(lambda: two.got == [2])

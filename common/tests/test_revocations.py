@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from common.revocations import BrokerRevocations, RevokedSessions
-from tests.support.redis import RedisServer, require
-
-
-@pytest.fixture
-def broker() -> Iterator[RedisServer]:
-    """A redis-server of the test's own."""
-    require()
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.support.redis import RedisServer
 
 
 @pytest.fixture

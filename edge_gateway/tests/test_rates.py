@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import get_args
 
 import pytest
@@ -11,21 +10,9 @@ from edge_gateway.rates import ADDRESS_KEYED, DEFAULT_LIMITS, ROUTES, RateLimite
 from edge_gateway.settings import GatewaySettings
 from edge_gateway.ws.commands import FRAME_FAMILIES
 from edge_gateway.ws.frames import ClientFrame
-from tests.support import redis as redis_support
 from tests.support.redis import RedisServer
 
 TABLE = {**DEFAULT_LIMITS, "send": "3 per minute", "typing": "1 per minute"}
-
-
-@pytest.fixture
-def broker() -> Iterator[RedisServer]:
-    """A Redis of the test's own."""
-    redis_support.require()
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_the_hit_over_the_limit_is_refused_with_when_to_retry() -> None:

@@ -17,14 +17,14 @@ export function Invitations() {
   const [error, setError] = useState<string | null>(null);
   if (invitations.length === 0) return null;
 
-  async function answer(invitation: Invitation, answer: "accept" | "decline" | "block") {
+  async function answer(invitation: Invitation, reply: "accept" | "decline" | "block") {
     setBusy(invitation.room.id);
     setError(null);
     try {
-      if (answer === "accept") {
+      if (reply === "accept") {
         const room = await chat.acceptInvitation(invitation);
         router.push(`/rooms/${room.id}`);
-      } else if (answer === "decline") {
+      } else if (reply === "decline") {
         await chat.declineInvitation(invitation);
       } else {
         // Blocking ends every invitation of theirs, and they cannot message or invite me again.
