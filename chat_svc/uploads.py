@@ -110,7 +110,8 @@ class Uploads:
         await self._db.run(self._files.require_member, user_id, room_id)
         if accepted is not None:
             await accepted(self._max_bytes)
-        spool = _Spool(*(await self._blobs.run(self._blobs.spool)))
+        # Made on the loop, not the workers: a cancellation while a worker made it would strand the file.
+        spool = _Spool(*self._blobs.spool())
         handed_over = False
         try:
             await self._take(spool, chunks, start.size)

@@ -35,9 +35,15 @@ SECRET = "gw-supervisor-test-secret-0123456789"
 
 
 def free_block(offsets: list[int]) -> int:
-    """A base port such that base + each offset is free on 127.0.0.1."""
+    """A base port such that base + each offset is free on 127.0.0.1, below the kernel's ephemeral range.
+
+    Inside that range an outgoing connection (to MySQL, Redis) may take a planned port before its
+    component binds it.
+    """
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    span = ephemeral_low - 20000 - max(offsets)
     for _ in range(200):
-        base = 20000 + (uuid.uuid4().int % 30000)
+        base = 20000 + (uuid.uuid4().int % span)
         sockets = []
         try:
             for offset in offsets:
