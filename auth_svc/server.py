@@ -18,6 +18,7 @@ from common.readiness import DependencyReadiness
 from common.revocations import BrokerRevocations
 from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled
 from common.tokens import TokenVerifier
+from common.tracing import setup_tracing
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
@@ -84,4 +85,5 @@ def main() -> None:
     """Entry point of `python -m auth_svc serve`."""
     settings = get_settings()
     setup_logging("auth_svc", settings.log_level)
+    setup_tracing("auth_svc")  # before the server and channels: the instrumentations patch their making
     asyncio.run(serve(settings))

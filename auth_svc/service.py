@@ -20,13 +20,13 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
-from auth_svc import passwords
+from auth_svc import metrics, passwords
 from auth_svc.keys import Keyring
 from auth_svc.models import RefreshToken, Session, User
 from auth_svc.settings import AuthSettings
 from auth_svc.throttle import SignInThrottle
 from common.db import Database
-from common.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
+from common.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
 from common.limits import BATCH_USERS_MAX, USERNAME_MAX
 from common.timestamps import utcnow
 from common.tokens import SERVICE_PREFIX
@@ -138,13 +138,20 @@ class Accounts:
         """
         name = passwords.well_formed_username(username)
         key = name if name is not None else username.strip().lower()[:USERNAME_MAX]
-        await self.db.run(self.throttle.attempt, key, address)
+        try:
+            await self.db.run(self.throttle.attempt, key, address)
+        except ResourceExhausted:
+            metrics.THROTTLED.inc()
+            raise
         user = await self.db.run(self._find, name) if name is not None else None
         ok, new_hash = await self.hasher.verify(password, user.password_hash if user is not None else None)
         if user is None or not ok:
+            metrics.BAD_CREDENTIALS.inc()
             raise Unauthenticated(BAD_CREDENTIALS)
         await self.db.run(self.throttle.succeeded, key, address)
-        return await self.db.run_once(self._signed_in, user, new_hash)
+        signed_in = await self.db.run_once(self._signed_in, user, new_hash)
+        metrics.SIGNED_IN.inc()
+        return signed_in
 
     def _find(self, name: str) -> User | None:
         with self.db.sessions() as s:
@@ -191,10 +198,17 @@ class Accounts:
     async def refresh(self, refresh_token: str) -> tuple[UserInfo, Tokens]:
         """Rotate a refresh token. Reusing a rotated token revokes its whole session, everywhere."""
         try:
-            return await self.db.run_once(self._rotate, refresh_token)
+            rotated = await self.db.run_once(self._rotate, refresh_token)
         except SessionReused as exc:
+            metrics.REUSES.inc()
+            metrics.REFRESH_REFUSED.inc()
             await self._announce(exc.session_id, self._refuse_until(exc.ended_at))
             raise Unauthenticated("refresh token was already used; the session is revoked, sign in again") from exc
+        except Unauthenticated:
+            metrics.REFRESH_REFUSED.inc()
+            raise
+        metrics.REFRESHED.inc()
+        return rotated
 
     def _rotate(self, refresh_token: str) -> tuple[UserInfo, Tokens]:
         if not refresh_token:

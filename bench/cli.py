@@ -22,6 +22,7 @@ from bench.results import ScenarioResult
 from bench.scenarios import QUICK, SCENARIOS, Sizes
 from bench.targets import Baseline, ParleyRemote, ParleyStack, Target
 from bench.workers import Pool
+from tests.support.otlp import Collector
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="report folder (default var/bench/<UTC timestamp>)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare FastAPI broadcast baseline")
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes (default 2)")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="export every component's traces (OTLP) to a counting collector in this process: tracing's cost",
+    )
     parser.add_argument(
         "--profile",
         nargs="?",
@@ -142,6 +148,7 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
     profiler = _Profiler(out, args.profile) if args.profile else None
     results: list[ScenarioResult] = []
     stack: stack_module.Stack | None = None
+    collector = Collector(keep=False).start() if args.trace else None
     try:
         target: Target
         if args.target_url:
@@ -150,10 +157,12 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
             run["target"] = f"running gateway at {args.target_url}"
         else:
             _log("starting auth_svc, chat_svc and edge_gateway on fresh MySQL databases")
-            stack = await asyncio.to_thread(stack_module.start, logs, sizes.heartbeat_s)
+            endpoint = collector.endpoint if collector is not None else None
+            stack = await asyncio.to_thread(stack_module.start, logs, sizes.heartbeat_s, endpoint)
             target = ParleyStack(stack)
             run["target"] = "stack started by the bench (auth_svc, chat_svc, edge_gateway; one process each)"
             run["database"] = _database_facts(stack.chat_db_url)
+            run["tracing"] = "on: OTLP to a counting collector" if collector is not None else "off"
             _log(f"stack up in {time.monotonic() - clock:.1f} s")
         if profiler is not None:
             profiler.pids = {k: v for k, v in target.pids.items() if k != "auth_svc"}
@@ -163,6 +172,8 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
         if stack is not None:  # the baseline gets the machine to itself
             stack.stop()
             stack = None
+        if collector is not None:  # the components flushed their spans as they stopped
+            run["spans_received"] = collector.received
         if not args.no_baseline:
             port = stack_module.free_port()
             env = {"BENCH_BASELINE_PORT": str(port), "BENCH_BASELINE_HEARTBEAT_SECONDS": str(sizes.heartbeat_s)}
@@ -176,6 +187,8 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
         pool.close()
         if stack is not None:
             stack.stop()
+        if collector is not None:
+            collector.stop()
     return results
 
 

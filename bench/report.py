@@ -125,6 +125,34 @@ def _steps_table(results: list[ScenarioResult]) -> list[str]:
     return lines
 
 
+_PER_1K = "cpu_ms_per_1k_delivered_"
+
+
+def _cost_table(results: list[ScenarioResult]) -> list[str]:
+    """CPU ms per 1,000 delivered messages per component and the delivery lag, from the services' metrics."""
+    measured = [r for r in results if any(k.startswith(_PER_1K) for k in r.figures)]
+    if not measured:
+        return []
+    components = sorted({k.removeprefix(_PER_1K) for r in measured for k in r.figures if k.startswith(_PER_1K)})
+    lines = [
+        "",
+        "What the mesh costs: CPU milliseconds per 1,000 delivered messages, per component (each one's "
+        "process_cpu_seconds_total from its /metrics, from the send window's start to the end of delivery), "
+        "and the delivery lag inside the mesh (message stored -> frame written, parley_gateway_delivery_lag_seconds).",
+        "",
+        "| scenario | messages delivered | "
+        + " | ".join(f"{c} CPU ms / 1,000" for c in components)
+        + " | delivery lag p50 (ms) | delivery lag p99 (ms) |",
+        "| --- | ---: | " + "---: | " * len(components) + "---: | ---: |",
+    ]
+    for res in measured:
+        f = res.figures
+        cells = [_fmt(f.get(f"{_PER_1K}{c}")) for c in components]
+        lag = [_fmt(f.get("delivery_lag_p50_ms")), _fmt(f.get("delivery_lag_p99_ms"))]
+        lines.append(f"| {res.scenario} | {sum(res.delivered):,} | " + " | ".join(cells + lag) + " |")
+    return lines
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
@@ -140,6 +168,8 @@ def _markdown(run: dict[str, Any], rows: list[dict[str, Any]], results: list[Sce
         "",
         f"{m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, {m['os']}, Python {m['python']}; "
         f"{run.get('database', 'database: n/a')}. Target: {run['target']}.",
+        f"Tracing: {run.get('tracing', 'off')}"
+        + (f", {run['spans_received']:,} spans received." if "spans_received" in run else "."),
         "",
         "| scenario | figure | parley | baseline | ratio | target | met |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- |",
@@ -163,6 +193,7 @@ def _markdown(run: dict[str, Any], rows: list[dict[str, Any]], results: list[Sce
             f"{res.seconds:.1f} |"
         )
     lines += _steps_table(results)
+    lines += _cost_table(results)
     samples = [f"- {res.scenario}/{res.target}: {e}" for res in results for e in res.accounting.error_samples[:3]]
     if samples:
         lines += ["", "First errors:", "", *samples]

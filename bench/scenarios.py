@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bench import metrics
 from bench.plans import ClientSpec, Connected, Drain, Go, Outcome, Plan, Sent
 from bench.procstat import cpu_seconds, rss_kib
 from bench.ramp import RateSearch, shortfall
@@ -257,6 +258,8 @@ async def _drive(
 
     processes = {**target.pids, **{f"loadgen-{i}": pid for i, pid in enumerate(pool.pids)}}
     cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+    # The services' own counters, from here until every message is delivered (after the drain).
+    scraped_before = await asyncio.to_thread(metrics.read, target.metrics_urls)
     start = time.monotonic_ns() + 200_000_000  # time for every worker to get the message
     if hook is not None:
         await hook(result.scenario, duration_s)
@@ -272,6 +275,9 @@ async def _drive(
         expected.setdefault(room, set()).add(seq)
     outcomes = await pool.ask([Drain(expected, drain_s)] * workers, Outcome)
     result.merge(outcomes)
+    if target.metrics_urls:
+        scraped_after = await asyncio.to_thread(metrics.read, target.metrics_urls)
+        result.figures.update(metrics.figures(scraped_before, scraped_after, sum(result.delivered)))
     result.figures["drain_s"] = max(o.drain_seconds for o in outcomes)
     result.figures["pings"] = float(sum(o.pings for o in outcomes))
     result.figures["pongs"] = float(sum(o.pongs for o in outcomes))

@@ -28,8 +28,11 @@ class Stack(SupportStack):
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start(logs: Path, heartbeat_s: float = 20.0) -> Stack:
-    """Migrate fresh parley_bench_* databases and start the services with the bench's settings."""
+def start(logs: Path, heartbeat_s: float = 20.0, otlp_endpoint: str | None = None) -> Stack:
+    """Migrate fresh parley_bench_* databases and start the services with the bench's settings.
+
+    otlp_endpoint: where every component exports its traces (--trace); None leaves tracing off.
+    """
     reason = mysql.unavailable_reason()
     if reason:
         raise RuntimeError(reason)
@@ -42,6 +45,8 @@ def start(logs: Path, heartbeat_s: float = 20.0) -> Stack:
         "GATEWAY_WS_HEARTBEAT_SECONDS": str(heartbeat_s),
         **{f"{service}_LOG_LEVEL": "WARNING" for service in ("AUTH", "CHAT", "GATEWAY")},
     }
+    if otlp_endpoint:
+        settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
     stack = Stack(Path(tempfile.mkdtemp(prefix="parley-bench-")), env=settings, logs=logs)
     try:
         return stack.create_databases("parley_bench").up()

@@ -43,6 +43,7 @@ class Target:
     pids: dict[str, int] = field(default_factory=dict)  # service -> pid, for CPU and memory figures
     gateway_pid: int | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    metrics_urls: dict[str, str] = field(default_factory=dict)  # service -> its /metrics (bench/metrics.py)
 
     @property
     def ws_url(self) -> str:
@@ -137,6 +138,11 @@ class ParleyStack(_RestTarget):
     def __init__(self, stack: Stack) -> None:
         super().__init__("parley", stack.gateway_url, stack.pids, stack.gateway.process.pid)
         self.stack = stack
+        self.metrics_urls = {
+            name: processes[0].metrics_url
+            for name, processes in stack.processes.items()
+            if processes and processes[0].metrics_port is not None
+        }
 
     async def users(self, count: int) -> list[User]:
         started = time.perf_counter()

@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as redis
 
+from chat_svc import metrics
 from parley.chat.v1 import chat_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -84,9 +86,11 @@ class RedisEventBus:
 
     async def _append(self, client: redis.Redis, batch: list[pb.Event]) -> None:
         data = pb.StreamEventsResponse(events=batch).SerializeToString()
+        started = time.perf_counter()
         for attempt in range(PUBLISH_ATTEMPTS):
             try:
                 await client.xadd(self._stream, {FIELD: data}, maxlen=self._maxlen, approximate=True)
+                metrics.BROKER_PUBLISH_SECONDS.observe(time.perf_counter() - started)
                 self.published += len(batch)
                 return
             except (redis.RedisError, OSError) as exc:
@@ -114,6 +118,7 @@ class RedisEventBus:
                     for _stream, entries in reply or ():
                         for entry_id, fields in entries:
                             last_id = entry_id
+                            metrics.BROKER_CONSUME_LAG.observe(_age(entry_id))
                             data = fields.get(FIELD)
                             if data is not None:
                                 self._deliver(list(pb.StreamEventsResponse.FromString(data).events))
@@ -157,3 +162,9 @@ class RedisEventBus:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _age(entry_id: bytes | str) -> float:
+    """Seconds since an entry was appended: its id starts with Redis' clock in milliseconds."""
+    raw = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return max(0.0, time.time() - int(raw.partition("-")[0]) / 1000)

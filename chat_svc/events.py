@@ -66,6 +66,11 @@ class Subscription:
             return event.member_settings.user_id == self.user_id  # as are their settings
         return True
 
+    @property
+    def buffered(self) -> int:
+        """Events waiting to be taken."""
+        return len(self._buffer)
+
     def follow(self, rooms: Iterable[int]) -> None:
         """Also deliver these rooms' events, except rooms the user has left since subscribing."""
         if self.rooms is not None:
@@ -127,6 +132,14 @@ class EventHub:
         else:
             self._subscriptions.add(subscription)
         return subscription
+
+    def subscribers(self) -> int:
+        """How many subscriptions get events (read from the metrics thread: len is atomic)."""
+        return len(self._subscriptions)
+
+    def deepest(self) -> int:
+        """Events waiting in the fullest subscription's buffer (a metrics scrape; tuple() copies at once)."""
+        return max((s.buffered for s in tuple(self._subscriptions)), default=0)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Stop delivering to a subscription."""

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from chat_svc import access, files, models, repository, roles, rules, threads
+from chat_svc import access, files, metrics, models, repository, roles, rules, threads
 from chat_svc.domain import File, Message, Send, SendResult, Sent
 from chat_svc.locks import RoomLocks
 from chat_svc.publisher import Publisher
@@ -56,6 +56,7 @@ class _Batch:
         self._known = known
         self.results: list[SendResult | None] = [None] * len(sends)
         self.published: list[Message] = []  # new messages, and the originals of repeats: sent again
+        self.stored = 0  # new messages numbered (and inserted)
         self._first: dict[repository.Key, int] = {}  # a key sent twice in this batch: its first send
         self.fresh: dict[int, list[int]] = {}  # room -> indexes of its new messages, in arrival order
         self._roots: dict[tuple[int, int], threads.Root] = {}  # (room, seq) named by a reply, and real roots
@@ -195,6 +196,7 @@ class _Batch:
                     message = replace(message, file_count=len(attached), files=attached)
                 self.results[i] = Sent(message, False)
                 created.append(message)
+                self.stored += 1
             for k, root_seq in enumerate(touched, 1):
                 before = self._roots[(room_id, root_seq)].summary
                 summary = threads.with_replies(before, replies[root_seq], now)
@@ -299,6 +301,7 @@ class Messages:
         with self._locks.holding(send.room_id for send in sends):
             with self._db.sessions.begin() as s:
                 batch = self._write(s, sends)
+            metrics.MESSAGES_STORED.inc(batch.stored)
             self._publisher.created(batch.published)
             self._publisher.threads_updated(batch.thread_changes)
         return batch.answers()

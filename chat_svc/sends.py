@@ -8,20 +8,29 @@ under heavy load the batches grow and the commits per message fall.
 
 A send whose mentions are still being looked up (service.py asks auth_svc) is queued as the
 awaitable of its Send, in its place: it is awaited when its batch is taken, so sends keep their order.
+
+When tracing, each batch is a span linked to the span of every send it stores (common/tracing.py's
+`batch_span`), and the transaction's SQL spans are its children.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 
+from opentelemetry.trace import SpanContext
+
+from chat_svc import metrics
 from chat_svc.domain import Send, SendResult, Sent
 from chat_svc.messages import Messages
-from common import retry
+from common import retry, tracing
 from common.db import Database
 from common.errors import ServiceError
 
-Queued = tuple[Send | asyncio.Future[Send], asyncio.Future[SendResult]]
+# A send, its caller's future, and its caller's span (None when not tracing).
+Queued = tuple[Send | asyncio.Future[Send], asyncio.Future[SendResult], SpanContext | None]
+Ready = tuple[Send, asyncio.Future[SendResult], SpanContext | None]
 
 
 class SendBatcher:
@@ -61,7 +70,7 @@ class SendBatcher:
             room_id = item.room_id
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         lane = room_id % len(self._lanes)
-        self._lanes[lane].append((item, future))
+        self._lanes[lane].append((item, future, tracing.current_span_context()))
         if self._drainers[lane] is None:
             self._drainers[lane] = asyncio.create_task(self._drain(lane), name=f"send-batcher-{lane}")
         return future
@@ -78,24 +87,30 @@ class SendBatcher:
                     continue
                 self.batches += 1
                 self.sends += count
+                metrics.SEND_BATCH_SIZE.observe(len(batch))
+                started = time.perf_counter()
                 try:
-                    results = await self._db.run(self._messages.store, [item for item, _ in batch])
+                    with tracing.batch_span(
+                        "chat.send_batch", [span for *_, span in batch], {"parley.batch.size": len(batch)}
+                    ):
+                        results = await self._db.run(self._messages.store, [item for item, *_ in batch])
+                    metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
                 except Exception as exc:  # noqa: BLE001 - the database failed: every caller hears it
-                    for _, future in batch:
+                    for _, future, _span in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                for (_, future), result in zip(batch, results, strict=True):
+                for (_, future, _span), result in zip(batch, results, strict=True):
                     if not future.done():  # the caller may have gone (cancelled call)
                         future.set_result(result)
         finally:
             self._drainers[lane] = None
 
 
-async def _completed(queued: list[Queued]) -> list[tuple[Send, asyncio.Future[SendResult]]]:
+async def _completed(queued: list[Queued]) -> list[Ready]:
     """The batch's sends, each awaited if it was still being completed; one that failed is answered now."""
-    ready: list[tuple[Send, asyncio.Future[SendResult]]] = []
-    for item, future in queued:
+    ready: list[Ready] = []
+    for item, future, span in queued:
         if not isinstance(item, Send):
             await asyncio.wait([item])
             error = None if item.cancelled() else item.exception()
@@ -110,5 +125,5 @@ async def _completed(queued: list[Queued]) -> list[tuple[Send, asyncio.Future[Se
                     future.cancel()
                 continue
             item = item.result()
-        ready.append((item, future))
+        ready.append((item, future, span))
     return ready

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from chat_svc import metrics
 from parley.chat.v1 import chat_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ class Sequencer:
         fetched = [pb.Event(room_id=room_id, message_created=m) for m in messages if m.seq > after]
         if fetched:
             self.filled += len(fetched)
+            metrics.GAP_FILLS.inc(len(fetched))
             log.info("filled %d message(s) of room %s from the database", len(fetched), room_id)
         room.held = fetched + room.held
         out = self._release(room)

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import NamedTuple
 
+from chat_svc import metrics
 from chat_svc.broker import RedisEventBus
 from chat_svc.directory import UserDirectory
 from chat_svc.events import EventHub, EventSink
@@ -28,6 +29,7 @@ from common.server import (
     serve_until_signalled,
 )
 from common.tokens import KeySource, TokenVerifier
+from common.tracing import setup_tracing
 from parley.auth.v1 import auth_pb2_grpc
 from parley.chat.v1 import chat_pb2, chat_pb2_grpc
 
@@ -78,6 +80,7 @@ async def create_server(settings: ChatSettings, db: Database) -> Started:
         bus = RedisEventBus(settings.broker_url, settings.broker_stream, settings.broker_maxlen)
     # With a broker, streams are refused until its reader holds its place in the stream.
     hub = EventHub(asyncio.get_running_loop(), settings.stream_queue_events, available=bus is None)
+    metrics.watch_hub(hub.subscribers, hub.deepest)
     keys = auth_key_source(auth_stub, settings.keys_refresh_seconds)
     servicer = build_servicer(settings, db, hub, keys, UserDirectory(auth_stub), bus)
     revoked = servicer.revoked  # ended sessions, refused on every call
@@ -128,4 +131,5 @@ def main() -> None:
     """Entry point of `python -m chat_svc serve`."""
     settings = get_settings()
     setup_logging("chat_svc", settings.log_level)
+    setup_tracing("chat_svc")  # before the server, channels and engines: the instrumentations patch their making
     asyncio.run(serve(settings))

@@ -14,6 +14,7 @@ from chat_svc import convert
 from chat_svc.domain import Caller, SendResult
 from chat_svc.service import Chat
 from chat_svc.uploads import UploadStart
+from common import tracing
 from common.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unavailable
 from common.limits import UPLOAD_LIMIT_KEY
 from common.server import remaining
@@ -150,13 +151,15 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         async for request in requests:
             for item in request.items:
                 try:
-                    user = await self._verifier.verify(item.access_token)
-                    caller = Caller(user.user_id, item.access_token, time.monotonic() + ONWARD_TIMEOUT)
-                    send = item.send
-                    future = self._chat.submit(
-                        caller, send.room_id, send.client_msg_id, send.body, send.thread_root_seq,
-                        send.also_in_room, send.file_ids,
-                    )  # fmt: skip
+                    # The item's own trace (the stream is not traced): the group commit links to it.
+                    with tracing.context_from(item.traceparent):
+                        user = await self._verifier.verify(item.access_token)
+                        caller = Caller(user.user_id, item.access_token, time.monotonic() + ONWARD_TIMEOUT)
+                        send = item.send
+                        future = self._chat.submit(
+                            caller, send.room_id, send.client_msg_id, send.body, send.thread_root_seq,
+                            send.also_in_room, send.file_ids,
+                        )  # fmt: skip
                 except ServiceError as error:
                     outcomes.put_nowait(convert.outcome_pb(item.ref, error))
                     continue

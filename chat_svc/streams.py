@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
-from chat_svc import convert, rules
+from chat_svc import convert, metrics, rules
 from chat_svc.domain import Cursor, Member, Message, Room
 from chat_svc.events import EventHub, Subscription
 from chat_svc.history import History
@@ -51,8 +51,12 @@ class EventStreams:
         try:
             replayed: dict[int, int] = {}  # room -> the last seq the replay sent
             viewer = 0 if principal.is_service else principal.user_id  # whose `me` the replay sets
+            replay_messages = 0
             async for events in self._replay(cursors, replayed, viewer):
+                replay_messages += sum(1 for e in events if _created(e))
                 yield events
+            if cursors:
+                metrics.REPLAY_MESSAGES.observe(replay_messages)
             yield None
             while True:
                 events = await subscription.next_batch(self._batch_events)

@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, create_engine, event, text
+import sqlalchemy
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, event, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -32,12 +33,19 @@ log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, pool_size: int = 8, echo: bool = False) -> Engine:
-    """An engine for SQLite (the laptop default) or MySQL/MariaDB via mysqlclient."""
+    """An engine for SQLite (the laptop default) or MySQL/MariaDB via mysqlclient.
+
+    Made through `sqlalchemy.create_engine` looked up at call time, which the SQLAlchemy tracing
+    instrumentation patches (common/tracing.py). Parameters are hidden from log lines and error
+    messages: they hold message bodies and password hashes.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sqlalchemy.create_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": 30, "check_same_thread": False}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -54,9 +62,10 @@ def make_engine(url: str, pool_size: int = 8, echo: bool = False) -> Engine:
         # A database that moved or died mid-failover must not hold a worker for minutes: fail fast
         # (the host name is resolved again on every connect, so a new address is picked up).
         connect_args["connect_timeout"] = 5
-    return create_engine(
+    return sqlalchemy.create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=0,
         pool_pre_ping=True,

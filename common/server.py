@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from common.grpc_errors import ErrorInterceptor
+from common.grpc_metrics import ServerMetricsInterceptor, client_interceptors
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,11 @@ class ReadinessWatch(Protocol):
 
 
 def new_server() -> aio.Server:
-    """An asyncio gRPC server whose handler errors become status codes."""
-    return aio.server(interceptors=[ErrorInterceptor()], options=SERVER_OPTIONS)
+    """An asyncio gRPC server whose handler errors become status codes, and whose calls are counted.
+
+    The metrics interceptor comes first (outermost), so it sees the status ErrorInterceptor gives.
+    """
+    return aio.server(interceptors=[ServerMetricsInterceptor(), ErrorInterceptor()], options=SERVER_OPTIONS)
 
 
 def add_health_and_reflection(
@@ -144,7 +148,7 @@ SERVICE_CONFIG = json.dumps(
 
 
 def channel(target: str) -> aio.Channel:
-    """A client channel with keepalive, round-robin over the target's addresses, and safe retries.
+    """A client channel with keepalive, round-robin over the target's addresses, safe retries, and call metrics.
 
     target is a gRPC target: host:port, several replicas as ipv4:h1:p1,h2:p2, or dns:///name:port.
     """
@@ -156,6 +160,7 @@ def channel(target: str) -> aio.Channel:
             ("grpc.service_config", SERVICE_CONFIG),
             ("grpc.enable_retries", 1),
         ],
+        interceptors=client_interceptors(),
     )
 
 

@@ -21,6 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from common import logs
 from common.errors import PermissionDenied, Unauthenticated, Unavailable
 from common.revocations import RevokedSessions
 
@@ -170,6 +171,8 @@ class TokenVerifier:
             self._verified[token] = (principal, key_id)
         if principal.session_id in self.revoked:
             raise Unauthenticated("this session has ended; sign in again")
+        if not principal.is_service:
+            logs.user_id.set(principal.user_id)  # the rest of this request's log lines name its user
         return principal
 
     async def _verify(self, token: str) -> tuple[Principal, str]:

@@ -15,11 +15,12 @@ FROM python:3.11.15-slim-bookworm
 
 # scripts/bootstrap needs: a compiler and the MariaDB headers (mysqlclient), git (it hashes the
 # web app's sources with `git ls-files`), chromium for the browser tests, and redis-server for
-# the scale-out tests (they start and kill brokers of their own).
+# the scale-out tests (they start and kill brokers of their own), prometheus (promtool and a real
+# Prometheus for tests/test_observability.py; an image starts no service, so it never runs on its own).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        gcc libc6-dev default-libmysqlclient-dev pkg-config git chromium redis-server \
+        gcc libc6-dev default-libmysqlclient-dev pkg-config git chromium redis-server prometheus \
     && rm -rf /var/lib/apt/lists/* \
     # The mounted tree belongs to the host's user; without this git refuses to read it.
     && git config --system --add safe.directory /repo

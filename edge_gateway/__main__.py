@@ -10,6 +10,7 @@ import uvicorn
 
 from common.logs import setup_logging
 from common.metrics import serve_metrics
+from common.tracing import setup_tracing
 from edge_gateway.app import create_app
 from edge_gateway.settings import get_settings
 from edge_gateway.ws.wire import WireMiddleware
@@ -22,6 +23,7 @@ def main() -> None:
     parser.parse_args()
     settings = get_settings()
     setup_logging("edge_gateway", settings.log_level)
+    setup_tracing("edge_gateway")  # before the app and its channels: the instrumentations patch their making
     config = uvicorn.Config(
         WireMiddleware(create_app(settings)),  # outermost, to see uvicorn's own `send`
         host=settings.host,

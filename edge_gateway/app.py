@@ -14,13 +14,15 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from common.auth_client import PolledRevocations
 from common.revocations import BrokerRevocations
-from edge_gateway import errors
+from common.tracing import instrument_app
+from edge_gateway import errors, metrics
 from edge_gateway.backends import Backends
 from edge_gateway.cluster import Cluster, ClusterPeers
 from edge_gateway.deps import API_PREFIX, limit_by_address, limit_by_user
 from edge_gateway.exact_bounds import restore_integers
 from edge_gateway.headers import SecurityHeaders
 from edge_gateway.rates import RateLimits
+from edge_gateway.request_metrics import RequestMetrics
 from edge_gateway.routes import auth, consent, files, health, messages, rooms, search, users
 from edge_gateway.schemas import error_responses
 from edge_gateway.settings import GatewaySettings, get_settings
@@ -41,6 +43,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         backends = Backends.connect(config)
         index = SocketIndex()
+        metrics.count_users(index.user_count)
         peers = ClusterPeers() if config.broker_url else None  # the other gateways, through Redis
         presence = Presence(index, peers or NoPeers(), config.presence_room_limit)
         fanout = Fanout(backends, index, presence, lambda c: catch_up(backends, c, resync_cursors(c)))
@@ -89,11 +92,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     errors.install(app)
     _extend_document(app)
+    # Innermost of the middleware: it sees the route the router matched and the status answered.
+    app.add_middleware(RequestMetrics)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=config.cors_origins,
         allow_methods=["*"],
-        allow_headers=["Authorization", "Content-Type"],
+        # traceparent: the web app sends W3C trace context with each call (common/tracing.py).
+        allow_headers=["Authorization", "Content-Type", "traceparent"],
         # Content-Disposition -- files: the web app names a saved download after it; Retry-After: a throttled
         # sign-in says how long to wait.
         expose_headers=["Content-Disposition", "Retry-After"],
@@ -108,6 +114,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     for router in (users.router, rooms.router, consent.router, messages.router, files.router, search.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(limit_by_user)], responses=_LIMITED)
     app.include_router(endpoint.router, prefix=API_PREFIX)
+    instrument_app(app)  # when tracing is on: a span per REST request, its context from `traceparent`
     return app
 
 

@@ -11,11 +11,15 @@ when it was the last of its kind (auth_svc, the balancer and the web app are alw
 everything stops with status 1. Ctrl-C (SIGINT) or SIGTERM stops everything cleanly: SIGTERM to each
 component, which finishes its in-flight calls.
 
-    python scripts/supervise.py [--replicas N] [--restarts 5] [--within 60] [--no-webapp]
+    python scripts/supervise.py [--replicas N] [--restarts 5] [--within 60] [--no-webapp] [--observe]
 
 Ports come from AUTH_PORT, CHAT_PORT, GATEWAY_PORT and WEB_PORT (as scripts/run sets them): chat_svc
 replica i listens on CHAT_PORT + 10 i; with replicas, gateway i on GATEWAY_PORT + 1 + i and the
-balancer on GATEWAY_PORT. Output goes to the terminal and to var/log/<name>.log.
+balancer on GATEWAY_PORT. Each serves its metrics on AUTH_METRICS_PORT, CHAT_METRICS_PORT + 10 i and
+GATEWAY_METRICS_PORT + 10 i. With --observe a Prometheus (Debian's, PARLEY_PROMETHEUS or
+/usr/bin/prometheus) scrapes every one of them from PARLEY_PROMETHEUS_PORT (9190: not Prometheus'
+usual 9090, which a system-wide one may hold), its configuration and data under var/prometheus/.
+Output goes to the terminal and to var/log/<name>.log.
 """
 
 from __future__ import annotations
@@ -33,8 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
+# Job names as in the manifests (deploy/k8s): the dashboard and alerts (deploy/observability) select on them.
+JOBS = {"auth_svc": "auth-svc", "chat_svc": "chat-svc", "edge_gateway": "edge-gateway"}
 
 
 @dataclass
@@ -47,6 +55,7 @@ class Component:
     port: int
     env: dict[str, str] = field(default_factory=dict)  # on top of the supervisor's environment
     instance_env: str = ""  # a variable that gets a fresh value per start (GATEWAY_INSTANCE_ID)
+    metrics_port: int | None = None  # where it serves /metrics
     process: asyncio.subprocess.Process | None = None
     starts: int = 0
     exits: deque[float] = field(default_factory=deque)  # monotonic times of recent exits
@@ -69,11 +78,14 @@ def plan(replicas: int, env: dict[str, str], webapp: bool) -> list[Component]:
         chat_target = "ipv4:" + ",".join(f"127.0.0.1:{p}" for p in chat_ports)
     else:
         chat_target = env.get("GATEWAY_CHAT_ADDRESS", f"127.0.0.1:{chat_port}")
-    components = [Component("auth_svc", "auth_svc", [PYTHON, "-m", "auth_svc", "serve"], auth_port)]
+    auth_metrics = int(env.get("AUTH_METRICS_PORT", "9101"))
+    auth = Component("auth_svc", "auth_svc", [PYTHON, "-m", "auth_svc", "serve"], auth_port, metrics_port=auth_metrics)
+    components = [auth]
     for i, port in enumerate(chat_ports):
         name = f"chat_svc-{i}" if many else "chat_svc"
         chat_env = {"CHAT_PORT": str(port), "CHAT_METRICS_PORT": str(chat_metrics + 10 * i)}
-        components.append(Component(name, "chat_svc", [PYTHON, "-m", "chat_svc", "serve"], port, chat_env))
+        command = [PYTHON, "-m", "chat_svc", "serve"]
+        components.append(Component(name, "chat_svc", command, port, chat_env, metrics_port=chat_metrics + 10 * i))
     for i, port in enumerate(gateway_ports):
         name = f"edge_gateway-{i}" if many else "edge_gateway"
         gateway_env = {
@@ -83,7 +95,10 @@ def plan(replicas: int, env: dict[str, str], webapp: bool) -> list[Component]:
             "GATEWAY_CHAT_ADDRESS": chat_target,
         }
         command = [PYTHON, "-m", "edge_gateway", "serve"]
-        components.append(Component(name, "edge_gateway", command, port, gateway_env, "GATEWAY_INSTANCE_ID"))
+        metrics = gateway_metrics + 10 * i
+        components.append(
+            Component(name, "edge_gateway", command, port, gateway_env, "GATEWAY_INSTANCE_ID", metrics_port=metrics)
+        )
     if many:
         balancer = [PYTHON, str(ROOT / "scripts" / "balancer.py"), str(gateway_port), *map(str, gateway_ports)]
         components.append(Component("balancer", "balancer", balancer, gateway_port))
@@ -93,6 +108,39 @@ def plan(replicas: int, env: dict[str, str], webapp: bool) -> list[Component]:
         web_env = {"PORT": str(web_port), "HOSTNAME": "0.0.0.0", "NEXT_TELEMETRY_DISABLED": "1"}
         components.append(Component("webapp", "webapp", ["node", str(server_js)], web_port, web_env))
     return components
+
+
+def prometheus_config(components: list[Component], alerts: Path, interval_s: float = 5.0) -> dict[str, Any]:
+    """A Prometheus configuration scraping every component's metrics port; instance = the component's name."""
+    jobs: dict[str, list[dict[str, Any]]] = {}
+    for c in components:
+        if c.metrics_port is not None and c.kind in JOBS:
+            group = {"targets": [f"127.0.0.1:{c.metrics_port}"], "labels": {"instance": c.name}}
+            jobs.setdefault(JOBS[c.kind], []).append(group)
+    interval = f"{interval_s:g}s"
+    return {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "rule_files": [str(alerts)],
+        "scrape_configs": [{"job_name": job, "static_configs": groups} for job, groups in jobs.items()],
+    }
+
+
+def prometheus(components: list[Component], env: dict[str, str], folder: Path) -> Component:
+    """The Prometheus of --observe: its configuration written into folder, its data kept there too."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "prometheus.yml"
+    alerts = ROOT / "deploy" / "observability" / "alerts.yml"
+    config.write_bytes(orjson.dumps(prometheus_config(components, alerts)))  # JSON is YAML
+    port = int(env.get("PARLEY_PROMETHEUS_PORT", "9190"))
+    command = [
+        env.get("PARLEY_PROMETHEUS", "/usr/bin/prometheus"),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        "--storage.tsdb.retention.time=2d",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
+    return Component("prometheus", "prometheus", command, port)
 
 
 async def listening(port: int) -> bool:
@@ -293,6 +341,13 @@ def banner(components: list[Component], replicas: int, env: dict[str, str]) -> s
         lines.append(
             f"    {replicas} gateways on ports {gateways} behind the balancer on :{gateway_port}; broker {broker}"
         )
+    metrics = [f"{c.name} http://127.0.0.1:{c.metrics_port}/metrics" for c in components if c.metrics_port]
+    if metrics:
+        lines.append("    metrics   " + "\n              ".join(metrics))
+    if "prometheus" in by_kind:
+        lines.append(
+            f"    Prometheus http://127.0.0.1:{by_kind['prometheus'][0]}   (graphs, alerts; docs/observability.md)"
+        )
     lines += [
         "  A component that dies is started again (try kill -9 on one of the pids above; docs/scaling.md).",
         "  Logs: var/log/. grpcurl: .venv/bin/grpcurl. Press Ctrl-C to stop.",
@@ -309,6 +364,7 @@ def main() -> None:
     parser.add_argument("--restarts", type=int, default=5, help="restarts allowed within --within seconds")
     parser.add_argument("--within", type=float, default=60.0, help="the crash-loop window in seconds")
     parser.add_argument("--no-webapp", action="store_true", help="do not start the built web app")
+    parser.add_argument("--observe", action="store_true", help="also run a Prometheus scraping every component")
     parser.add_argument("--log-dir", type=Path, default=ROOT / "var" / "log")
     args = parser.parse_args()
     if not 1 <= args.replicas <= 99:
@@ -316,6 +372,8 @@ def main() -> None:
     args.log_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     components = plan(args.replicas, env, webapp=not args.no_webapp)
+    if args.observe:
+        components.append(prometheus(components, env, ROOT / "var" / "prometheus"))
     supervisor = Supervisor(components, args.log_dir, args.restarts, args.within)
     sys.exit(asyncio.run(supervisor.run(banner(components, args.replicas, env))))
 

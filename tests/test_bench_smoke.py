@@ -1,7 +1,8 @@
 """`python -m bench --quick` (what scripts/bench --quick runs) works end to end: a smoke test, no speed asserted.
 
 It starts its own stack on fresh parley_bench_* databases, runs every scenario against it and against
-the baseline server, and must account for every message: nothing lost, duplicated or failed.
+the baseline server, and must account for every message: nothing lost, duplicated or failed; the
+report gives each component's CPU milliseconds per 1,000 delivered messages, read from its /metrics.
 """
 
 from __future__ import annotations
@@ -52,4 +53,9 @@ def test_quick_bench_runs_every_scenario_with_nothing_lost(tmp_path: Path) -> No
         if result["target"] == "parley" and result["scenario"] != "idle":
             assert counts["db_checked"], where  # compared with the messages table in chat_db
             assert result["figures"]["messages_acked"] > 0, where
-    assert "| scenario | figure | parley | baseline | ratio | target | met |" in (out / "report.md").read_text()
+            for component in ("auth_svc", "chat_svc", "edge_gateway"):  # from each one's /metrics
+                assert f"cpu_ms_per_1k_delivered_{component}" in result["figures"], where
+            assert result["figures"]["cpu_ms_per_1k_delivered_edge_gateway"] > 0, where
+    markdown = (out / "report.md").read_text()
+    assert "| scenario | figure | parley | baseline | ratio | target | met |" in markdown
+    assert "| edge_gateway CPU ms / 1,000 |" in markdown

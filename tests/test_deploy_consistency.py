@@ -52,6 +52,7 @@ from tests.support import IN_CI
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
 K8S = ROOT / "deploy" / "k8s"
+OBSERVABILITY = ROOT / "deploy" / "observability"
 OVERLAYS = ["base", "overlays/dev", "overlays/prod"]
 
 
@@ -73,6 +74,13 @@ class Component:
         if self.settings is None:
             return 3000
         return int(self.settings.model_fields["port"].default)
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The default port of its Prometheus /metrics (None: it serves none)."""
+        if self.settings is None:
+            return None
+        return int(self.settings.model_fields["metrics_port"].default)
 
     def env_name(self, field: str) -> str:
         """The environment variable of a settings field."""
@@ -301,7 +309,7 @@ def test_base_images_are_exact_and_shared_across_files() -> None:
     images |= {str(s["image"]) for s in compose("compose.test.yaml")["services"].values() if "build" not in s}
     for image in images:
         # MinIO's releases are named by their build time (RELEASE.2025-04-22T22-12-26Z): exact too.
-        exact = r"[\w./-]+:(\d+\.\d+\.\d+(-[\w.-]+)?|RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)"
+        exact = r"[\w./-]+:(v?\d+\.\d+\.\d+(-[\w.-]+)?|RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)"
         assert re.fullmatch(exact, image), f"not pinned to a patch release: {image}"
     assert bases("webapp") == {"node:20.20.2-bookworm-slim"}
     assert bases("tests") == {"node:20.20.2-bookworm-slim", "python:3.11.15-slim-bookworm"}
@@ -575,8 +583,11 @@ def test_k8s_deployment_image_command_ports(overlay: str, component: Component) 
     assert spec["image"] == f"parley/{component.name}:dev"
     if component.package:
         assert spec["args"] == service(component.name)["command"]
-    (port,) = spec["ports"]
+    port, *metrics = spec["ports"]
     assert port["containerPort"] == component.port
+    # The metrics port has no Service: only Prometheus reaches it (test_k8s_pod_monitor_scrapes_every_replica).
+    assert [(m["name"], m["containerPort"]) for m in metrics] == ([("metrics", component.metrics_port)] * bool(metrics))
+    assert bool(metrics) == (component.metrics_port is not None)
     svc = resource(overlay, "Service", component.name)
     (svc_port,) = svc["spec"]["ports"]
     assert (svc_port["port"], svc_port["targetPort"]) == (component.port, port["name"])
@@ -854,7 +865,7 @@ def _k8s_headless_service_problems(service: dict[str, Any], chat: dict[str, Any]
         problems.append(f"Service/{name} publishes not-ready addresses: calls would reach pods that are not ready")
     if spec.get("selector") != chat["spec"]["selector"]["matchLabels"]:
         problems.append(f"Service/{name}'s selector {spec.get('selector')} does not select the chat-svc pods")
-    (container_port,) = chat["spec"]["template"]["spec"]["containers"][0]["ports"]
+    container_port, *_ = chat["spec"]["template"]["spec"]["containers"][0]["ports"]  # gRPC first, then metrics
     ports = [p for p in spec.get("ports", []) if p["port"] == port]
     if not ports or ports[0].get("targetPort", ports[0]["port"]) not in (
         container_port["name"],
@@ -1067,6 +1078,8 @@ _DESTINATIONS: dict[str, Callable[[str], tuple[str | None, int]]] = {
 }
 # The Ingress's controller as a NetworkPolicy peer, by ingress class: (its namespace, its pods' name).
 INGRESS_CONTROLLERS = {"nginx": ("ingress-nginx", "ingress-nginx")}
+# The Prometheus the PodMonitors feed, as a NetworkPolicy peer (deploy/observability/k8s/pod-monitors.yaml).
+PROMETHEUS_PEER = "monitoring/prometheus"
 DEV_REDIS = K8S / "dev-redis.yaml"
 
 
@@ -1213,7 +1226,26 @@ def needed_connections(resources: Resources, secrets: dict[str, dict[str, str]])
                 found = _destination(resources, backend["name"], port)
                 assert found is not None
                 needed.add((f"{namespace}/{controller}", *found))
-    return needed
+    return needed | scrape_connections(resources)
+
+
+def scrape_connections(resources: Resources) -> set[Connection]:
+    """Prometheus to every pod a PodMonitor selects, on the container port its endpoints name."""
+    scrapes: set[Connection] = set()
+    known = {name for name, _, _ in _workloads(resources)}
+    for monitor in (r for r in resources if r["kind"] == "PodMonitor"):
+        pods = _names(monitor["spec"]["selector"], known)
+        for endpoint in monitor["spec"]["podMetricsEndpoints"]:
+            for name, _, spec in _workloads(resources):
+                ports = {p.get("name"): p["containerPort"] for p in spec.get("ports", [])} if name in pods else {}
+                if endpoint["port"] in ports:
+                    scrapes.add((PROMETHEUS_PEER, name, int(ports[endpoint["port"]])))
+    return scrapes
+
+
+def observability(name: str) -> Resources:
+    """A file of deploy/observability/k8s (PodMonitors, PrometheusRule: CRDs, outside the kustomize base)."""
+    return [doc for doc in yaml.safe_load_all((OBSERVABILITY / "k8s" / name).read_text()) if doc]
 
 
 def _names(selector: dict[str, Any], known: set[str]) -> set[str]:
@@ -1331,15 +1363,19 @@ def test_k8s_broker_urls_carry_the_password(overlay: str) -> None:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_k8s_network_policies_allow_exactly_what_is_used(overlay: str) -> None:
     """Ingress is denied; each pod reaches the databases, broker and services it names; nothing else is open."""
-    assert network_policy_problems(rendered(overlay), example_secrets()) == []
+    monitors = observability("pod-monitors.yaml")
+    assert network_policy_problems([*rendered(overlay), *monitors], example_secrets()) == []
     # With the dev Redis beside them: its Service leads to the pods the broker policy protects.
-    assert network_policy_problems([*rendered(overlay), *dev_redis()], example_secrets()) == []
+    assert network_policy_problems([*rendered(overlay), *monitors, *dev_redis()], example_secrets()) == []
 
 
 def test_k8s_network_policies_name_the_connections() -> None:
     """The derivation sees the connections the architecture has (a guard against it finding none)."""
-    needed = needed_connections(rendered("base"), example_secrets())
+    needed = needed_connections([*rendered("base"), *observability("pod-monitors.yaml")], example_secrets())
     assert needed == {
+        (PROMETHEUS_PEER, "auth-svc", AUTH.metrics_port),
+        (PROMETHEUS_PEER, "chat-svc", CHAT.metrics_port),
+        (PROMETHEUS_PEER, "edge-gateway", GATEWAY.metrics_port),
         ("ingress-nginx/ingress-nginx", "edge-gateway", GATEWAY.port),
         ("ingress-nginx/ingress-nginx", "webapp", WEBAPP.port),
         ("edge-gateway", "auth-svc", AUTH.port),
@@ -1434,7 +1470,34 @@ def _no_mutation(_: Any) -> None:
     pass
 
 
+def _no_scrape_rule(name: str) -> Mutation:
+    def mutate(resources: Resources) -> None:
+        policy = _find(resources, "NetworkPolicy", name)
+        assert policy is not None
+        policy["spec"]["ingress"] = [r for r in policy["spec"]["ingress"] if "namespaceSelector" not in r["from"][0]]
+
+    return mutate
+
+
+def _monitor_port(port: str) -> Mutation:
+    def mutate(resources: Resources) -> None:
+        monitor = _find(resources, "PodMonitor", "parley")
+        assert monitor is not None
+        monitor["spec"]["podMetricsEndpoints"][0]["port"] = port
+
+    return mutate
+
+
 NETWORK_MUTATIONS = [
+    pytest.param(
+        _no_scrape_rule("chat-svc"),
+        _no_mutation,
+        f"{PROMETHEUS_PEER} may not reach chat-svc:9102",
+        id="metrics-blocked",
+    ),
+    pytest.param(
+        _monitor_port("grpc"), _no_mutation, f"auth-svc:9101 is open to {PROMETHEUS_PEER}", id="monitor-other-port"
+    ),
     pytest.param(_drop_policy("default-deny-ingress"), _no_mutation, "no default-deny policy", id="no-default-deny"),
     pytest.param(
         _policy_sources("auth-svc", ["edge-gateway"]),
@@ -1481,7 +1544,7 @@ def test_k8s_network_policy_rules_catch_mistakes(
     mutate: Mutation, mutate_secrets: Callable[[dict[str, dict[str, str]]], None], problem: str
 ) -> None:
     """The NetworkPolicy rule fires on a copy of the prod rendering (or of the example Secrets) with one mistake."""
-    resources = copy.deepcopy(rendered("overlays/prod"))
+    resources = copy.deepcopy([*rendered("overlays/prod"), *observability("pod-monitors.yaml")])
     secrets = copy.deepcopy(example_secrets())
     mutate(resources)
     mutate_secrets(secrets)
@@ -1615,3 +1678,58 @@ def test_cd_render_step_renders_a_valid_release(tmp_path: Path, overlay: str, na
     }
     assert images == {f"ghcr.io/parley-org/parley-{c.name}:sha-{sha}" for c in COMPONENTS}
     assert {r["metadata"]["namespace"] for r in resources} == {namespace}
+
+
+# ---- observability (deploy/observability; tests/test_observability.py runs promtool on it) ---------
+
+
+def test_k8s_pod_monitor_scrapes_every_replica() -> None:
+    """The PodMonitor selects every Python component's pods on their metrics port; job = the name label."""
+    (monitor,) = observability("pod-monitors.yaml")
+    assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"
+    known = {name for name, _, _ in _workloads(rendered("base"))}
+    assert _names(monitor["spec"]["selector"], known) == {c.name for c in PYTHON}
+    assert scrape_connections([*rendered("base"), monitor]) == {
+        (PROMETHEUS_PEER, c.name, c.metrics_port) for c in PYTHON
+    }
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("component", PYTHON, ids=lambda c: c.name)
+def test_k8s_metrics_port_is_the_one_served(overlay: str, component: Component) -> None:
+    """The `metrics` container port is the *_METRICS_PORT the container's settings serve on."""
+    spec = container(overlay, "Deployment", component.name)
+    (port,) = [p["containerPort"] for p in spec["ports"] if p["name"] == "metrics"]
+    assert int(k8s_env(spec).get(component.env_name("metrics_port"), component.metrics_port or 0)) == port
+
+
+def test_k8s_prometheus_rule_is_the_alert_rules() -> None:
+    """The PrometheusRule holds exactly the groups of deploy/observability/alerts.yml."""
+    (rule,) = observability("prometheus-rule.yaml")
+    assert rule["kind"] == "PrometheusRule"
+    assert rule["spec"]["groups"] == yaml.safe_load((OBSERVABILITY / "alerts.yml").read_text())["groups"]
+
+
+def test_compose_prometheus_scrapes_every_component() -> None:
+    """The compose Prometheus config scrapes each Python service on its metrics port, job = the service's name."""
+    config = yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text())
+    jobs = {
+        job["job_name"]: [target for group in job["static_configs"] for target in group["targets"]]
+        for job in config["scrape_configs"]
+    }
+    assert jobs == {c.name: [f"{c.name}:{c.metrics_port}"] for c in PYTHON}
+
+
+def test_compose_prometheus_and_grafana_are_provisioned() -> None:
+    """The compose Prometheus reads deploy/observability; Grafana gets its data source and the dashboard's folder."""
+    prometheus, grafana = service("prometheus"), service("grafana")
+    assert "../deploy/observability:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    provisioning = OBSERVABILITY / "grafana" / "provisioning"
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "parley.yml").read_text())["providers"]
+    assert f"../deploy/observability/grafana:{provider['options']['path']}:ro" in grafana["volumes"]
+    assert "../deploy/observability/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    (source,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    assert urlsplit(source["url"]).hostname == "prometheus" and urlsplit(source["url"]).port == 9090
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == f"{provider['options']['path']}/parley.json" and (OBSERVABILITY / "grafana/parley.json").exists()

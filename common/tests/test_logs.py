@@ -1,4 +1,4 @@
-"""JSON log lines: one object per line with the service name."""
+"""JSON log lines: one object per line with the service name, the trace and the user."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import json
 import logging
 import sys
 
-from common.logs import JsonFormatter, setup_logging
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext
+
+from common.logs import JsonFormatter, setup_logging, user_id
 
 
 def _record(message: str, *args: object, exc_info: object = None) -> logging.LogRecord:
@@ -45,6 +48,39 @@ def test_setup_logging_replaces_root_handlers() -> None:
         assert len(root.handlers) == 1
         assert isinstance(root.handlers[0].formatter, JsonFormatter)
         assert root.level == logging.DEBUG
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+
+
+def test_a_line_inside_a_span_names_its_trace_and_span() -> None:
+    """Inside a span, the line carries trace_id and span_id as W3C hex; outside, neither."""
+    span = NonRecordingSpan(SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, is_remote=False))
+    with trace.use_span(span):
+        entry = json.loads(JsonFormatter("chat_svc").format(_record("in a span")))
+    assert (entry["trace_id"], entry["span_id"]) == ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
+    outside = json.loads(JsonFormatter("chat_svc").format(_record("outside")))
+    assert "trace_id" not in outside and "span_id" not in outside
+
+
+def test_a_line_names_the_verified_user() -> None:
+    """Once user_id is set (the caller's token verified), lines carry it; before, they do not."""
+    assert "user_id" not in json.loads(JsonFormatter("chat_svc").format(_record("anonymous")))
+    token = user_id.set(42)
+    try:
+        assert json.loads(JsonFormatter("chat_svc").format(_record("signed in")))["user_id"] == 42
+    finally:
+        user_id.reset(token)
+
+
+def test_payload_loggers_stay_at_info_under_debug() -> None:
+    """At DEBUG, the libraries that log frame payloads or request bodies (websockets via uvicorn) stay at INFO."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        setup_logging("edge_gateway", "DEBUG")
+        assert not logging.getLogger("uvicorn.error").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("edge_gateway").isEnabledFor(logging.DEBUG)
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)

@@ -1,8 +1,10 @@
 """Fixtures for the gateway's end-to-end tests: real auth_svc, chat_svc and gateway processes on MySQL.
 
 `stack` (tests.support.stack) starts the three processes once per session on fresh
-parley_test_gw_* databases; `api` is an anonymous HTTP client for /api/v1; `stack.register()` signs
-up a fresh user; `new_user(prefix)` does that and gives a client signed in as them.
+parley_test_gw_* databases; `traced_stack` another such stack (with a broker) that exports its
+traces to an in-test OTLP collector and logs at DEBUG; `api` is an anonymous HTTP client for
+/api/v1; `stack.register()` signs up a fresh user; `new_user(prefix)` does that and gives a client
+signed in as them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import httpx
 import pytest
 
 from tests.support import mysql
+from tests.support.otlp import Collector
 from tests.support.stack import GATEWAY_SECRET as GATEWAY_SECRET, PASSWORD as PASSWORD, Stack
 
 GatewayStack = Stack
@@ -30,6 +33,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield started.create_databases("parley_test_gw").up()
     finally:
         started.stop()
+
+
+@pytest.fixture(scope="session")
+def traced_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Collector]]:
+    """A stack with a broker whose processes export spans over OTLP to a collector here, and log at DEBUG."""
+    if mysql.unavailable_reason():
+        pytest.skip(mysql.unavailable_reason() or "")
+    collector = Collector().start()
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",  # export within a tenth of a second, not five
+        **{f"{prefix}_LOG_LEVEL": "DEBUG" for prefix in ("AUTH", "CHAT", "GATEWAY")},
+    }
+    started = Stack(tmp_path_factory.mktemp("traced-stack"), env=env)
+    try:
+        yield started.create_databases("parley_test_tr").up(broker=True), collector
+    finally:
+        started.stop()
+        collector.stop()
 
 
 @pytest.fixture

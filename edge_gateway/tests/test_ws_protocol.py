@@ -21,6 +21,23 @@ def test_auth_frame_with_cursors_parses() -> None:
     assert frame.cursors[0].room_id == 3 and frame.cursors[0].after_seq == 7 and frame.cursors[0].after_change == 0
 
 
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def test_a_frames_traceparent_is_kept() -> None:
+    """A well-formed W3C traceparent on a command frame is parsed into the frame."""
+    assert p.parse(orjson.dumps({"type": "ping", "traceparent": TRACEPARENT}), LIMIT).traceparent == TRACEPARENT
+
+
+@pytest.mark.parametrize(
+    "value", ["", "not-a-trace", TRACEPARENT.upper(), TRACEPARENT + "-" + "x" * 100, 5, None, ["00"], {"a": 1}]
+)
+def test_a_bad_traceparent_is_ignored_not_refused(value: object) -> None:
+    """A malformed, oversized or non-string traceparent is dropped and the frame still parses."""
+    frame = p.parse(orjson.dumps({"type": "ping", "ref": "r", "traceparent": value}), LIMIT)
+    assert (frame.type, frame.ref, frame.traceparent) == ("ping", "r", None)
+
+
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import grpc
 
+from edge_gateway import metrics
 from edge_gateway.backends import Backends
 from edge_gateway.errors import close_code, from_rpc_error
 from edge_gateway.ws import protocol as p
@@ -21,7 +22,8 @@ async def catch_up(backends: Backends, connection: Connection, cursors: list[pb.
     """Send what the connection missed after its cursors, then caught_up, then the live events held meanwhile."""
     try:
         if cursors:
-            await _replay(backends, connection, cursors)
+            metrics.RESUMES.inc()
+            metrics.REPLAY_MESSAGES.observe(await _replay(backends, connection, cursors))
         connection.writer.send(CAUGHT_UP)
     except grpc.aio.AioRpcError as exc:
         error = from_rpc_error(exc)
@@ -31,20 +33,24 @@ async def catch_up(backends: Backends, connection: Connection, cursors: list[pb.
         connection.release()
 
 
-async def _replay(backends: Backends, connection: Connection, cursors: list[pb.RoomCursor]) -> None:
+async def _replay(backends: Backends, connection: Connection, cursors: list[pb.RoomCursor]) -> int:
+    """Send the missed events; how many new messages' frames went out."""
     call = backends.chat.StreamEvents(pb.StreamEventsRequest(cursors=cursors), metadata=connection.metadata)
+    messages = 0
     try:
         async for response in call:
             # A socket closed meanwhile (gone, too slow, signed out) stops the replay: no more pages.
             if response.caught_up or not connection.writer.open:
-                return
+                break
             for event in response.events:
                 frame = p.event_frame(event)
                 if frame is not None:
                     seq, change = p.event_position(event)
-                    connection.deliver(event.room_id, seq, change, p.encode(frame), replay=True)
+                    if connection.deliver(event.room_id, seq, change, p.encode(frame), replay=True) and seq:
+                        messages += 1
     finally:
         call.cancel()
+    return messages
 
 
 def resync_cursors(connection: Connection) -> list[pb.RoomCursor]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 
+from common import tracing
 from edge_gateway.backends import Backends
 from edge_gateway.deps import verify_user_token
 from edge_gateway.errors import ApiError, from_rpc_error
@@ -92,7 +93,17 @@ class Commands:
             self._expiry.cancel()
 
     async def handle(self, frame: f.ClientFrame) -> None:
-        """Act on one client frame; answer with its ack or an error frame."""
+        """Act on one client frame; answer with its ack or an error frame.
+
+        When tracing, each frame is a span of its own (the instrumentations do not see WebSocket frames),
+        in the trace its `traceparent` names if it carries one.
+        """
+        with tracing.frame_span(f"ws {frame.type}", frame.traceparent, {"parley.frame.type": frame.type}):
+            reply = await self._reply(frame)
+        if reply is not None:
+            self._connection.writer.send(p.encode(reply))
+
+    async def _reply(self, frame: f.ClientFrame) -> Reply:
         reply: Reply
         try:
             reply = await _HANDLERS[type(frame)](self, frame)
@@ -108,8 +119,7 @@ class Commands:
             # (one frame's failure never ends the socket with 1011).
             log.exception("a %s frame failed", frame.type)
             reply = p.error_frame("internal", "the gateway failed on this frame; try it again", frame.ref)
-        if reply is not None:
-            self._connection.writer.send(p.encode(reply))
+        return reply
 
     # -- one handler per frame type ---------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, WebSocket
 
 from common.limits import ROOMS_PAGE_MAX
 from common.tokens import Principal
+from edge_gateway import metrics
 from edge_gateway.backends import Backends
 from edge_gateway.convert import my_room_json
 from edge_gateway.deps import client_address, verify_user_token
@@ -37,6 +38,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     backends: Backends = websocket.app.state.backends
     settings = backends.settings
     await websocket.accept()
+    metrics.SOCKETS.inc()
     writer = SocketWriter(
         websocket, wire_of(websocket.scope), settings.ws_send_queue_frames, settings.ws_send_buffer_bytes
     )
@@ -72,6 +74,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         log.exception("websocket failed")
         writer.close(p.CLOSE_INTERNAL, "internal error; reconnect and resume")
     finally:
+        metrics.SOCKETS.dec()
         writer.close(1000, "bye")
         await writer.finished()
 
@@ -122,6 +125,7 @@ async def _sign_in(
         return None
     try:
         frame = p.parse(data, settings.ws_max_frame_bytes)
+        metrics.frame_in(frame.type)
         if not isinstance(frame, f.AuthFrame):
             raise p.ProtocolError('the first frame must be {"type": "auth", "token": ...}')
         return frame, await verify_user_token(backends, frame.token)
@@ -233,6 +237,8 @@ async def _read_commands(websocket: WebSocket, backends: Backends, connection: C
         try:
             command = p.parse(data, settings.ws_max_frame_bytes)
         except p.ProtocolError as exc:
+            metrics.frame_in("invalid")
             writer.send(p.encode(p.error_frame("invalid_argument", exc.message, exc.ref)))
             continue
+        metrics.frame_in(command.type)
         await commands.submit(command)

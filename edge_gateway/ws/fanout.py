@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 
 from common.tokens import auth_metadata
+from edge_gateway import metrics
 from edge_gateway.backends import Backends
 from edge_gateway.ws.connection import Connection
 from edge_gateway.ws.index import SocketIndex
@@ -144,6 +145,15 @@ class Fanout:
         room_id = event.room_id
         seq, change = event_position(event)
         typing_user = event.typing.user_id if kind == "typing" else 0  # not echoed to the typer
+        created_at = 0.0  # a new message's, for its delivery lag (edge_gateway/metrics.py)
+        if kind == "message_created":
+            stamp = event.message_created.created_at
+            created_at = stamp.seconds + stamp.nanos / 1e9
+        sent = 0
         for connection in self._index.in_room(room_id):
-            if connection.user_id != typing_user:
-                connection.deliver(room_id, seq, change, text)
+            if connection.user_id != typing_user and connection.deliver(
+                room_id, seq, change, text, created_at=created_at
+            ):
+                sent += 1
+        if created_at and sent:  # one clock read for the room: the lag of its last write, microseconds after the first
+            metrics.delivered(created_at, sent)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, TypeAdapter
 
 from common.limits import EMOJI_CHARS_MAX
+from common.tracing import TRACEPARENT_MAX, valid_traceparent
 from edge_gateway.schemas import (
     FileIds,
     Id,
@@ -37,6 +38,15 @@ from edge_gateway.schemas import (
 
 REF_MAX = 64
 Ref = Annotated[str, Field(max_length=REF_MAX, description="Echoed in the ack or error for this frame")]
+# A malformed or oversized traceparent is dropped, never refused: tracing must not break a client.
+Traceparent = Annotated[
+    Annotated[str, Field(max_length=TRACEPARENT_MAX)] | None,
+    BeforeValidator(valid_traceparent),
+    Field(
+        description="W3C trace context (`00-<trace id>-<span id>-<flags>`): the frame's span joins that trace; "
+        "a malformed value is ignored",
+    ),
+]
 
 # -- client to server ------------------------------------------------------------------------------
 
@@ -44,6 +54,7 @@ Ref = Annotated[str, Field(max_length=REF_MAX, description="Echoed in the ack or
 class _ClientFrame(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ref: Ref | None = None
+    traceparent: Traceparent = None
 
 
 class Cursor(BaseModel):

@@ -71,6 +71,10 @@ class SocketIndex:
         """The user's sockets here."""
         return tuple(self._by_user.get(user_id, ()))
 
+    def user_count(self) -> int:
+        """How many users have a socket here."""
+        return len(self._by_user)
+
     def has_user(self, user_id: int) -> bool:
         """Whether the user has a socket here."""
         return user_id in self._by_user

@@ -18,6 +18,7 @@ import logging
 
 import grpc
 
+from common import tracing
 from common.tokens import auth_metadata
 from edge_gateway.backends import Backends
 from edge_gateway.errors import from_status
@@ -43,7 +44,7 @@ class SendPipe:
     async def send(self, token: str, request: pb.SendMessageRequest, wait_s: float) -> pb.SendMessageResponse:
         """Store a message as the token's user; ApiError when refused or not answered in time."""
         ref = next(self._refs)
-        item = pb.SendItem(ref=ref, access_token=token, send=request)
+        item = pb.SendItem(ref=ref, access_token=token, send=request, traceparent=tracing.traceparent())
         future: asyncio.Future[pb.SendOutcome] = asyncio.get_running_loop().create_future()
         self._pending[ref] = (item, future)
         self._outbox.append(item)

@@ -17,6 +17,7 @@ import logging
 from fastapi import WebSocket
 from starlette.websockets import WebSocketState
 
+from edge_gateway import metrics
 from edge_gateway.ws.protocol import CLOSE_TOO_SLOW
 from edge_gateway.ws.wire import Wire, frame_bytes
 
@@ -56,30 +57,36 @@ class SocketWriter:
             return self._wire.open
         return self.websocket is None or self.websocket.client_state == WebSocketState.CONNECTED
 
-    def send(self, text: str) -> None:
-        """Write (or queue) a frame; close the socket as too slow when it stopped reading."""
+    def send(self, text: str) -> bool:
+        """Write (or queue) a frame; close the socket as too slow when it stopped reading. Whether it went out."""
         if self.close_code is not None:
-            return
+            return False
         wire = self._wire
         if wire is not None:
             if not wire.open:
-                return  # the client is gone; the endpoint's read loop sees it and cleans up
+                return False  # the client is gone; the endpoint's read loop sees it and cleans up
             if wire.buffered() > self._buffer_limit:
                 self.close(CLOSE_TOO_SLOW, TOO_SLOW)
-            else:
-                wire.write(frame_bytes(text))
-            return
+                return False
+            data = frame_bytes(text)
+            wire.write(data)
+            metrics.frame_out(text, len(data))
+            return True
         assert self._outbox is not None
         try:
             self._outbox.put_nowait(text)
         except asyncio.QueueFull:
             self.close(CLOSE_TOO_SLOW, TOO_SLOW)
+            return False
+        metrics.frame_out(text)
+        return True
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already written or queued (or at once when the outbox is full)."""
         if self.close_code is not None:
             return
         self.close_code, self.close_reason = code, reason
+        metrics.CLOSES.labels(str(code)).inc()
         if self._outbox is None:
             self._closer = asyncio.get_running_loop().create_task(self._close_socket())
             return

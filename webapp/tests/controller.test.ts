@@ -16,7 +16,10 @@ class FakeSocket {
   onmessage: ((event: { data: string }) => void) | null = null;
   onclose: ((event: { code: number; reason: string }) => void) | null = null;
   send(text: string) {
-    this.sent.push(JSON.parse(text) as ClientFrame);
+    // Every command names its trace; kept apart so that the frames compare as the controller made them.
+    const { traceparent, ...frame } = JSON.parse(text) as ClientFrame;
+    if (frame.type !== "auth") expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    this.sent.push(frame as ClientFrame);
   }
   close() {
     this.readyState = 3;

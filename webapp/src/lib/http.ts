@@ -2,6 +2,7 @@
 
 import { apiUrl } from "./config";
 import { tooFastSentence } from "./rateLimit";
+import { newTraceparent } from "./traceparent";
 
 /** An error answer ({"error": {"code", "message"}}) or a failed request. */
 export class ApiError extends Error {
@@ -32,7 +33,7 @@ function describe(status: number): string {
 
 /** Send one request; the parsed JSON answer (undefined for 204), or ApiError. */
 export async function request<T>(method: Method, path: string, body?: unknown, token?: string): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: "application/json", traceparent: newTraceparent() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response: Response;
@@ -76,7 +77,9 @@ export const UNREACHABLE = "Cannot reach the server. Check your connection and t
 export async function requestBlob(path: string, token: string): Promise<Blob> {
   let response: Response;
   try {
-    response = await fetch(`${apiUrl()}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+    response = await fetch(`${apiUrl()}${path}`, {
+      headers: { Authorization: `Bearer ${token}`, traceparent: newTraceparent() },
+    });
   } catch {
     throw new ApiError(0, "unavailable", UNREACHABLE);
   }

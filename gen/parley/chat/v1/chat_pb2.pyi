@@ -1411,10 +1411,13 @@ class SendItem(_message.Message):
     REF_FIELD_NUMBER: _builtins.int
     ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
     SEND_FIELD_NUMBER: _builtins.int
+    TRACEPARENT_FIELD_NUMBER: _builtins.int
     ref: _builtins.int
     """Chosen by the stream's client, echoed in the outcome."""
     access_token: _builtins.str
     """The sending user's access token."""
+    traceparent: _builtins.str
+    """W3C trace context of the send (the stream's own metadata cannot carry one per item); empty = none."""
     @_builtins.property
     def send(self) -> Global___SendMessageRequest:
         """What SendMessage would take."""
@@ -1425,10 +1428,11 @@ class SendItem(_message.Message):
         ref: _builtins.int = ...,
         access_token: _builtins.str = ...,
         send: Global___SendMessageRequest | None = ...,
+        traceparent: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["send", b"send"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_token", b"access_token", "ref", b"ref", "send", b"send"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_token", b"access_token", "ref", b"ref", "send", b"send", "traceparent", b"traceparent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1558,6 +1558,12 @@ export interface components {
              */
             ref?: string | null;
             /**
+             * Traceparent
+             * @description W3C trace context (`00-<trace id>-<span id>-<flags>`): the frame's span joins that trace; a malformed value is ignored
+             * @default null
+             */
+            traceparent?: string | null;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -1604,6 +1610,12 @@ export interface components {
              */
             ref?: string | null;
             /**
+             * Traceparent
+             * @description W3C trace context (`00-<trace id>-<span id>-<flags>`): the frame's span joins that trace; a malformed value is ignored
+             * @default null
+             */
+            traceparent?: string | null;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -1619,6 +1631,12 @@ export interface components {
              * @default null
              */
             ref?: string | null;
+            /**
+             * Traceparent
+             * @description W3C trace context (`00-<trace id>-<span id>-<flags>`): the frame's span joins that trace; a malformed value is ignored
+             * @default null
+             */
+            traceparent?: string | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1655,6 +1673,12 @@ export interface components {
              */
             ref?: string | null;
             /**
+             * Traceparent
+             * @description W3C trace context (`00-<trace id>-<span id>-<flags>`): the frame's span joins that trace; a malformed value is ignored
+             * @default null
+             */
+            traceparent?: string | null;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -1683,6 +1707,12 @@ export interface components {
              */
             ref?: string | null;
             /**
+             * Traceparent
+             * @description W3C trace context (`00-<trace id>-<span id>-<flags>`): the frame's span joins that trace; a malformed value is ignored
+             * @default null
+             */
+            traceparent?: string | null;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -1700,6 +1730,12 @@ export interface components {
              * @default null
              */
             ref?: string | null;
+            /**
+             * Traceparent
+             * @description W3C trace context (`00-<trace id>-<span id>-<flags>`): the frame's span joins that trace; a malformed value is ignored
+             * @default null
+             */
+            traceparent?: string | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1747,6 +1783,12 @@ export interface components {
              * @default null
              */
             ref?: string | null;
+            /**
+             * Traceparent
+             * @description W3C trace context (`00-<trace id>-<span id>-<flags>`): the frame's span joins that trace; a malformed value is ignored
+             * @default null
+             */
+            traceparent?: string | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}

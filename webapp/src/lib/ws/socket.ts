@@ -3,6 +3,7 @@
 
 import type { SessionManager } from "../session";
 import type { ClientFrame, Cursor, ServerFrame } from "../types";
+import { newTraceparent } from "../traceparent";
 import { backoffMs, closeAction } from "./cursors";
 
 export type ConnectionStatus = "connecting" | "syncing" | "live" | "offline" | "stopped";
@@ -74,7 +75,8 @@ export class ChatSocket {
   send(frame: ClientFrame): boolean {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.statusNow !== "live" && this.statusNow !== "syncing") return false;
-    this.ws.send(JSON.stringify(frame));
+    // Each command names a trace of its own (the gateway's span for the frame joins it).
+    this.ws.send(JSON.stringify({ ...frame, traceparent: newTraceparent() }));
     return true;
   }
 
