@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -25,11 +26,14 @@ from auth_svc.keys import Keyring
 from auth_svc.models import RefreshToken, Session, User
 from auth_svc.settings import AuthSettings
 from auth_svc.throttle import SignInThrottle
+from common import logs
 from common.db import Database
 from common.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
 from common.limits import BATCH_USERS_MAX, USERNAME_MAX
 from common.timestamps import utcnow
 from common.tokens import SERVICE_PREFIX
+
+log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "wrong username or password"
 MAX_BATCH = BATCH_USERS_MAX
@@ -75,9 +79,10 @@ class Tokens:
 class SessionReused(Exception):
     """A rotated refresh token came back: its session was revoked (in the committed transaction)."""
 
-    def __init__(self, session_id: str, ended_at: datetime) -> None:
+    def __init__(self, session_id: str, user_id: int, ended_at: datetime) -> None:
         super().__init__(session_id)
         self.session_id = session_id
+        self.user_id = user_id
         self.ended_at = ended_at
 
 
@@ -116,7 +121,9 @@ class Accounts:
         passwords.check_password(password, name)
         shown = passwords.check_display_name(display_name, name)
         password_hash = await self.hasher.hash(password)
-        return await self.db.run_once(self._create, name, shown, password_hash)
+        created = await self.db.run_once(self._create, name, shown, password_hash)
+        logs.user_id.set(created[0].id)  # this call's later log lines name the new user
+        return created
 
     def _create(self, name: str, shown: str, password_hash: str) -> tuple[UserInfo, Tokens]:
         try:
@@ -142,8 +149,11 @@ class Accounts:
             await self.db.run(self.throttle.attempt, key, address)
         except ResourceExhausted:
             metrics.THROTTLED.inc()
+            log.info("sign-in throttled after repeated failures (from %s)", address or "an unknown address")
             raise
         user = await self.db.run(self._find, name) if name is not None else None
+        if user is not None:  # the rest of this call's log lines name the account tried (never to the caller)
+            logs.user_id.set(user.id)
         ok, new_hash = await self.hasher.verify(password, user.password_hash if user is not None else None)
         if user is None or not ok:
             metrics.BAD_CREDENTIALS.inc()
@@ -202,19 +212,23 @@ class Accounts:
         except SessionReused as exc:
             metrics.REUSES.inc()
             metrics.REFRESH_REFUSED.inc()
+            logs.user_id.set(exc.user_id)
+            # A stolen token, or a client that lost a reply and retried: worth an operator's look.
+            log.warning("a rotated refresh token was presented again: session %s revoked", exc.session_id)
             await self._announce(exc.session_id, self._refuse_until(exc.ended_at))
             raise Unauthenticated("refresh token was already used; the session is revoked, sign in again") from exc
         except Unauthenticated:
             metrics.REFRESH_REFUSED.inc()
             raise
         metrics.REFRESHED.inc()
+        logs.user_id.set(rotated[0].id)
         return rotated
 
     def _rotate(self, refresh_token: str) -> tuple[UserInfo, Tokens]:
         if not refresh_token:
             raise Unauthenticated("missing refresh token")
         now = utcnow()
-        reused = False
+        reused: int | None = None  # the session's user when a rotated token came back
         token_hash = _hash_token(refresh_token)
         with self.db.sessions.begin() as s:
             session_id = s.scalar(select(RefreshToken.session_id).where(RefreshToken.token_hash == token_hash))
@@ -240,7 +254,7 @@ class Accounts:
             ).rowcount
             if not claimed:
                 session.revoked_at, session.revoke_reason = now, "refresh token reuse"
-                reused = True
+                reused = session.user_id
             elif row.expires_at <= now:
                 raise Unauthenticated("refresh token expired; sign in again")
             else:
@@ -248,8 +262,8 @@ class Accounts:
                 assert user is not None
                 info = _info(user)
                 tokens = self._issue(s, info, session.id)
-        if reused:  # raised after the commit, so that the revocation sticks
-            raise SessionReused(session_id, now)
+        if reused is not None:  # raised after the commit, so that the revocation sticks
+            raise SessionReused(session_id, reused, now)
         return info, tokens
 
     async def logout(self, refresh_token: str) -> tuple[str, float]:
@@ -294,15 +308,18 @@ class Accounts:
 
     def service_token(self, client_id: str, client_secret: str) -> tuple[str, float]:
         """An access token for an internal service with valid client credentials."""
-        expected = self.settings.service_clients.get(client_id)
+        client = self.settings.service_clients.get(client_id)
         # compare_digest either way, so the answer time does not tell whether the client exists
-        ok = hmac.compare_digest(
-            (expected.get_secret_value() if expected else secrets.token_hex(16)).encode(), client_secret.encode()
-        )
-        if expected is None or not ok:
+        expected = client.secret.get_secret_value() if client else secrets.token_hex(16)
+        ok = hmac.compare_digest(expected.encode(), client_secret.encode())
+        if client is None or not ok:
             raise Unauthenticated("unknown service client or wrong secret")
         return self._access_token(
-            f"{SERVICE_PREFIX}{client_id}", "service", client_id, self.settings.service_token_ttl_seconds
+            f"{SERVICE_PREFIX}{client_id}",
+            "service",
+            client_id,
+            self.settings.service_token_ttl_seconds,
+            client.scopes,
         )
 
     # -- helpers --------------------------------------------------------------------------------
@@ -327,9 +344,11 @@ class Accounts:
         )
         return Tokens(access, access_expires, refresh, refresh_expires, session_id)
 
-    def _access_token(self, subject: str, session_id: str, name: str, ttl: int) -> tuple[str, float]:
+    def _access_token(
+        self, subject: str, session_id: str, name: str, ttl: int, scopes: Iterable[str] = ()
+    ) -> tuple[str, float]:
         now = time.time()
-        claims = {
+        claims: dict[str, object] = {
             "iss": self.settings.issuer,
             "aud": self.settings.audience,
             "sub": subject,
@@ -339,4 +358,6 @@ class Accounts:
             "exp": int(now) + ttl,
             "jti": secrets.token_hex(8),
         }
+        if scopes:
+            claims["scope"] = " ".join(sorted(scopes))
         return self.keyring.sign(claims), float(int(now) + ttl)

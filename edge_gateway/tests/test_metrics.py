@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from typing import Any
 
 import httpx
@@ -147,3 +148,34 @@ async def test_rest_requests_are_counted_by_route_template(stack: GatewayStack) 
     labels = {"route": "/api/v1/rooms/{room_id}", "method": "GET", "status": str(missing.status_code)}
     assert grown(before, after, "parley_gateway_http_requests_total", **labels) == 1
     assert not [key for key in after if "987654321" in str(key)]
+
+
+async def test_refreshes_and_a_reused_refresh_token_are_counted(stack: GatewayStack) -> None:
+    """A rotation counts ok; the spent token presented again counts refused and once as a reuse."""
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as api:
+        name = f"refresher_{uuid.uuid4().hex[:8]}"
+        registered = await api.post("/auth/register", json={"username": name, "password": PASSWORD})
+        assert registered.status_code == 201, registered.text
+        spent = registered.json()["session"]["refresh_token"]
+        before = scrape(stack, AUTH)
+        rotated = await api.post("/auth/refresh", json={"refresh_token": spent})
+        reused = await api.post("/auth/refresh", json={"refresh_token": spent})
+    assert (rotated.status_code, reused.status_code) == (200, 401)
+    after = scrape(stack, AUTH)
+    assert grown(before, after, "parley_auth_refreshes_total", outcome="ok") == 1
+    assert grown(before, after, "parley_auth_refreshes_total", outcome="refused") == 1
+    assert grown(before, after, "parley_auth_refresh_reuse_total") == 1
+
+
+async def test_a_throttled_sign_in_is_counted_as_throttled(stack: GatewayStack) -> None:
+    """Past the free wrong tries, the next sign-in is refused (429) and counted throttled, not bad_credentials."""
+    user, _token = await asyncio.to_thread(stack.register, "throttled")
+    wrong = {"username": user["username"], "password": "not the password"}
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as api:
+        answers = [(await api.post("/auth/login", json=wrong)).status_code for _ in range(3)]
+        before = scrape(stack, AUTH)
+        refused = await api.post("/auth/login", json={"username": user["username"], "password": PASSWORD})
+    assert (answers, refused.status_code) == ([401, 401, 401], 429)
+    after = scrape(stack, AUTH)
+    assert grown(before, after, "parley_auth_sign_ins_total", outcome="throttled") == 1
+    assert grown(before, after, "parley_auth_sign_ins_total", outcome="bad_credentials") == 0

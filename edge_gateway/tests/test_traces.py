@@ -11,7 +11,7 @@ import pytest
 import websockets
 
 from tests.support.otlp import Collector, Span
-from tests.support.stack import Stack
+from tests.support.stack import PASSWORD, Stack
 
 pytestmark = pytest.mark.mysql
 
@@ -131,3 +131,32 @@ async def test_redis_calls_are_traced(traced_stack: TracedStack) -> None:
         collector.wait_for, lambda spans: any(s.attributes.get("db.system") == "redis" for s in spans)
     )
     assert {s.service for s in spans if s.attributes.get("db.system") == "redis"} & {"chat_svc", "edge_gateway"}
+
+
+async def test_a_log_line_inside_a_trace_names_its_trace_and_user(traced_stack: TracedStack) -> None:
+    """auth_svc's warning about a reused refresh token carries the REST call's trace id and the session's user."""
+    stack, _ = traced_stack
+    header, trace_id = _traceparent()
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as api:
+        registered = await api.post(
+            "/auth/register", json={"username": f"reuser_{secrets.token_hex(4)}", "password": PASSWORD}
+        )
+        assert registered.status_code == 201, registered.text
+        spent = registered.json()["session"]["refresh_token"]
+        assert (await api.post("/auth/refresh", json={"refresh_token": spent})).status_code == 200
+        reused = await api.post("/auth/refresh", json={"refresh_token": spent}, headers={"traceparent": header})
+    assert reused.status_code == 401
+
+    def warning() -> dict[str, object] | None:
+        for line in list(stack.processes["auth_svc"][0].lines):
+            entry = orjson.loads(line) if line.startswith("{") else {}
+            if "presented again" in str(entry.get("msg", "")) and entry.get("trace_id") == trace_id:
+                return entry
+        return None
+
+    for _ in range(100):
+        if (entry := warning()) is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert entry is not None, "no reuse warning in auth_svc's log with the request's trace id"
+    assert entry["user_id"] == registered.json()["user"]["id"] and entry["span_id"]
