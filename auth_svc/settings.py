@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from auth_svc.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
 from common.secrets import check_secret
 from common.settings import GrpcServerSettings, OptionalPort
+
+
+class ServiceClient(BaseModel):
+    """One internal service's credentials for IssueServiceToken, and the scopes its tokens carry."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    secret: SecretStr
+    # common.tokens' ADMIN_READ / ADMIN_WRITE: the operator services (AdminService, ModerationService).
+    scopes: frozenset[Literal["admin:read", "admin:write"]] = frozenset()
+
+
+def _client(value: object) -> object:
+    """A bare secret string is a client without scopes (the gateway's form)."""
+    return {"secret": value} if isinstance(value, str | SecretStr) else value
 
 
 class AuthSettings(GrpcServerSettings):
@@ -34,7 +50,8 @@ class AuthSettings(GrpcServerSettings):
     access_token_ttl_seconds: int = Field(900, ge=30)
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, ge=60)
     service_token_ttl_seconds: int = Field(3600, ge=30)
-    service_clients: dict[str, SecretStr] = Field(default_factory=dict)
+    # {"client id": "secret"} or {"client id": {"secret": "...", "scopes": ["admin:read", ...]}}.
+    service_clients: dict[str, Annotated[ServiceClient, BeforeValidator(_client)]] = Field(default_factory=dict)
     # The sign-in throttle (auth_svc/throttle.py): attempts before delays start, per username from one
     # address, per username from anywhere and per address; the longest delay; how long counts are kept.
     login_free_attempts: int = Field(3, ge=1, le=1000)
@@ -55,9 +72,9 @@ class AuthSettings(GrpcServerSettings):
 
     @field_validator("service_clients")
     @classmethod
-    def _no_placeholder_secrets(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for client, secret in value.items():
-            check_secret(secret.get_secret_value(), f"the secret of service client {client!r}")
+    def _no_placeholder_secrets(cls, value: dict[str, ServiceClient]) -> dict[str, ServiceClient]:
+        for name, client in value.items():
+            check_secret(client.secret.get_secret_value(), f"the secret of service client {name!r}")
         return value
 
 

@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 
 ALGORITHM = "EdDSA"
 SERVICE_PREFIX = "service:"
+# The operator APIs' scopes (AdminService, ModerationService): the token's space-separated `scope`
+# claim. A service client gets them from AUTH_SERVICE_CLIENTS, an admin user with every token.
+ADMIN_READ = "admin:read"
+ADMIN_WRITE = "admin:write"
+SCOPES = frozenset({ADMIN_READ, ADMIN_WRITE})
 
 
 class TokenExpired(Unauthenticated):
@@ -43,6 +48,7 @@ class Principal:
     session_id: str
     expires_at: float
     username: str = ""
+    scopes: frozenset[str] = frozenset()
 
     @property
     def is_service(self) -> bool:
@@ -55,6 +61,16 @@ class Principal:
         if self.is_service:
             raise PermissionDenied("this call needs a user's access token, not a service token")
         return int(self.subject)
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log says did something: "user:<id>" or "service:<client>"."""
+        return self.subject if self.is_service else f"user:{self.subject}"
+
+    def require_scope(self, scope: str) -> None:
+        """PermissionDenied unless the token carries the scope."""
+        if scope not in self.scopes:
+            raise PermissionDenied(f"this call needs a token with the {scope!r} scope")
 
 
 class KeySource(Protocol):
@@ -205,6 +221,7 @@ class TokenVerifier:
             session_id=str(claims["sid"]),
             expires_at=float(claims["exp"]),
             username=str(claims.get("name", "")),
+            scopes=frozenset(str(claims.get("scope", "")).split()) & SCOPES,
         )
         return principal, key_id
 

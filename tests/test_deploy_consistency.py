@@ -625,7 +625,8 @@ def test_k8s_environment_builds_valid_settings(
     if kind == "Deployment" and component is AUTH:
         assert isinstance(settings, AuthSettings)
         assert settings.generate_key_if_missing is False, "keys come from the Secret, read-only"
-        assert settings.service_clients["edge_gateway"].get_secret_value() == SECRET_STAND_INS["GATEWAY_CLIENT_SECRET"]
+        gateway = settings.service_clients["edge_gateway"]
+        assert gateway.secret.get_secret_value() == SECRET_STAND_INS["GATEWAY_CLIENT_SECRET"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -67,7 +67,7 @@ def test_service_clients_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTH_SERVICE_CLIENTS", '{"edge_gateway": "0123456789abcdef", "tool": "fedcba9876543210xyz"}')
     clients = AuthSettings().service_clients
     assert sorted(clients) == ["edge_gateway", "tool"]
-    assert clients["edge_gateway"].get_secret_value() == "0123456789abcdef"
+    assert clients["edge_gateway"].secret.get_secret_value() == "0123456789abcdef"
 
 
 def test_service_secrets_stay_out_of_repr(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,7 +94,7 @@ def test_placeholder_or_short_service_secret_is_refused(monkeypatch: pytest.Monk
 def test_sixteen_character_secret_is_accepted() -> None:
     """A secret of exactly 16 characters is enough."""
     secret = "0123456789abcdef"
-    assert AuthSettings(service_clients={"tool": secret}).service_clients["tool"].get_secret_value() == secret
+    assert AuthSettings(service_clients={"tool": secret}).service_clients["tool"].secret.get_secret_value() == secret
 
 
 @pytest.mark.parametrize(

@@ -173,19 +173,26 @@ class LoginRequest(_message.Message):
 
     USERNAME_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
+    NEW_PASSWORD_FIELD_NUMBER: _builtins.int
     username: _builtins.str
     """Username, any case."""
     password: _builtins.str
     """Password."""
+    new_password: _builtins.str
+    """After an operator's password reset (AdminService.ResetPassword): the new password to set,
+    with the temporary one in `password`. Required then: without it Login answers
+    FAILED_PRECONDITION. Ignored otherwise.
+    """
     def __init__(
         self,
         *,
         username: _builtins.str = ...,
         password: _builtins.str = ...,
+        new_password: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["password", b"password", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["new_password", b"new_password", "password", b"password", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -358,8 +365,13 @@ class EndedSession(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     ENDED_AT_FIELD_NUMBER: _builtins.int
     REFUSE_UNTIL_FIELD_NUMBER: _builtins.int
+    ACCOUNT_DISABLED_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """Its id (the access token's `sid` claim)."""
+    account_disabled: _builtins.bool
+    """True when it ended because its account was disabled (gateways close its sockets with 4003
+    instead of 4004).
+    """
     @_builtins.property
     def ended_at(self) -> _timestamp_pb2.Timestamp:
         """When it ended."""
@@ -374,10 +386,11 @@ class EndedSession(_message.Message):
         session_id: _builtins.str = ...,
         ended_at: _timestamp_pb2.Timestamp | None = ...,
         refuse_until: _timestamp_pb2.Timestamp | None = ...,
+        account_disabled: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at", "refuse_until", b"refuse_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at", "refuse_until", b"refuse_until", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_disabled", b"account_disabled", "ended_at", b"ended_at", "refuse_until", b"refuse_until", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

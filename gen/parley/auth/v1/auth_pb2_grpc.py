@@ -99,6 +99,8 @@ class AuthServiceServicer:
         breaks the rules all answer UNAUTHENTICATED with the same message (and take as long); too many
         attempts answer RESOURCE_EXHAUSTED with the wait in the parley-retry-after-ms trailer. The
         gateway names the client's address in the parley-client-address metadata (the throttle's key).
+        With the right password: PERMISSION_DENIED for a disabled account, FAILED_PRECONDITION after a
+        password reset until `new_password` is given.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

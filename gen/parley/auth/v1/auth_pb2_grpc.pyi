@@ -50,6 +50,8 @@ class AuthServiceStub:
     breaks the rules all answer UNAUTHENTICATED with the same message (and take as long); too many
     attempts answer RESOURCE_EXHAUSTED with the wait in the parley-retry-after-ms trailer. The
     gateway names the client's address in the parley-client-address metadata (the throttle's key).
+    With the right password: PERMISSION_DENIED for a disabled account, FAILED_PRECONDITION after a
+    password reset until `new_password` is given.
     """
     Refresh: _grpc.UnaryUnaryMultiCallable[_auth_pb2.RefreshRequest, _auth_pb2.RefreshResponse]
     """Trades a refresh token for a new session pair; the presented token is rotated out.
@@ -87,6 +89,8 @@ class AuthServiceAsyncStub(AuthServiceStub):
     breaks the rules all answer UNAUTHENTICATED with the same message (and take as long); too many
     attempts answer RESOURCE_EXHAUSTED with the wait in the parley-retry-after-ms trailer. The
     gateway names the client's address in the parley-client-address metadata (the throttle's key).
+    With the right password: PERMISSION_DENIED for a disabled account, FAILED_PRECONDITION after a
+    password reset until `new_password` is given.
     """
     Refresh: _aio.UnaryUnaryMultiCallable[_auth_pb2.RefreshRequest, _auth_pb2.RefreshResponse]  # type: ignore[assignment]
     """Trades a refresh token for a new session pair; the presented token is rotated out.
@@ -133,6 +137,8 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         breaks the rules all answer UNAUTHENTICATED with the same message (and take as long); too many
         attempts answer RESOURCE_EXHAUSTED with the wait in the parley-retry-after-ms trailer. The
         gateway names the client's address in the parley-client-address metadata (the throttle's key).
+        With the right password: PERMISSION_DENIED for a disabled account, FAILED_PRECONDITION after a
+        password reset until `new_password` is given.
         """
 
     @_abc_1.abstractmethod

@@ -437,6 +437,7 @@ class Message(_message.Message):
     MENTIONED_USER_IDS_FIELD_NUMBER: _builtins.int
     MENTIONS_ROOM_FIELD_NUMBER: _builtins.int
     FILES_FIELD_NUMBER: _builtins.int
+    TAKEN_DOWN_FIELD_NUMBER: _builtins.int
     room_id: _builtins.int
     """Room it belongs to."""
     seq: _builtins.int
@@ -461,6 +462,10 @@ class Message(_message.Message):
     """For a tombstone: who deleted it (the author, or a moderator or the owner)."""
     mentions_room: _builtins.bool
     """True when the body says @room and the room allows it. False on tombstones."""
+    taken_down: _builtins.bool
+    """For a tombstone: an operator took it down (ModerationService.TakeDownMessage); deleted_by is
+    then 0. Clients show it as removed by a moderator.
+    """
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When it was stored."""
@@ -505,10 +510,11 @@ class Message(_message.Message):
         mentioned_user_ids: _abc.Iterable[_builtins.int] | None = ...,
         mentions_room: _builtins.bool = ...,
         files: _abc.Iterable[Global___File] | None = ...,
+        taken_down: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "edited_at", b"edited_at", "thread", b"thread"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["also_in_room", b"also_in_room", "body", b"body", "change", b"change", "client_msg_id", b"client_msg_id", "created_at", b"created_at", "deleted", b"deleted", "deleted_by", b"deleted_by", "edited_at", b"edited_at", "files", b"files", "mentioned_user_ids", b"mentioned_user_ids", "mentions_room", b"mentions_room", "reactions", b"reactions", "room_id", b"room_id", "sender_id", b"sender_id", "seq", b"seq", "thread", b"thread", "thread_root_seq", b"thread_root_seq"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["also_in_room", b"also_in_room", "body", b"body", "change", b"change", "client_msg_id", b"client_msg_id", "created_at", b"created_at", "deleted", b"deleted", "deleted_by", b"deleted_by", "edited_at", b"edited_at", "files", b"files", "mentioned_user_ids", b"mentioned_user_ids", "mentions_room", b"mentions_room", "reactions", b"reactions", "room_id", b"room_id", "sender_id", b"sender_id", "seq", b"seq", "taken_down", b"taken_down", "thread", b"thread", "thread_root_seq", b"thread_root_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
