@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, Self
 
+import grpc
 import httpx
 import orjson
 from sqlalchemy import Engine, create_engine, text
 
 from edge_gateway.rates import DEFAULT_LIMITS
+from parley.auth.v1 import auth_pb2, auth_pb2_grpc
 from tests.support import mysql
 from tests.support.processes import (
     ROOT,
@@ -48,6 +50,11 @@ PORT_VARIABLES = {AUTH: "AUTH_PORT", CHAT: "CHAT_PORT", GATEWAY: "GATEWAY_PORT",
 METRICS_VARIABLES = {AUTH: "AUTH_METRICS_PORT", CHAT: "CHAT_METRICS_PORT", GATEWAY: "GATEWAY_METRICS_PORT"}
 SERVER_JS = ROOT / "webapp" / ".next" / "standalone" / "server.js"
 GATEWAY_SECRET = "test-gateway-secret-0123456789"
+# Service clients of the operator APIs in every stack: "operator" may read and write, "auditor" only read.
+OPERATORS: dict[str, dict[str, Any]] = {
+    "operator": {"secret": "test-operator-secret-0123456789", "scopes": ["admin:read", "admin:write"]},
+    "auditor": {"secret": "test-auditor-secret-0123456789", "scopes": ["admin:read"]},
+}
 PASSWORD = "correct horse battery"
 # What every stack runs with unless its `env` says otherwise. Tests send in bursts, open many
 # sockets and sign up many users from one address: the rate limits and socket caps are as good as
@@ -129,7 +136,7 @@ class Stack:
                 "AUTH_HOST": "127.0.0.1",
                 "AUTH_DATABASE_URL": self.auth_db_url,
                 "AUTH_KEYS_DIR": str(self.keys_dir),
-                "AUTH_SERVICE_CLIENTS": orjson.dumps({"edge_gateway": self.secret}).decode(),
+                "AUTH_SERVICE_CLIENTS": orjson.dumps({"edge_gateway": self.secret, **OPERATORS}).decode(),
             }
         elif component == CHAT:
             own |= {"CHAT_HOST": "127.0.0.1", "CHAT_DATABASE_URL": self.chat_db_url}
@@ -319,6 +326,13 @@ class Stack:
         assert response.status_code == 201, response.text
         body = response.json()
         return body["user"], str(body["session"]["access_token"])
+
+    def service_token(self, client: str = "operator") -> str:
+        """An access token of one of OPERATORS (IssueServiceToken over gRPC), with its scopes."""
+        with grpc.insecure_channel(self.auth_address) as channel:
+            request = auth_pb2.IssueServiceTokenRequest(client_id=client, client_secret=OPERATORS[client]["secret"])
+            reply = auth_pb2_grpc.AuthServiceStub(channel).IssueServiceToken(request, timeout=10)
+        return str(reply.access_token)
 
     def stored_messages(self, room_id: int, column: Literal["body", "client_msg_id"] = "body") -> list[tuple[int, str]]:
         """(seq, body or client_msg_id) of a room's messages as chat_db holds them, ascending seq."""
