@@ -1,4 +1,8 @@
-"""Who may see and touch a room: lookups inside a caller's transaction, with one error per refusal."""
+"""Who may see and touch a room: lookups inside a caller's transaction, with one error per refusal.
+
+An archived room (ModerationService.ArchiveRoom) is read-only: every write a member makes to it
+asks `require_open` (the send path asks through repository.Known.archived, its batch's lookup).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,22 @@ def room(s: Session, room_id: int, lock: bool = False) -> Room:
     if found is None:
         raise NotFound(f"room {room_id} does not exist")
     return found
+
+
+ROOM_ARCHIVED = "room_archived"  # ServiceError.reason of a write refused by an archived room
+
+
+def archived(room_id: int) -> FailedPrecondition:
+    """The refusal of a write to an archived room (the gateway answers it with 409 room_archived)."""
+    return FailedPrecondition(
+        f"room {room_id} is archived: it is read-only (its history stays readable)", reason=ROOM_ARCHIVED
+    )
+
+
+def require_open(found: Room) -> None:
+    """FailedPrecondition when the room is archived: sends, edits, reactions, joins and invitations ask here."""
+    if found.archived_at is not None:
+        raise archived(found.id)
 
 
 def not_member(room_id: int, kind: int) -> PermissionDenied:

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from chat_svc import rules
 from chat_svc.domain import (
+    AuditEntry,
     Blocked,
     Cursor,
     File,
@@ -21,6 +22,7 @@ from chat_svc.domain import (
     MyRoom,
     Reaction,
     Room,
+    RoomOverview,
     SendResult,
     ThreadSummary,
 )
@@ -30,7 +32,8 @@ from chat_svc.threads import ThreadChange
 from common.errors import InvalidArgument, ServiceError
 from common.grpc_errors import status_for
 from common.timestamps import to_timestamp
-from parley.chat.v1 import chat_pb2 as pb
+from parley.audit.v1 import audit_pb2
+from parley.chat.v1 import chat_pb2 as pb, moderation_pb2
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,6 +64,7 @@ def room_pb(room: Room) -> pb.Room:
         room_mentions=room.room_mentions,
         settings_change=room.settings_change,
         last_message_at=_timestamp(room.last_message_at),
+        archived_at=_timestamp(room.archived_at),
     )
 
 
@@ -121,6 +125,8 @@ def message_pb(message: Message) -> pb.Message:
         built.thread.CopyFrom(thread_pb(message.thread))
     if message.deleted_by:
         built.deleted_by = message.deleted_by
+    if message.taken_down:
+        built.taken_down = True
     if message.mentioned_user_ids:
         built.mentioned_user_ids.extend(message.mentioned_user_ids)
     if message.mentions_room:
@@ -294,3 +300,28 @@ def hit_pb(hit: Hit) -> pb.SearchHit:
     """A SearchHit message."""
     ranges = [pb.TextRange(start=start, end=end) for start, end in hit.highlights]
     return pb.SearchHit(message=message_pb(hit.message), highlights=ranges)
+
+
+# -- operators (ModerationService) -----------------------------------------------------------------
+
+
+def overview_pb(overview: RoomOverview) -> moderation_pb2.RoomOverview:
+    """A RoomOverview message."""
+    return moderation_pb2.RoomOverview(
+        room=room_pb(overview.room),
+        archived_at=_timestamp(overview.room.archived_at),
+        owner_id=overview.owner_id,
+    )
+
+
+def audit_entry_pb(entry: AuditEntry) -> audit_pb2.AuditEntry:
+    """An AuditEntry message."""
+    return audit_pb2.AuditEntry(
+        id=entry.id,
+        at=_timestamp(entry.at),
+        actor=entry.actor,
+        action=entry.action,
+        target=entry.target,
+        reason=entry.reason,
+        detail_json=entry.detail_json,
+    )

@@ -56,6 +56,28 @@ class Room:
     room_mentions: bool = False  # whether @room mentions every member
     settings_change: int = 0  # change of the last UpdateRoom / RemoveMember
     last_message_at: datetime | None = None  # None: no message yet
+    archived_at: datetime | None = None  # None: not archived (an archived room is read-only)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomOverview:
+    """A room as an operator sees it (ModerationService)."""
+
+    room: Room
+    owner_id: int = 0  # 0: none (direct rooms, or the owner left)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One recorded operator write."""
+
+    id: int
+    at: datetime
+    actor: str  # "user:<id>" or "service:<client>"
+    action: str
+    target: str  # "room:<id>", "message:<room>/<seq>"
+    reason: str
+    detail_json: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +191,7 @@ class Message:
     # -- files: file_count is what the row says (0: nothing to look up); files, once looked up
     file_count: int = 0
     files: tuple[File, ...] = ()
+    taken_down: bool = False  # a tombstone an operator made (deleted_by is then 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,7 @@ class Invitations:
             with self._db.sessions.begin() as s:
                 row = access.room(s, room_id, lock=True)
                 access.membership(s, row, user_id)
+                access.require_open(row)
                 if row.kind == RoomKind.DIRECT:
                     raise FailedPrecondition("a direct conversation has exactly two members; create a room instead")
                 if s.get(models.Member, (row.id, invitee_id)) is not None:
@@ -120,6 +121,7 @@ class Invitations:
                 found = s.get(models.Invitation, (row.id, user_id))
                 if found is None or found.declined_at is not None:
                     raise NotFound(f"you have no pending invitation to room {room_id}")
+                access.require_open(row)
                 member, accepted = enter(s, row, user_id, self._limits.max_rooms)
                 room = repository.room_of(row)
             self._publisher.entered(room.id, member, accepted)

@@ -44,6 +44,7 @@ class Membership:
                 row = access.room(s, room_id, lock=True)
                 if s.get(models.Member, (row.id, user_id)) is not None:
                     return repository.room_of(row)
+                access.require_open(row)
                 if row.kind != RoomKind.PUBLIC:
                     invited = s.get(models.Invitation, (row.id, user_id)) is not None
                     hint = "accept your invitation" if invited else "ask a member to invite you"

@@ -75,6 +75,8 @@ class _Batch:
             self.results[i] = NotFound(f"room {send.room_id} does not exist")
         elif (send.room_id, send.user_id) not in known.members:
             self.results[i] = access.not_member(send.room_id, kind)
+        elif send.room_id in known.archived:
+            self.results[i] = access.archived(send.room_id)
         elif key in known.existing:
             # Published again: when the replica that stored it died before publishing, the sender's
             # retry is what brings it to everyone (downstream drops repeats by seq).
@@ -341,7 +343,7 @@ class Messages:
         text = rules.message_body(body, self._max_chars)
         with self._locks.of(room_id):
             with self._db.sessions.begin() as s:
-                row = _own_message(s, user_id, room_id, seq)
+                row = _own_message(s, user_id, room_id, seq, writing=True)
                 if row.deleted_at is not None:
                     raise FailedPrecondition("a deleted message cannot be edited")
                 if row.body == text:
@@ -361,29 +363,44 @@ class Messages:
                 row = _own_message(s, user_id, room_id, seq, others=Act.DELETE_OTHERS_MESSAGE)
                 if row.deleted_at is not None:
                     return repository.message_of(row)
-                # -- threads and mentions: a reply's root is locked before the room, as sends lock it --
-                root = repository.root_of(s, row.room_id, row.thread_root_seq) if row.thread_root_seq else None
-                row.change, now = repository.next_change(s, row.room_id)
-                row.body, row.deleted_at = "", now
-                thread = _reply_deleted(s, row, root)
-                # -- reactions and moderation: who deleted it; a tombstone carries no reactions
-                row.deleted_by, row.reactions = user_id, None
-                repository.drop_reactions(s, row.room_id, row.seq)
-                if row.file_count:  # -- files: out of view now, their bytes removed after the grace period
-                    repository.remove_files(s, row.room_id, row.seq, now)
-                s.flush()
-                message = repository.message_of(row)
+                message, thread = tombstone(s, row, user_id)
             self._publisher.changed(message)
             self._publisher.threads_updated(thread)
         return message
 
 
-def _own_message(s: Session, user_id: int, room_id: int, seq: int, others: Act | None = None) -> models.Message:
+def tombstone(s: Session, row: models.Message, by_user_id: int) -> tuple[Message, list[ThreadChange]]:
+    """Turn a (locked, live) message into a tombstone with the room's next change; by_user_id 0: an
+    operator took it down. The tombstone, and its thread root's new summary for a reply.
+
+    The one path of deletes: DeleteMessage here, TakeDownMessage in operations.py. The caller holds
+    the room's lock and publishes both after its commit.
+    """
+    # -- threads and mentions: a reply's root is locked before the room, as sends lock it --
+    root = repository.root_of(s, row.room_id, row.thread_root_seq) if row.thread_root_seq else None
+    row.change, now = repository.next_change(s, row.room_id)
+    row.body, row.deleted_at = "", now
+    thread = _reply_deleted(s, row, root)
+    # -- reactions and moderation: who deleted it (NULL and taken_down for an operator); no reactions
+    row.deleted_by, row.taken_down, row.reactions = by_user_id or None, not by_user_id, None
+    repository.drop_reactions(s, row.room_id, row.seq)
+    if row.file_count:  # -- files: out of view now, their bytes removed after the grace period
+        repository.remove_files(s, row.room_id, row.seq, now)
+    s.flush()
+    return repository.message_of(row), thread
+
+
+def _own_message(
+    s: Session, user_id: int, room_id: int, seq: int, others: Act | None = None, writing: bool = False
+) -> models.Message:
     """The caller's own message of a room they belong to, locked for the change.
 
     others: the act that lets some roles (roles.py) touch other people's messages too.
+    writing: a change an archived room refuses (an edit; a delete removes, so it is still allowed).
     """
     found, member = access.member_room(s, room_id, user_id)
+    if writing:
+        access.require_open(found)
     row = s.get(models.Message, (found.id, seq), with_for_update=True)
     if row is None:
         raise NotFound(f"room {found.id} has no message {seq}")

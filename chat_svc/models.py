@@ -1,4 +1,5 @@
-"""chat_db tables: rooms, members, invitations and blocks, messages, the mentions and reactions of messages, files."""
+"""chat_db tables: rooms, members, invitations and blocks, messages, the mentions and reactions of messages, files,
+and the audit log of operators' writes."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ class Room(Base):
     # Whether @room mentions everyone; the change number of the last UpdateRoom / RemoveMember.
     room_mentions: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     settings_change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # When an operator archived it (read-only, hidden from browsing); NULL while it is not.
+    archived_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
 
     __table_args__ = (Index("ix_rooms_kind_id", "kind", "id"),)
 
@@ -106,6 +109,8 @@ class Message(Base):
     edited_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
     deleted_by: Mapped[int | None] = mapped_column(BigInteger)
+    # A tombstone an operator made (ModerationService.TakeDownMessage); deleted_by is then NULL.
+    taken_down: Mapped[bool] = mapped_column(Boolean, server_default="0")
     # A reply names its thread's root; 0 for the main timeline. also_in_room: shown there too.
     thread_root_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
     also_in_room: Mapped[bool] = mapped_column(Boolean, server_default="0")
@@ -184,6 +189,26 @@ class File(Base):
         # The sweeper's two questions: unattached uploads past the grace period, and removed files.
         Index("ix_files_unattached", "message_seq", "created_at"),
         Index("ix_files_removed", "removed_at"),
+    )
+
+
+class AuditEntry(Base):
+    """One operator write (ModerationService), stored in the transaction of the change it records."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # newest first: id DESC
+    at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    actor: Mapped[str] = mapped_column(String(200))  # "user:<id>" or "service:<client>"
+    action: Mapped[str] = mapped_column(String(40))  # "archive_room", "take_down_message", ...
+    target: Mapped[str] = mapped_column(String(100))  # "room:<id>", "message:<room>/<seq>"
+    reason: Mapped[str] = mapped_column(Text)  # 1-500 characters, as the caller gave it
+    detail_json: Mapped[str] = mapped_column(Text)  # a JSON object
+
+    # ListAuditLog's filters page by id within one target or one actor.
+    __table_args__ = (
+        Index("ix_audit_log_target", "target", "id"),
+        Index("ix_audit_log_actor", "actor", "id"),
     )
 
 

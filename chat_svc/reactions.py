@@ -62,6 +62,7 @@ class Reactions:
 def _reactable(s: Session, user_id: int, room_id: int, seq: int) -> models.Message:
     """A message that is not deleted, of a room the caller belongs to, locked for the change."""
     found, _ = access.member_room(s, room_id, user_id)
+    access.require_open(found)
     row = s.get(models.Message, (found.id, seq), with_for_update=True)
     if row is None:
         raise NotFound(f"room {found.id} has no message {seq}")

@@ -52,6 +52,7 @@ def room_of(row: models.Room) -> domain.Room:
         row.id, row.kind, row.name, row.topic, row.created_by, row.created_at,
         row.last_seq, row.last_change, row.member_count, direct,
         room_mentions=row.room_mentions, settings_change=row.settings_change, last_message_at=row.last_message_at,
+        archived_at=row.archived_at,
     )  # fmt: skip
 
 
@@ -88,6 +89,7 @@ def message_of(row: models.Message) -> domain.Message:
         mentioned_user_ids=() if deleted else ids_of(row.mentions),
         mentions_room=row.mentions_room and not deleted,
         file_count=0 if deleted else row.file_count,
+        taken_down=deleted and row.taken_down,
     )  # fmt: skip
 
 
@@ -122,6 +124,7 @@ class Known:
     members: set[tuple[int, int]]  # (room id, user id) of the senders who are members
     existing: dict[Key, domain.Message]  # messages already stored under a send's key
     room_mentions: frozenset[int] = frozenset()  # rooms where @room mentions everyone
+    archived: frozenset[int] = frozenset()  # rooms that are archived (read-only)
 
 
 def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
@@ -129,8 +132,10 @@ def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
     room_ids = sorted({send.room_id for send in sends})
     users = {send.user_id for send in sends}
     room, member = models.Room, models.Member
-    rooms = s.execute(select(room.id, room.kind, room.room_mentions).where(room.id.in_(room_ids))).all()
-    kinds = {rid: kind for rid, kind, _ in rooms}
+    rooms = s.execute(
+        select(room.id, room.kind, room.room_mentions, room.archived_at).where(room.id.in_(room_ids))
+    ).all()
+    kinds = {rid: kind for rid, kind, _, _ in rooms}
     members = {
         (rid, uid)
         for rid, uid in s.execute(
@@ -145,7 +150,13 @@ def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
         )
     )
     existing = {(m.room_id, m.sender_id, m.client_msg_id): m for m in messages_of(s, stored)}
-    return Known(kinds, members, existing, frozenset(rid for rid, _, everyone in rooms if everyone))
+    return Known(
+        kinds,
+        members,
+        existing,
+        frozenset(rid for rid, _, everyone, _ in rooms if everyone),
+        frozenset(rid for rid, _, _, archived_at in rooms if archived_at is not None),
+    )
 
 
 def number_messages(

@@ -108,6 +108,7 @@ class Rooms:
                 row = access.room(s, room_id, lock=True)
                 if s.get(models.Member, (row.id, user_id)) is not None:
                     return repository.room_of(row)  # the conversation stays, blocked or not
+                access.require_open(row)
                 blocks.refuse_blocked(s, user_id, other, "message")
                 member, accepted = enter(s, row, user_id, self._limits.max_rooms)
                 room = repository.room_of(row)
@@ -156,12 +157,15 @@ class Rooms:
         ], len(rows) > size
 
     def list_public(self, query: str, after_room_id: int, limit: int) -> tuple[list[Room], bool]:
-        """Public channels whose name contains query, ascending id, after a cursor; and whether more follow."""
+        """Public channels whose name contains query (archived ones left out), ascending id, after a cursor;
+        and whether more follow."""
         size = rules.page_size(limit)
         if len(query) > rules.ROOM_NAME_MAX:
             raise InvalidArgument(f"query must be at most {rules.ROOM_NAME_MAX} characters")
         room = models.Room
-        statement = select(room).where(room.kind == RoomKind.PUBLIC, room.id > max(after_room_id, 0))
+        statement = select(room).where(
+            room.kind == RoomKind.PUBLIC, room.archived_at.is_(None), room.id > max(after_room_id, 0)
+        )
         if query.strip():
             escaped = query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             statement = statement.where(func.lower(room.name).like(f"%{escaped.lower()}%", escape="\\"))

@@ -102,13 +102,49 @@ def room_id(value: int) -> int:
     return value
 
 
-def page_size(value: int, default: int = PAGE_DEFAULT, maximum: int = PAGE_MAX) -> int:
+def page_size(value: int, default: int = PAGE_DEFAULT, maximum: int = PAGE_MAX, field: str = "limit") -> int:
     """A page size: 0 means the default; otherwise 1..maximum."""
     if value == 0:
         return default
     if not 1 <= value <= maximum:
-        raise InvalidArgument(f"limit must be between 1 and {maximum}")
+        raise InvalidArgument(f"{field} must be between 1 and {maximum}")
     return value
+
+
+# -- operators (ModerationService) -----------------------------------------------------------------
+
+REASON_MAX = 500
+ROOM_IDS_MAX = 100  # FindRooms' room_ids
+TAIL_ROOMS_MAX = 1000  # TailEvents' room_ids
+
+
+def reason(raw: str) -> str:
+    """An operator's trimmed reason for a write: 1-500 characters, for the audit log."""
+    text = raw.strip()
+    if not text:
+        raise InvalidArgument("reason is required: say why, in 1-500 characters (it goes into the audit log)")
+    if len(text) > REASON_MAX or _has_control(text):
+        raise InvalidArgument(f"reason must be at most {REASON_MAX} characters, without control characters")
+    return text
+
+
+def page_token(token: str) -> int:
+    """The id a page token names (0: the first page); InvalidArgument for a token this service did not give."""
+    if not token:
+        return 0
+    if not token.isdigit() or len(token) > 19:
+        raise InvalidArgument("page_token is not one this service gave; pass next_page_token back as it came")
+    return int(token)
+
+
+def ids(values: Iterable[int], field: str, maximum: int) -> list[int]:
+    """Distinct positive ids, ascending, at most `maximum`."""
+    found = sorted(set(values))
+    if len(found) > maximum:
+        raise InvalidArgument(f"{field} may name at most {maximum} ids")
+    if found and found[0] <= 0:
+        raise InvalidArgument(f"{field} must be positive ids")
+    return found
 
 
 # -- threads and mentions --------------------------------------------------------------------------

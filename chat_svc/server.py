@@ -11,6 +11,7 @@ from chat_svc.broker import RedisEventBus
 from chat_svc.directory import UserDirectory
 from chat_svc.events import EventHub, EventSink
 from chat_svc.feed import BrokerFeed
+from chat_svc.moderation_servicer import ModerationServicer
 from chat_svc.service import Chat
 from chat_svc.servicer import ChatServicer
 from chat_svc.settings import ChatSettings, get_settings
@@ -21,6 +22,7 @@ from common.logs import setup_logging
 from common.metrics import serve_metrics
 from common.readiness import DependencyReadiness
 from common.revocations import BrokerRevocations
+from common.scopes import require_all_scoped
 from common.server import (
     RunningServer,
     add_health_and_reflection,
@@ -31,9 +33,11 @@ from common.server import (
 from common.tokens import KeySource, TokenVerifier
 from common.tracing import setup_tracing
 from parley.auth.v1 import auth_pb2_grpc
-from parley.chat.v1 import chat_pb2, chat_pb2_grpc
+from parley.chat.v1 import chat_pb2, chat_pb2_grpc, moderation_pb2, moderation_pb2_grpc
 
 SERVICE_NAME = chat_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name
+MODERATION = moderation_pb2.DESCRIPTOR.services_by_name["ModerationService"]
+SERVICE_NAMES = [SERVICE_NAME, MODERATION.full_name]
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -60,6 +64,13 @@ def build_servicer(
     chat = Chat(db, hub, sink.publish_threadsafe, directory, settings)
     verifier = TokenVerifier(keys, settings.token_issuer, settings.token_audience)
     return ChatServicer(chat, verifier)
+
+
+def build_moderation(settings: ChatSettings, servicer: ChatServicer) -> ModerationServicer:
+    """The operators' servicer beside a ChatServicer: the same Chat (locks, publisher) and token verifier."""
+    moderation = ModerationServicer(servicer.chat.operator, servicer.verifier, settings)
+    require_all_scoped(moderation, MODERATION)  # every RPC checks its scope, or chat_svc does not start
+    return moderation
 
 
 class Started(NamedTuple):
@@ -96,11 +107,12 @@ async def create_server(settings: ChatSettings, db: Database) -> Started:
         await feed.start()
     server = new_server()
     chat_pb2_grpc.add_ChatServiceServicer_to_server(servicer, server)
-    health = add_health_and_reflection(server, [SERVICE_NAME], settings.grpc_reflection)
+    moderation_pb2_grpc.add_ModerationServiceServicer_to_server(build_moderation(settings, servicer), server)
+    health = add_health_and_reflection(server, SERVICE_NAMES, settings.grpc_reflection)
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
     # NOT_SERVING while chat_db (or the broker, with several replicas) does not answer
-    readiness = DependencyReadiness(db, health, [SERVICE_NAME], also=[feed.check] if feed is not None else [])
+    readiness = DependencyReadiness(db, health, SERVICE_NAMES, also=[feed.check] if feed is not None else [])
     await readiness.start()
     servicer.chat.sweeper.start()
     return Started(RunningServer(server, port, health, readiness), servicer.chat.sweeper, revocations, hub, feed)
@@ -122,7 +134,7 @@ async def serve(settings: ChatSettings) -> None:
 
     try:
         announce = f"chat_svc listening on {settings.host}:{running.port}"
-        await serve_until_signalled(running, [SERVICE_NAME], settings.shutdown_grace_seconds, announce, end_streams)
+        await serve_until_signalled(running, SERVICE_NAMES, settings.shutdown_grace_seconds, announce, end_streams)
     finally:
         db.close()
 

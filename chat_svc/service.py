@@ -43,6 +43,7 @@ from chat_svc.membership import Membership
 from chat_svc.messages import Messages
 from chat_svc.moderation import Moderation
 from chat_svc.notifications import Notifications
+from chat_svc.operator import Operator
 from chat_svc.publisher import Publish, Publisher
 from chat_svc.reactions import Reactions
 from chat_svc.reads import Reads
@@ -103,6 +104,8 @@ class Chat:
         # -- reactions and moderation
         self.reactions = Reactions(db, publisher, locks)
         self.moderation = Moderation(db, publisher, locks)
+        # -- operators (ModerationService): the same locks and publisher, so their changes order alike
+        self.operator = Operator(db, hub, publisher, locks, self.history)
         # -- files
         self.blobs = blobs or Blobs(make_store(settings), settings.file_threads)
         self.files = Files(db)

@@ -33,7 +33,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
 
     def __init__(self, chat: Chat, verifier: TokenVerifier) -> None:
         self.chat = self._chat = chat
-        self._verifier = verifier
+        self._verifier = self.verifier = verifier  # shared with ModerationServicer (chat_svc/server.py)
         self.revoked = verifier.revoked  # ended sessions (chat_svc/server.py feeds it)
 
     async def _principal(self, context: Any) -> Principal:

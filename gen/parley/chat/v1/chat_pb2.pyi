@@ -193,6 +193,7 @@ class Room(_message.Message):
     ROOM_MENTIONS_FIELD_NUMBER: _builtins.int
     SETTINGS_CHANGE_FIELD_NUMBER: _builtins.int
     LAST_MESSAGE_AT_FIELD_NUMBER: _builtins.int
+    ARCHIVED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """Room id."""
     kind: Global___RoomKind.ValueType
@@ -227,6 +228,13 @@ class Room(_message.Message):
     def last_message_at(self) -> _timestamp_pb2.Timestamp:
         """When its newest message was sent; unset when it has none (then created_at is its activity)."""
 
+    @_builtins.property
+    def archived_at(self) -> _timestamp_pb2.Timestamp:
+        """When an operator archived it (ModerationService.ArchiveRoom); unset while it is not. An archived
+        room is read-only: sends, edits, reactions, joins and invitations answer FAILED_PRECONDITION
+        (reason `room_archived`), and ListPublicRooms leaves it out. Changes come as room_updated.
+        """
+
     def __init__(
         self,
         *,
@@ -243,10 +251,11 @@ class Room(_message.Message):
         room_mentions: _builtins.bool = ...,
         settings_change: _builtins.int = ...,
         last_message_at: _timestamp_pb2.Timestamp | None = ...,
+        archived_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "last_message_at", b"last_message_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["archived_at", b"archived_at", "created_at", b"created_at", "last_message_at", b"last_message_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "direct_user_ids", b"direct_user_ids", "id", b"id", "kind", b"kind", "last_change", b"last_change", "last_message_at", b"last_message_at", "last_seq", b"last_seq", "member_count", b"member_count", "name", b"name", "room_mentions", b"room_mentions", "settings_change", b"settings_change", "topic", b"topic"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["archived_at", b"archived_at", "created_at", b"created_at", "created_by", b"created_by", "direct_user_ids", b"direct_user_ids", "id", b"id", "kind", b"kind", "last_change", b"last_change", "last_message_at", b"last_message_at", "last_seq", b"last_seq", "member_count", b"member_count", "name", b"name", "room_mentions", b"room_mentions", "settings_change", b"settings_change", "topic", b"topic"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
