@@ -74,6 +74,7 @@ def room_json(room: pb.Room) -> dict[str, Any]:
         "room_mentions": room.room_mentions,
         "settings_change": room.settings_change,
         "last_message_at": time_json(room.last_message_at, room.HasField("last_message_at")),
+        "archived_at": time_json(room.archived_at, room.HasField("archived_at")),  # -- operators --
     }
 
 
@@ -133,6 +134,7 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         "also_in_room": message.also_in_room,
         "thread": thread_json(message.thread) if message.HasField("thread") else None,
         "deleted_by": message.deleted_by or None,
+        "taken_down": message.taken_down,  # -- operators --
         "mentioned_user_ids": list(message.mentioned_user_ids),
         "mentions_room": message.mentions_room,
         "reactions": reactions_json(message.reactions),  # -- reactions --

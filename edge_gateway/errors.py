@@ -55,11 +55,17 @@ class Reason(StrEnum):
     # -- files: chat_svc names these in its parley-reason trailer (common/grpc_errors.py)
     FILE_TOO_LARGE = "file_too_large"  # RESOURCE_EXHAUSTED: over CHAT_FILE_MAX_BYTES; 413, not 429 (no retry)
     FILE_TYPE_NOT_ALLOWED = "file_type_not_allowed"  # INVALID_ARGUMENT: the sniffed type is not allowed; 415
+    # -- operators: FAILED_PRECONDITION from a write to an archived room; 409, the room's state conflicts
+    ROOM_ARCHIVED = "room_archived"
 
 
 # Reasons that are answered with their own HTTP status, and their own error code in the body.
-REASON_HTTP_STATUS: dict[Reason, int] = {Reason.FILE_TOO_LARGE: 413, Reason.FILE_TYPE_NOT_ALLOWED: 415}
-_TRAILED = {Reason.FILE_TOO_LARGE, Reason.FILE_TYPE_NOT_ALLOWED}  # the reasons a backend may name
+REASON_HTTP_STATUS: dict[Reason, int] = {
+    Reason.FILE_TOO_LARGE: 413,
+    Reason.FILE_TYPE_NOT_ALLOWED: 415,
+    Reason.ROOM_ARCHIVED: 409,
+}
+_TRAILED = {Reason.FILE_TOO_LARGE, Reason.FILE_TYPE_NOT_ALLOWED, Reason.ROOM_ARCHIVED}  # the reasons a backend may name
 
 
 _PASSING = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
@@ -168,6 +174,8 @@ CLOSE_CODE: dict[grpc.StatusCode | Reason, int] = {
     # Files: REST only (uploads); as their statuses' rows.
     Reason.FILE_TOO_LARGE: ws.CLOSE_TRY_AGAIN,
     Reason.FILE_TYPE_NOT_ALLOWED: ws.CLOSE_INTERNAL,
+    # An archived room: a frame's error, never a socket's end (catching up reads, it writes nothing).
+    Reason.ROOM_ARCHIVED: ws.CLOSE_INTERNAL,
 }
 
 

@@ -231,6 +231,11 @@ class Room(BaseModel):
     last_message_at: Time | None = Field(
         None, description="When its newest message came; null before any (created_at is then its activity)"
     )
+    archived_at: Time | None = Field(
+        None,
+        description="When an operator archived it; null while it is not. An archived room is read-only: "
+        "sends, edits, reactions, joins and invitations answer 409 room_archived",
+    )
 
 
 class MyRoom(BaseModel):
@@ -419,6 +424,9 @@ class Message(BaseModel):
     thread: ThreadSummary | None = Field(description="For a root: its replies' summary; null when it has none")
     deleted_by: int | None = Field(
         description="For a tombstone: who deleted it (the author, or a moderator); null otherwise"
+    )
+    taken_down: bool = Field(
+        False, description="For a tombstone: an operator took it down (deleted_by is null); show it as removed"
     )
     mentioned_user_ids: list[int] = Field(description="Members the body mentions by @username, ascending")
     mentions_room: bool = Field(description="The body says @room and the room allows it")

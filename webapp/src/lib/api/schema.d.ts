@@ -1047,6 +1047,12 @@ export interface components {
              */
             deleted_by: number | null;
             /**
+             * Taken Down
+             * @description For a tombstone: an operator took it down (deleted_by is null); show it as removed
+             * @default false
+             */
+            taken_down?: boolean;
+            /**
              * Mentioned User Ids
              * @description Members the body mentions by @username, ascending
              */
@@ -1317,6 +1323,11 @@ export interface components {
              * @description When its newest message came; null before any (created_at is then its activity)
              */
             last_message_at?: string | null;
+            /**
+             * Archived At
+             * @description When an operator archived it; null while it is not. An archived room is read-only: sends, edits, reactions, joins and invitations answer 409 room_archived
+             */
+            archived_at?: string | null;
         };
         /**
          * RoomPage
