@@ -168,7 +168,9 @@ def thread_pb(summary: ThreadSummary) -> pb.ThreadSummary:
 def outcome_pb(ref: int, result: SendResult) -> pb.SendOutcome:
     """The answer to one send of a SendMessages stream: its message, or its error's code and text."""
     if isinstance(result, ServiceError):
-        return pb.SendOutcome(ref=ref, error_code=status_for(result).value[0], error_message=result.message)
+        return pb.SendOutcome(
+            ref=ref, error_code=status_for(result).value[0], error_message=result.message, error_reason=result.reason
+        )
     return pb.SendOutcome(
         ref=ref, sent=pb.SendMessageResponse(message=message_pb(result.message), duplicate=result.duplicate)
     )

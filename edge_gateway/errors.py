@@ -115,11 +115,9 @@ class ApiError(Exception):
 
 def from_rpc_error(exc: grpc.aio.AioRpcError) -> ApiError:
     """The ApiError for a failed gRPC call, with the reason the backend named (parley-reason trailer)."""
-    error = from_status(exc.code(), exc.details() or "")
     trailers: Any = exc.trailing_metadata() or ()
     named = next((str(value) for key, value in trailers if key == REASON_KEY), "")
-    if named in _TRAILED:
-        error.reason = Reason(named)
+    error = from_status(exc.code(), exc.details() or "", named)
     wait_ms = next((str(value) for key, value in trailers if key == RETRY_AFTER_KEY), "")
     if wait_ms.isdigit():
         error.retry_after_ms = int(wait_ms)
@@ -129,8 +127,15 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> ApiError:
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
-def from_status(code: grpc.StatusCode | int, details: str) -> ApiError:
-    """The ApiError for a status code (or its number) and the backend's message."""
+def from_status(code: grpc.StatusCode | int, details: str, named: str = "") -> ApiError:
+    """The ApiError for a status code (or its number), the backend's message and the reason it named."""
+    error = _from_status(code, details)
+    if named in _TRAILED:
+        error.reason = Reason(named)
+    return error
+
+
+def _from_status(code: grpc.StatusCode | int, details: str) -> ApiError:
     if isinstance(code, int):
         code = _CODES.get(code, grpc.StatusCode.UNKNOWN)
     if code in _OPAQUE:

@@ -56,7 +56,7 @@ class SendPipe:
         finally:
             self._pending.pop(ref, None)
         if outcome.error_code:
-            raise from_status(outcome.error_code, outcome.error_message)
+            raise from_status(outcome.error_code, outcome.error_message, outcome.error_reason)
         return outcome.sent
 
     async def _run(self) -> None:

@@ -1487,12 +1487,17 @@ class SendOutcome(_message.Message):
     SENT_FIELD_NUMBER: _builtins.int
     ERROR_CODE_FIELD_NUMBER: _builtins.int
     ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    ERROR_REASON_FIELD_NUMBER: _builtins.int
     ref: _builtins.int
     """The item's ref."""
     error_code: _builtins.int
     """...or refused: a google.rpc.Code number (0 when sent) and a message for the user."""
     error_message: _builtins.str
     """Why it was refused."""
+    error_reason: _builtins.str
+    """The case within error_code that calls for something else from a client, as a unary call's
+    `parley-reason` trailer names it (e.g. "room_archived"); empty when none.
+    """
     @_builtins.property
     def sent(self) -> Global___SendMessageResponse:
         """Stored (or the original, for a repeated client_msg_id)..."""
@@ -1504,10 +1509,11 @@ class SendOutcome(_message.Message):
         sent: Global___SendMessageResponse | None = ...,
         error_code: _builtins.int = ...,
         error_message: _builtins.str = ...,
+        error_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["sent", b"sent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_code", b"error_code", "error_message", b"error_message", "ref", b"ref", "sent", b"sent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_code", b"error_code", "error_message", b"error_message", "error_reason", b"error_reason", "ref", b"ref", "sent", b"sent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
