@@ -268,3 +268,35 @@ describe("ChatController and reactions", () => {
     expect(calls[0]?.[0]).toBe("PUT");
   });
 });
+
+describe("ChatController and operators' actions", () => {
+  it("marks a room archived when its room_updated frame says so, and writable again when restored", async () => {
+    storage.removeItem(OUTBOX_KEY);
+    chat.start();
+    const socket = await connect(0);
+    const archivedAt = "2026-12-08T01:00:00Z";
+    socket.receive({ type: "room_updated", room_id: 1, room: myRoom(1, { archived_at: archivedAt }).room });
+    expect(chat.store.getState().rooms.list[0]?.room.archived_at).toBe(archivedAt);
+    socket.receive({ type: "room_updated", room_id: 1, room: myRoom(1, { archived_at: null }).room });
+    expect(chat.store.getState().rooms.list[0]?.room.archived_at).toBeNull();
+  });
+
+  it("shows a take-down as a taken-down tombstone in place of the message", async () => {
+    storage.removeItem(OUTBOX_KEY);
+    chat.start();
+    const socket = await connect(0);
+    socket.receive({ type: "message", room_id: 1, message: msg(1, 1, { change: 1 }) });
+    const tombstone = msg(1, 1, { change: 2, body: "", deleted: true, taken_down: true, deleted_by: null });
+    socket.receive({ type: "message_deleted", room_id: 1, message: tombstone });
+    expect(chat.store.getState().timelines[1]?.messages).toEqual([tombstone]);
+  });
+
+  it("marks a send to an archived room failed with the server's reason and does not send it again", async () => {
+    chat.start();
+    const socket = await connect(0);
+    socket.receive({ type: "error", ref: "w-1", code: "room_archived", message: "room 1 is archived: it is read-only" });
+    expect(chat.store.getState().outbox[1]?.[0]).toMatchObject({ state: "failed" });
+    socket.drop();
+    expect(sends(await connect(0))).toEqual([]);
+  });
+});

@@ -17,13 +17,15 @@ interface Props {
   rootSeq?: number;
   /** The room as named in "Also send to …" (threads only). */
   roomLabel?: string;
+  /** Why nothing can be sent here (an archived room): the box is off and says so. */
+  readOnly?: string;
 }
 
 /**
  * The message box: Enter sends, Shift+Enter starts a new line. In a thread it posts replies. Files come
  * by the paperclip, by pasting, or dropped on the conversation; they upload at once, and Send waits for them.
  */
-export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) {
+export function Composer({ roomId, label, rootSeq = 0, roomLabel = "", readOnly = "" }: Props) {
   const chat = useChat();
   const [text, setText] = useState("");
   const [alsoInRoom, setAlsoInRoom] = useState(false);
@@ -41,7 +43,7 @@ export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) 
   function send(event?: FormEvent) {
     event?.preventDefault();
     const body = text.trim();
-    if (empty || tooLong || waiting) return;
+    if (empty || tooLong || waiting || readOnly) return;
     const placement = { threadRootSeq: rootSeq, alsoInRoom: rootSeq > 0 && alsoInRoom };
     chat.send(roomId, body, placement, uploadedFiles(files.uploads));
     setText("");
@@ -65,6 +67,22 @@ export function Composer({ roomId, label, rootSeq = 0, roomLabel = "" }: Props) 
   }
 
   const lines = Math.min(6, Math.max(1, text.split("\n").length));
+  if (readOnly) {
+    return (
+      <form className="composer composer-off" aria-label={label} data-testid="composer-off">
+        <label htmlFor={inputId} className="sr-only">
+          {label}
+        </label>
+        <textarea id={inputId} rows={1} disabled value="" placeholder={label} aria-describedby={hintId} readOnly />
+        <button type="submit" className="primary" disabled>
+          Send
+        </button>
+        <p id={hintId} className="composer-hint">
+          {readOnly}
+        </p>
+      </form>
+    );
+  }
   return (
     <form className="composer" onSubmit={send} ref={form}>
       <label htmlFor={inputId} className="sr-only">

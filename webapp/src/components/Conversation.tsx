@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useEffect } from "react";
+import { ARCHIVED_COMPOSER, archivedBanner, isArchived } from "@/lib/readOnly";
 import { positiveParam } from "@/lib/search";
 import { findRoom, roomTitle } from "@/lib/state/rooms";
 import { useChat, useStore } from "./ChatContext";
@@ -48,6 +49,7 @@ export function Conversation({ roomId }: { roomId: number }) {
   }
   const { room } = entry;
   const roomLabel = `${room.kind === "direct" ? "@" : "#"}${title}`;
+  const archived = isArchived(room);
   return (
     <div className="room-view" data-thread={rootSeq > 0 ? "open" : undefined}>
       <main className="conversation" aria-labelledby="room-title">
@@ -74,12 +76,24 @@ export function Conversation({ roomId }: { roomId: number }) {
             </Link>
           )}
         </header>
+        {archived && (
+          <p className="archived-banner" role="status" data-testid="archived-banner">
+            <strong>Archived.</strong> {archivedBanner(room)}
+          </p>
+        )}
         <MessageList roomId={roomId} focusSeq={rootSeq > 0 ? 0 : focusSeq} />
         <TypingIndicator roomId={roomId} />
-        <Composer roomId={roomId} label={`Message ${roomLabel}`} />
+        <Composer roomId={roomId} label={`Message ${roomLabel}`} readOnly={archived ? ARCHIVED_COMPOSER : ""} />
       </main>
       {rootSeq > 0 && (
-        <ThreadPanel key={rootSeq} roomId={roomId} rootSeq={rootSeq} roomLabel={roomLabel} focusSeq={focusSeq} />
+        <ThreadPanel
+          key={rootSeq}
+          roomId={roomId}
+          rootSeq={rootSeq}
+          roomLabel={roomLabel}
+          focusSeq={focusSeq}
+          readOnly={archived ? ARCHIVED_COMPOSER : ""}
+        />
       )}
     </div>
   );

@@ -5,6 +5,7 @@ import { useState, type KeyboardEvent } from "react";
 import { ApiError } from "@/lib/api";
 import { timeLabel } from "@/lib/format";
 import { mentionsUser } from "@/lib/notifications";
+import { tombstoneText } from "@/lib/readOnly";
 import { threadRootOf } from "@/lib/timeline";
 import type { Message, ThreadSummary } from "@/lib/types";
 import { userName } from "@/lib/state/users";
@@ -22,10 +23,12 @@ interface Props {
   inThread?: boolean;
   /** The message a link (a search hit) jumped to: flashed once. */
   jumpTarget?: boolean;
+  /** The room is archived: read-only, so no edits, reactions or replies are offered. */
+  readOnly?: boolean;
 }
 
 /** One stored message; mine can be edited, mine (or any, for moderators) deleted. Text is never HTML. */
-export function MessageItem({ message, own, deletable, inThread = false, jumpTarget = false }: Props) {
+export function MessageItem({ message, own, deletable, inThread = false, jumpTarget = false, readOnly = false }: Props) {
   const chat = useChat();
   const deleter = useStore((s) =>
     message.deleted_by && message.deleted_by !== message.sender_id ? userName(s.users, message.deleted_by) : null,
@@ -68,7 +71,8 @@ export function MessageItem({ message, own, deletable, inThread = false, jumpTar
   const mentionsMe =
     !own && !message.deleted && mentionsUser(message, me?.id);
   const classes =
-    `message${own ? " own" : ""}${message.deleted ? " deleted" : ""}` + (mentionsMe ? " mentions-me" : "");
+    `message${own ? " own" : ""}${message.deleted ? " deleted" : ""}${message.taken_down ? " taken-down" : ""}` +
+    (mentionsMe ? " mentions-me" : "");
   return (
     <li className={classes} data-seq={message.seq} data-testid="message" data-jump-target={jumpTarget || undefined}>
       {mode === "edit" ? (
@@ -91,8 +95,8 @@ export function MessageItem({ message, own, deletable, inThread = false, jumpTar
           </button>
         </div>
       ) : message.deleted ? (
-        <p className="message-body tombstone">
-          {deleter ? `This message was deleted by ${deleter}, a moderator.` : "This message was deleted."}
+        <p className="message-body tombstone" data-testid="tombstone">
+          {tombstoneText(message, deleter)}
         </p>
       ) : (
         <MessageBody body={message.body} me={me?.username ?? null} mentionsRoom={message.mentions_room} />
@@ -109,12 +113,12 @@ export function MessageItem({ message, own, deletable, inThread = false, jumpTar
         )}
         {!message.deleted && mode === "view" && (
           <span className="message-actions">
-            {!inThread && (
+            {!inThread && !readOnly && (
               <Link className="link" href={threadHref(message.room_id, threadRootOf(message))}>
                 Reply in thread
               </Link>
             )}
-            {own && deletable && (
+            {own && deletable && !readOnly && (
               <button
                 type="button"
                 className="link"
@@ -150,7 +154,7 @@ export function MessageItem({ message, own, deletable, inThread = false, jumpTar
           </span>
         )}
       </p>
-      {!message.deleted && <Reactions message={message} />}
+      {!message.deleted && <Reactions message={message} readOnly={readOnly} />}
       {!inThread && message.thread && message.thread.reply_count > 0 && (
         <ThreadLink roomId={message.room_id} rootSeq={message.seq} thread={message.thread} />
       )}

@@ -6,6 +6,7 @@ import { groupMessages, type Groupable } from "@/lib/grouping";
 import type { Message } from "@/lib/types";
 import type { PendingSend } from "@/lib/state/outbox";
 import { canDelete } from "@/lib/permissions";
+import { isArchived } from "@/lib/readOnly";
 import { findRoom } from "@/lib/state/rooms";
 import { visiblePending } from "@/lib/state/root";
 import { findThread } from "@/lib/state/threads";
@@ -118,6 +119,7 @@ export function MessageList({ roomId, rootSeq = 0, focusSeq = 0 }: { roomId: num
                             deletable={entryOfRoom ? canDelete(entryOfRoom.role, entryOfRoom.room.kind, entry.senderId === me) : false}
                             inThread={inThread}
                             jumpTarget={entry.message.seq === focusSeq}
+                            readOnly={entryOfRoom ? isArchived(entryOfRoom.room) : false}
                           />
                           {entry.message.seq === holeAfter && (
                             <li className="history-hole">

@@ -23,8 +23,11 @@ const PICKS: readonly (readonly [string, string])[] = [
 ];
 const COLUMNS = 6;
 
-/** A message's reactions as chips (click one to add or take back mine), and a picker to add one. */
-export function Reactions({ message }: { message: Message }) {
+/**
+ * A message's reactions as chips (click one to add or take back mine), and a picker to add one. In a
+ * read-only (archived) room the chips only show them.
+ */
+export function Reactions({ message, readOnly = false }: { message: Message; readOnly?: boolean }) {
   const chat = useChat();
   const reactions = reactionsOf(message);
   const ids = [...new Set(reactions.flatMap((r) => r.user_ids))];
@@ -55,11 +58,12 @@ export function Reactions({ message }: { message: Message }) {
           aria-label={chipLabel(r)}
           title={whoReacted(r, nameOf)}
           onClick={() => void toggle(r.emoji)}
+          disabled={readOnly}
         >
           <span className="emoji">{r.emoji}</span> {r.count}
         </button>
       ))}
-      <ReactionPicker onPick={(emoji) => void toggle(emoji)} />
+      {!readOnly && <ReactionPicker onPick={(emoji) => void toggle(emoji)} />}
       {error && (
         <p className="field-error reaction-error" role="alert">
           {error}

@@ -13,10 +13,12 @@ interface Props {
   roomLabel: string;
   /** A reply a link jumped to (scrolled to once held). */
   focusSeq?: number;
+  /** Why no reply can be sent (an archived room); empty when one can. */
+  readOnly?: string;
 }
 
 /** One thread beside its room (over it, on a narrow screen): its root, its replies, a composer for replies. */
-export function ThreadPanel({ roomId, rootSeq, roomLabel, focusSeq = 0 }: Props) {
+export function ThreadPanel({ roomId, rootSeq, roomLabel, focusSeq = 0, readOnly = "" }: Props) {
   const chat = useChat();
   const replies = useStore((s) => {
     const thread = findThread(s.threads, roomId, rootSeq);
@@ -40,7 +42,7 @@ export function ThreadPanel({ roomId, rootSeq, roomLabel, focusSeq = 0 }: Props)
         </Link>
       </header>
       <MessageList roomId={roomId} rootSeq={rootSeq} focusSeq={focusSeq} />
-      <Composer roomId={roomId} rootSeq={rootSeq} label="Reply in thread" roomLabel={roomLabel} />
+      <Composer roomId={roomId} rootSeq={rootSeq} label="Reply in thread" roomLabel={roomLabel} readOnly={readOnly} />
     </aside>
   );
 }
