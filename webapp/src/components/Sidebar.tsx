@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useState } from "react";
+import { isArchived } from "@/lib/readOnly";
 import { roomTitle } from "@/lib/state/rooms";
 import type { UsersState } from "@/lib/state/users";
 import type { MyRoom } from "@/lib/types";
@@ -31,6 +32,11 @@ function RoomLink({ entry, users, current }: { entry: MyRoom; users: UsersState;
         </span>
         <span className="room-name">{title}</span>
         {muted && <span className="sr-only">(muted)</span>}
+        {isArchived(entry.room) && (
+          <span className="room-archived" title="Archived: read-only">
+            archived
+          </span>
+        )}
         {mentions > 0 && (
           <span className="mentions" aria-label={`${mentions} mention${mentions === 1 ? "" : "s"}`} data-testid="mention-count">
             @{mentions > 99 ? "99+" : mentions}
