@@ -8,6 +8,10 @@ Layers, top down (each module holds one concept):
     rooms.py  membership.py  messages.py  history.py  reads.py  activity.py  streams.py
                     the rules, in domain values (domain.py); access.py: who may see a room
     reactions.py  moderation.py (settings, roles, removals)  roles.py: who may do what, one table
+    operators (ModerationService): moderation_servicer.py (scopes first, common/scopes.py) ->
+                    operator.py (awaitable face) -> operations.py (archive, restore, remove, transfer,
+                    take down; each with its audit.py entry in its transaction), overview.py (find
+                    rooms, members), export.py (history by seq), tail.py (live events by kind)
     repository.py   the hand-written SQL and shared queries; rows to domain values (models.py)
     files: uploads.py (bytes in: spool, sniff, thumbnail; media.py) -> blobs.py (the blob store:
                     folder or S3) and files.py (the rules and rows); sweeper.py removes what expired.
