@@ -133,6 +133,12 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# A write an archived room refuses (a send, an edit, a reaction, a join, an invitation): 409 room_archived.
+ROOM_ARCHIVED: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorResponse, "description": "The room is archived, so read-only (code room_archived)"}
+}
+
+
 # -- users and sessions ----------------------------------------------------------------------------
 
 

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Path, Response, status
 
 from edge_gateway import convert
 from edge_gateway.deps import BackendsDep, CallerDep
-from edge_gateway.schemas import INT64_FORMAT, INT64_MAX, BlockedUsers, Invitations, Room, error_responses
+from edge_gateway.schemas import (
+    INT64_FORMAT,
+    INT64_MAX,
+    ROOM_ARCHIVED,
+    BlockedUsers,
+    Invitations,
+    Room,
+    error_responses,
+)
 from parley.chat.v1 import chat_pb2 as pb
 
 router = APIRouter(tags=["consent"], responses=error_responses(400, 401, 403, 404, 422, 500, 503, 504))
@@ -28,7 +36,9 @@ async def invitations(backends: BackendsDep, caller: CallerDep) -> dict[str, Any
     return {"invitations": [convert.invitation_json(i) for i in reply.invitations]}
 
 
-@router.post("/invitations/{room_id}/accept", response_model=Room, summary="Accept an invitation")
+@router.post(
+    "/invitations/{room_id}/accept", response_model=Room, summary="Accept an invitation", responses=ROOM_ARCHIVED
+)
 async def accept(room_id: RoomId, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
     """The caller joins the room; 404 without a pending invitation, 400 past the caller's room cap."""
     reply = await backends.chat.AcceptInvitation(

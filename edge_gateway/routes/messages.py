@@ -12,6 +12,7 @@ from edge_gateway.deps import BackendsDep, CallerDep
 from edge_gateway.schemas import (
     INT64_FORMAT,
     INT64_MAX,
+    ROOM_ARCHIVED,
     EditMessageBody,
     MarkReadBody,
     MessagePage,
@@ -84,6 +85,7 @@ async def history(
     responses={
         status.HTTP_200_OK: {"model": SentMessage, "description": "A retry: the original message"},
         **error_responses(429),
+        **ROOM_ARCHIVED,
     },
 )
 async def send(
@@ -111,7 +113,7 @@ async def send(
     return {"message": convert.message_json(reply.message), "duplicate": reply.duplicate}
 
 
-@router.patch("/messages/{seq}", response_model=OneMessage, summary="Edit one's own message")
+@router.patch("/messages/{seq}", response_model=OneMessage, summary="Edit one's own message", responses=ROOM_ARCHIVED)
 async def edit(
     room_id: RoomId, seq: MessageSeq, body: EditMessageBody, backends: BackendsDep, caller: CallerDep
 ) -> dict[str, Any]:
@@ -182,7 +184,7 @@ async def _react(
     "/messages/{seq}/reactions/{emoji}",
     response_model=Reacted,
     summary="React to a message",
-    responses=error_responses(429),
+    responses={**error_responses(429), **ROOM_ARCHIVED},
 )
 async def add_reaction(
     room_id: RoomId, seq: MessageSeq, emoji: Emoji, backends: BackendsDep, caller: CallerDep
@@ -191,7 +193,9 @@ async def add_reaction(
     return await _react(room_id, seq, emoji, True, backends, caller)
 
 
-@router.delete("/messages/{seq}/reactions/{emoji}", response_model=Reacted, summary="Take a reaction back")
+@router.delete(
+    "/messages/{seq}/reactions/{emoji}", response_model=Reacted, summary="Take a reaction back", responses=ROOM_ARCHIVED
+)
 async def remove_reaction(
     room_id: RoomId, seq: MessageSeq, emoji: Emoji, backends: BackendsDep, caller: CallerDep
 ) -> dict[str, Any]:

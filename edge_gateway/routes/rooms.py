@@ -11,6 +11,7 @@ from edge_gateway.deps import BackendsDep, CallerDep
 from edge_gateway.schemas import (
     INT64_FORMAT,
     INT64_MAX,
+    ROOM_ARCHIVED,
     CreateRoomBody,
     DirectRoom,
     InvitationSent,
@@ -91,7 +92,7 @@ async def get_room(room_id: RoomId, backends: BackendsDep, caller: CallerDep) ->
     return convert.room_json(reply.room)
 
 
-@router.post("/rooms/{room_id}/join", response_model=Room, summary="Join a public channel")
+@router.post("/rooms/{room_id}/join", response_model=Room, summary="Join a public channel", responses=ROOM_ARCHIVED)
 async def join(room_id: RoomId, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
     """Idempotent; 403 for private and direct rooms."""
     reply = await backends.chat.JoinRoom(
@@ -114,7 +115,7 @@ async def leave(room_id: RoomId, backends: BackendsDep, caller: CallerDep) -> Re
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationSent,
     summary="Invite a user",
-    responses=error_responses(429),
+    responses={**error_responses(429), **ROOM_ARCHIVED},
 )
 async def invite(room_id: RoomId, body: UserRef, backends: BackendsDep, caller: CallerDep) -> dict[str, Any]:
     """Sends a pending invitation to a room the caller belongs to; the user joins when they accept. Idempotent.

@@ -3728,6 +3728,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The room is archived, so read-only (code room_archived) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Malformed request (bad JSON, wrong types, missing fields) */
             422: {
                 headers: {
@@ -4052,6 +4061,15 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The room is archived, so read-only (code room_archived) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4832,6 +4850,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The room is archived, so read-only (code room_archived) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Malformed request (bad JSON, wrong types, missing fields) */
             422: {
                 headers: {
@@ -5493,6 +5520,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The room is archived, so read-only (code room_archived) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Malformed request (bad JSON, wrong types, missing fields) */
             422: {
                 headers: {
@@ -5710,6 +5746,15 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The room is archived, so read-only (code room_archived) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6049,6 +6094,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The room is archived, so read-only (code room_archived) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Malformed request (bad JSON, wrong types, missing fields) */
             422: {
                 headers: {
@@ -6154,6 +6208,15 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The room is archived, so read-only (code room_archived) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
