@@ -141,7 +141,10 @@ class Accounts:
     def _create(self, name: str, shown: str, password_hash: str) -> tuple[UserInfo, Tokens]:
         try:
             with self.db.sessions.begin() as s:
-                user = User(username=name, display_name=shown, password_hash=password_hash, created_at=utcnow())
+                now = utcnow()
+                user = User(
+                    username=name, display_name=shown, password_hash=password_hash, created_at=now, last_seen_at=now
+                )
                 s.add(user)
                 s.flush()
                 info = user_info(user)
