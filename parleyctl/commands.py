@@ -59,7 +59,7 @@ ACCOUNT_COLUMNS = [
     ("USERNAME", lambda a: a.user.username),
     ("DISPLAY NAME", lambda a: a.user.display_name),
     ("STATE", lambda a: "disabled" if a.disabled else ("reset" if a.password_reset else "active")),
-    ("ADMIN", lambda a: "yes" if a.admin else ""),
+    ("ADMIN", lambda a: "yes" if a.admin else "no"),
     ("SESSIONS", lambda a: a.active_sessions),
     ("LAST SEEN", lambda a: when(a.last_seen_at)),
 ]
