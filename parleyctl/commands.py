@@ -67,17 +67,8 @@ ACCOUNT_COLUMNS = [
 
 def users_find(args: argparse.Namespace, client: ParleyClient, out: Printer) -> None:
     """Users by username prefix (or every user), ascending by id, up to --limit."""
-    accounts = _pages(
-        client,
-        lambda token: client.call(
-            client.admin.FindUsers,
-            admin_pb2.FindUsersRequest(
-                username_prefix=args.prefix or "", page_size=min(args.limit, PAGE), page_token=token
-            ),
-        ),
-        "accounts",
-        args.limit,
-    )
+    request = admin_pb2.FindUsersRequest(username_prefix=args.prefix or "")
+    accounts = _pages(client, client.admin.FindUsers, request, "accounts", args.limit)
     out.records(accounts, ACCOUNT_COLUMNS)
 
 
@@ -167,31 +158,15 @@ ROOM_COLUMNS = [
 
 def rooms_find(args: argparse.Namespace, client: ParleyClient, out: Printer) -> None:
     """Rooms by name prefix (or every room), ascending by id, up to --limit."""
-    rooms = _pages(
-        client,
-        lambda token: client.call(
-            client.moderation.FindRooms,
-            moderation_pb2.FindRoomsRequest(
-                name_prefix=args.prefix or "", page_size=min(args.limit, PAGE), page_token=token
-            ),
-        ),
-        "rooms",
-        args.limit,
-    )
+    request = moderation_pb2.FindRoomsRequest(name_prefix=args.prefix or "")
+    rooms = _pages(client, client.moderation.FindRooms, request, "rooms", args.limit)
     out.records(rooms, ROOM_COLUMNS)
 
 
 def rooms_members(args: argparse.Namespace, client: ParleyClient, out: Printer) -> None:
     """A room's members and their roles."""
-    members = _pages(
-        client,
-        lambda token: client.call(
-            client.moderation.ListRoomMembers,
-            moderation_pb2.ListRoomMembersRequest(room_id=args.room, page_size=min(args.limit, 1000), page_token=token),
-        ),
-        "members",
-        args.limit,
-    )
+    request = moderation_pb2.ListRoomMembersRequest(room_id=args.room)
+    members = _pages(client, client.moderation.ListRoomMembers, request, "members", args.limit, page_max=1000)
     out.records(
         members,
         [
@@ -301,17 +276,17 @@ def audit_list(args: argparse.Namespace, client: ParleyClient, out: Printer) -> 
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _pages(client: ParleyClient, fetch: Any, field: str, limit: int) -> list[Any]:
-    """Items of a paged call (each page from `fetch(token)`), up to `limit`."""
+def _pages(client: ParleyClient, method: Any, request: Any, field: str, limit: int, page_max: int = PAGE) -> list[Any]:
+    """The items of a paged call, page after page, up to `limit` (request: the first page's, changed in place)."""
     items: list[Any] = []
-    token = ""
     while len(items) < limit:
-        page = fetch(token)
+        request.page_size = min(limit - len(items), page_max)
+        page = client.call(method, request)
         items += list(getattr(page, field))
-        token = page.next_page_token
-        if not token:
+        request.page_token = page.next_page_token
+        if not request.page_token:
             break
-    return items[:limit]
+    return items
 
 
 def _done(out: Printer, reply: Any, text: str) -> None:
