@@ -1,13 +1,14 @@
-"""auth_db tables: users, sessions (refresh-token families) and refresh tokens."""
+"""auth_db tables: users, sessions (refresh-token families), refresh tokens and the operators' audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from common.audit import AuditColumns
 from common.db import BigId, PreciseDateTime
 
 # Usernames compare byte for byte: MySQL's default collations make accented and full-width spellings
@@ -30,6 +31,14 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    # Set by an operator (AdminService.DisableUser): no sign-in, no refresh, no live socket.
+    disabled_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
+    # The server-wide admin flag: the user's access tokens carry admin:read and admin:write.
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Set by AdminService.ResetPassword: the password is a temporary one until the user picks theirs.
+    password_reset_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
+    # The latest sign-in or refresh, for operators.
+    last_seen_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
 
 
 class Session(Base):
@@ -43,6 +52,7 @@ class Session(Base):
     # Indexed: ListEndedSessions reads the sessions ended lately.
     revoked_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None, index=True)
     revoke_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    refreshed_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
 
 
 class RefreshToken(Base):
@@ -56,3 +66,10 @@ class RefreshToken(Base):
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
     expires_at: Mapped[datetime] = mapped_column(PreciseDateTime)
     used_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
+
+
+class AuditEntry(AuditColumns, Base):
+    """One operator write (AdminService): who, what, to what, why, when."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_actor", "actor", "id"), Index("ix_audit_log_target", "target", "id"))

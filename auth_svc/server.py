@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 
 from auth_svc import passwords
+from auth_svc.admin import Admin
+from auth_svc.admin_servicer import AdminServicer
 from auth_svc.keys import Keyring
 from auth_svc.service import Accounts
 from auth_svc.servicer import AuthServicer
@@ -19,9 +21,11 @@ from common.revocations import BrokerRevocations
 from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled
 from common.tokens import TokenVerifier
 from common.tracing import setup_tracing
-from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+from parley.auth.v1 import admin_pb2, admin_pb2_grpc, auth_pb2, auth_pb2_grpc
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
+SERVICE_NAMES = [SERVICE_NAME, ADMIN_SERVICE_NAME]
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -32,9 +36,9 @@ def migrate(settings: AuthSettings) -> None:
     migrations.upgrade(MIGRATIONS, settings.database_url)
 
 
-def build_servicer(settings: AuthSettings, db: Database) -> AuthServicer:
-    """The servicer with its keyring, verifier, hasher, throttle and announcer, without a server (grpcio-testing
-    uses this)."""
+def build_servicers(settings: AuthSettings, db: Database) -> tuple[AuthServicer, AdminServicer]:
+    """The servicers with their keyring, verifier, hasher, throttle and announcer, without a server
+    (grpcio-testing uses this)."""
     keyring = Keyring.load(settings.keys_dir, settings.active_key_id, settings.generate_key_if_missing)
     verifier = TokenVerifier(keyring.key_source(), settings.issuer, settings.audience)
     hasher = passwords.Hasher(settings.hash_threads, settings.argon2_time_cost, settings.argon2_memory_kib)
@@ -48,23 +52,25 @@ def build_servicer(settings: AuthSettings, db: Database) -> AuthServicer:
     store = RedisStore.from_url(settings.broker_url) if settings.broker_url else MemoryStore()
     revoked = verifier.revoked
 
-    async def refuse_here(session_id: str, until: float) -> None:
+    async def refuse_here(session_id: str, until: float, account_disabled: bool = False) -> None:
         revoked.add(session_id, until)
 
     # With a broker, every gateway and chat_svc hears of an ended session; without one, they poll.
     announce = BrokerRevocations(settings.broker_url, revoked).announce if settings.broker_url else refuse_here
     accounts = Accounts(db, keyring, settings, hasher, SignInThrottle(store, limits), announce)
-    return AuthServicer(accounts, db, verifier)
+    return AuthServicer(accounts, db, verifier), AdminServicer(Admin(db, accounts, hasher), db, verifier)
 
 
 async def create_server(settings: AuthSettings, db: Database) -> RunningServer:
     """A started server on settings.host:settings.port (port 0 picks a free one)."""
     server = new_server()
-    auth_pb2_grpc.add_AuthServiceServicer_to_server(build_servicer(settings, db), server)
-    health = add_health_and_reflection(server, [SERVICE_NAME], settings.grpc_reflection)
+    auth, admin = build_servicers(settings, db)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(auth, server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(admin, server)
+    health = add_health_and_reflection(server, SERVICE_NAMES, settings.grpc_reflection)
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
-    readiness = DependencyReadiness(db, health, [SERVICE_NAME])  # NOT_SERVING while auth_db does not answer
+    readiness = DependencyReadiness(db, health, SERVICE_NAMES)  # NOT_SERVING while auth_db does not answer
     await readiness.start()
     return RunningServer(server, port, health, readiness)
 
@@ -76,7 +82,7 @@ async def serve(settings: AuthSettings) -> None:
     serve_metrics(settings.host, settings.metrics_port)
     announce = f"auth_svc listening on {settings.host}:{running.port}"
     try:
-        await serve_until_signalled(running, [SERVICE_NAME], settings.shutdown_grace_seconds, announce)
+        await serve_until_signalled(running, SERVICE_NAMES, settings.shutdown_grace_seconds, announce)
     finally:
         db.close()
 

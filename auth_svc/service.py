@@ -12,7 +12,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -28,10 +28,19 @@ from auth_svc.settings import AuthSettings
 from auth_svc.throttle import SignInThrottle
 from common import logs
 from common.db import Database
-from common.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
+from common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from common.limits import BATCH_USERS_MAX, USERNAME_MAX
+from common.revocations import Announce
 from common.timestamps import utcnow
-from common.tokens import SERVICE_PREFIX
+from common.tokens import ADMIN_READ, ADMIN_WRITE, SERVICE_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +51,9 @@ ENDED_PAGE = 1000  # ListEndedSessions' page
 # and verifiers accept a token a few seconds past its expiry.
 _REFUSE_MARGIN_S = 30.0
 
-# Tells every component that a session ended: (session id, refuse its tokens until this epoch time).
-Announce = Callable[[str, float], Awaitable[None]]
+# Why a session ended (sessions.revoke_reason); the operators' reasons come from auth_svc/admin.py.
+LOGGED_OUT, REUSED = "logout", "refresh token reuse"
+DISABLED = "account disabled"  # the one reason whose sockets close with 4005, not 4004
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class EndedSession:
     session_id: str
     ended_at: datetime
     refuse_until: float
+    account_disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ class UserInfo:
     username: str
     display_name: str
     created_at: datetime
+    admin: bool = False  # the server-wide flag: their access tokens carry the operator scopes
 
 
 @dataclass(frozen=True)
@@ -86,8 +98,9 @@ class SessionReused(Exception):
         self.ended_at = ended_at
 
 
-def _info(user: User) -> UserInfo:
-    return UserInfo(user.id, user.username, user.display_name, user.created_at)
+def user_info(user: User) -> UserInfo:
+    """The caller-facing view of a row."""
+    return UserInfo(user.id, user.username, user.display_name, user.created_at, bool(user.admin))
 
 
 def _hash_token(token: str) -> str:
@@ -111,7 +124,7 @@ class Accounts:
         self.settings = settings
         self.hasher = hasher
         self.throttle = throttle
-        self._announce = announce
+        self.announce = announce
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -128,20 +141,27 @@ class Accounts:
     def _create(self, name: str, shown: str, password_hash: str) -> tuple[UserInfo, Tokens]:
         try:
             with self.db.sessions.begin() as s:
-                user = User(username=name, display_name=shown, password_hash=password_hash, created_at=utcnow())
+                now = utcnow()
+                user = User(
+                    username=name, display_name=shown, password_hash=password_hash, created_at=now, last_seen_at=now
+                )
                 s.add(user)
                 s.flush()
-                info = _info(user)
+                info = user_info(user)
                 tokens = self._new_session(s, info)
         except IntegrityError as exc:
             raise AlreadyExists(f"username {name!r} is taken") from exc
         return info, tokens
 
-    async def login(self, username: str, password: str, address: str = "") -> tuple[UserInfo, Tokens]:
+    async def login(
+        self, username: str, password: str, address: str = "", new_password: str = ""
+    ) -> tuple[UserInfo, Tokens]:
         """A new session for correct credentials; throttled per username and client address (auth_svc/throttle.py).
 
         An unknown user, a wrong password and a malformed username get the same answer after the same
-        argon2 work, so the answer tells nothing of which names exist.
+        argon2 work, so the answer tells nothing of which names exist. Only with the right password:
+        PermissionDenied for a disabled account; after an operator's reset, FailedPrecondition until
+        `new_password` is given, which then replaces the temporary one.
         """
         name = passwords.well_formed_username(username)
         key = name if name is not None else username.strip().lower()[:USERNAME_MAX]
@@ -159,6 +179,16 @@ class Accounts:
             metrics.BAD_CREDENTIALS.inc()
             raise Unauthenticated(BAD_CREDENTIALS)
         await self.db.run(self.throttle.succeeded, key, address)
+        if user.disabled_at is not None:
+            metrics.DISABLED.inc()
+            raise PermissionDenied("this account is disabled; ask an operator")
+        if user.password_reset_at is not None:
+            if not new_password:
+                raise FailedPrecondition("your password was reset by an operator: choose a new one (new_password)")
+            passwords.check_password(new_password, user.username)
+            if new_password == password:
+                raise InvalidArgument("the new password must differ from the temporary one")
+            new_hash = await self.hasher.hash(new_password)
         signed_in = await self.db.run_once(self._signed_in, user, new_hash)
         metrics.SIGNED_IN.inc()
         return signed_in
@@ -169,9 +199,13 @@ class Accounts:
 
     def _signed_in(self, user: User, new_hash: str | None) -> tuple[UserInfo, Tokens]:
         with self.db.sessions.begin() as s:
-            if new_hash:  # parameters changed since the hash was made: upgrade it now
-                s.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
-            info = _info(user)
+            now = utcnow()
+            # A new hash: argon2's parameters changed since it was made, or a reset password was replaced.
+            changes: dict[str, object] = {"last_seen_at": now}
+            if new_hash:
+                changes |= {"password_hash": new_hash, "password_reset_at": None}
+            s.execute(update(User).where(User.id == user.id).values(**changes))
+            info = user_info(user)
             return info, self._new_session(s, info)
 
     def get_user(self, user_id: int | None = None, username: str | None = None) -> UserInfo:
@@ -186,7 +220,7 @@ class Accounts:
                 raise InvalidArgument("give a user_id or a username")
         if user is None:
             raise NotFound("no such user")
-        return _info(user)
+        return user_info(user)
 
     def batch_get_users(self, user_ids: Iterable[int], usernames: Iterable[str] = ()) -> list[UserInfo]:
         """The users among the ids and the usernames (any case), ascending by id; unknown ones are left out."""
@@ -201,7 +235,7 @@ class Accounts:
             users = s.scalars(
                 select(User).where(or_(User.id.in_(wanted), User.username.in_(names))).order_by(User.id)
             ).all()
-        return [_info(u) for u in users]
+        return [user_info(u) for u in users]
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -215,7 +249,7 @@ class Accounts:
             logs.user_id.set(exc.user_id)
             # A stolen token, or a client that lost a reply and retried: worth an operator's look.
             log.warning("a rotated refresh token was presented again: session %s revoked", exc.session_id)
-            await self._announce(exc.session_id, self._refuse_until(exc.ended_at))
+            await self.announce(exc.session_id, self.refuse_until(exc.ended_at))
             raise Unauthenticated("refresh token was already used; the session is revoked, sign in again") from exc
         except Unauthenticated:
             metrics.REFRESH_REFUSED.inc()
@@ -253,14 +287,17 @@ class Accounts:
                 ),
             ).rowcount
             if not claimed:
-                session.revoked_at, session.revoke_reason = now, "refresh token reuse"
+                session.revoked_at, session.revoke_reason = now, REUSED
                 reused = session.user_id
             elif row.expires_at <= now:
                 raise Unauthenticated("refresh token expired; sign in again")
             else:
                 user = s.get(User, session.user_id)
                 assert user is not None
-                info = _info(user)
+                if user.disabled_at is not None:  # its sessions were ended; this is the belt to those braces
+                    raise Unauthenticated("this account is disabled")
+                user.last_seen_at = session.refreshed_at = now
+                info = user_info(user)
                 tokens = self._issue(s, info, session.id)
         if reused is not None:  # raised after the commit, so that the revocation sticks
             raise SessionReused(session_id, reused, now)
@@ -274,8 +311,8 @@ class Accounts:
         session_id, ended_at = await self.db.run(self._end, refresh_token)
         if not session_id:
             return "", 0.0
-        until = self._refuse_until(ended_at)
-        await self._announce(session_id, until)
+        until = self.refuse_until(ended_at)
+        await self.announce(session_id, until)
         return session_id, until
 
     def _end(self, refresh_token: str) -> tuple[str, datetime]:
@@ -286,7 +323,7 @@ class Accounts:
             s.execute(
                 update(Session)
                 .where(Session.id == row.session_id, Session.revoked_at.is_(None))
-                .values(revoked_at=utcnow(), revoke_reason="logout")
+                .values(revoked_at=utcnow(), revoke_reason=LOGGED_OUT)
             )
             ended_at = s.scalar(select(Session.revoked_at).where(Session.id == row.session_id))
             return row.session_id, ended_at or utcnow()
@@ -296,14 +333,19 @@ class Accounts:
         oldest = utcnow() - timedelta(seconds=self.settings.access_token_ttl_seconds + _REFUSE_MARGIN_S)
         with self.db.sessions() as s:
             rows = s.execute(
-                select(Session.id, Session.revoked_at)
+                select(Session.id, Session.revoked_at, Session.revoke_reason)
                 .where(Session.revoked_at > max(after, oldest))
                 .order_by(Session.revoked_at)
                 .limit(ENDED_PAGE)
             ).all()
-        return [EndedSession(sid, ended, self._refuse_until(ended)) for sid, ended in rows if ended is not None]
+        return [
+            EndedSession(sid, ended, self.refuse_until(ended), why == DISABLED)
+            for sid, ended, why in rows
+            if ended is not None
+        ]
 
-    def _refuse_until(self, ended_at: datetime) -> float:
+    def refuse_until(self, ended_at: datetime) -> float:
+        """Until when the access tokens of a session that ended at `ended_at` are refused (epoch seconds)."""
         return ended_at.replace(tzinfo=UTC).timestamp() + self.settings.access_token_ttl_seconds + _REFUSE_MARGIN_S
 
     def service_token(self, client_id: str, client_secret: str) -> tuple[str, float]:
@@ -340,7 +382,11 @@ class Accounts:
             )
         )
         access, access_expires = self._access_token(
-            str(user.id), session_id, user.username, self.settings.access_token_ttl_seconds
+            str(user.id),
+            session_id,
+            user.username,
+            self.settings.access_token_ttl_seconds,
+            (ADMIN_READ, ADMIN_WRITE) if user.admin else (),
         )
         return Tokens(access, access_expires, refresh, refresh_expires, session_id)
 

@@ -70,7 +70,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     async def Login(self, request: pb.LoginRequest, context: Any) -> pb.LoginResponse:
         user, tokens = await self.accounts.login(
-            request.username, request.password, await self._client_address(context)
+            request.username, request.password, await self._client_address(context), request.new_password
         )
         return pb.LoginResponse(user=user_pb(user), session=session_pb(tokens))
 
@@ -90,7 +90,10 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return pb.ListEndedSessionsResponse(
             sessions=[
                 pb.EndedSession(
-                    session_id=e.session_id, ended_at=to_timestamp(e.ended_at), refuse_until=from_epoch(e.refuse_until)
+                    session_id=e.session_id,
+                    ended_at=to_timestamp(e.ended_at),
+                    refuse_until=from_epoch(e.refuse_until),
+                    account_disabled=e.account_disabled,
                 )
                 for e in ended
             ]

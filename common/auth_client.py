@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import grpc
 
-from common.revocations import RevokedSessions
+from common.revocations import OnEnded, RevokedSessions
 from common.timestamps import from_epoch
 from common.tokens import FetchingKeySource
 from parley.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -42,7 +42,7 @@ class PolledRevocations:
         revoked: RevokedSessions,
         interval: float,
         lookback: float = 3600.0,
-        on_ended: Callable[[str], object] = lambda _: None,
+        on_ended: OnEnded = lambda _, __: None,
     ) -> None:
         self._stub = stub
         self._revoked = revoked
@@ -60,7 +60,7 @@ class PolledRevocations:
             newest = self._after
             for ended in response.sessions:
                 if self._revoked.add(ended.session_id, ended.refuse_until.ToNanoseconds() / 1e9):
-                    self._on_ended(ended.session_id)
+                    self._on_ended(ended.session_id, ended.account_disabled)
                 newest = max(newest, ended.ended_at.ToNanoseconds() / 1e9)
             progressed = newest > self._after + _POLL_OVERLAP_S
             self._after = newest

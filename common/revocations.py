@@ -9,8 +9,9 @@ that its TokenVerifier consults on every call, and learns of ended sessions from
               gateways / chat_svc with a broker URL: BrokerRevocations (subscribe; on (re)connect, load the set)
               without one: common.auth_client.PolledRevocations (ListEndedSessions every few seconds)
 
-A feed calls `on_ended(session_id)` for each session it newly learns of (a gateway closes its
-sockets there).
+A feed calls `on_ended(session_id, account_disabled)` for each session it newly learns of (a
+gateway closes its sockets there: 4005 when an operator disabled the account, else 4004). The flag
+travels with the live news only; a late joiner loading the set learns the session as merely ended.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import redis.asyncio as redis
@@ -34,7 +35,16 @@ ENDED = "parley:auth:ended"  # sorted set: session id, scored by the time until 
 _PRUNE_EVERY = 1024
 
 
-def _nothing(_: str) -> object:
+OnEnded = Callable[[str, bool], object]  # (session id, account disabled)
+
+
+class Announce(Protocol):
+    """How auth_svc tells every component that a session ended, and until when its tokens are refused."""
+
+    async def __call__(self, session_id: str, until: float, account_disabled: bool = False) -> None: ...
+
+
+def _nothing(_: str, __: bool) -> object:
     """No one to tell."""
 
 
@@ -68,7 +78,7 @@ class RevokedSessions:
 class BrokerRevocations:
     """Ended sessions through Redis: auth_svc announces them, every other component listens."""
 
-    def __init__(self, url: str, revoked: RevokedSessions, on_ended: Callable[[str], object] = _nothing) -> None:
+    def __init__(self, url: str, revoked: RevokedSessions, on_ended: OnEnded = _nothing) -> None:
         self._url = url
         self._revoked = revoked
         self._on_ended = on_ended
@@ -76,21 +86,22 @@ class BrokerRevocations:
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()  # set once subscribed and loaded (tests wait on it)
 
-    async def announce(self, session_id: str, until: float) -> None:
+    async def announce(self, session_id: str, until: float, account_disabled: bool = False) -> None:
         """Tell every component that the session ended (auth_svc): kept in a set for late joiners, and published."""
-        self._learn(session_id, until)
+        self._learn(session_id, until, account_disabled)
         try:
             async with self._client.pipeline(transaction=False) as pipe:
                 pipe.zadd(ENDED, {session_id: until})
                 pipe.zremrangebyscore(ENDED, "-inf", time.time())
-                pipe.publish(CHANNEL, orjson.dumps({"session": session_id, "until": until}))
+                news = {"session": session_id, "until": until, "disabled": account_disabled}
+                pipe.publish(CHANNEL, orjson.dumps(news))
                 await pipe.execute()
         except (redis.RedisError, OSError) as exc:
             log.warning("could not announce the end of a session (%s); others refuse it once it is polled", exc)
 
-    def _learn(self, session_id: str, until: float) -> None:
+    def _learn(self, session_id: str, until: float, account_disabled: bool = False) -> None:
         if self._revoked.add(session_id, until):
-            self._on_ended(session_id)
+            self._on_ended(session_id, account_disabled)
 
     async def _reload(self, client: redis.Redis) -> None:
         ended: Any = await client.zrangebyscore(ENDED, time.time(), "+inf", withscores=True)
@@ -99,7 +110,7 @@ class BrokerRevocations:
         self.listening.set()
 
     def _on_message(self, news: dict[str, Any]) -> None:
-        self._learn(str(news["session"]), float(news["until"]))
+        self._learn(str(news["session"]), float(news["until"]), bool(news.get("disabled", False)))
 
     async def start(self) -> None:
         """Start listening."""

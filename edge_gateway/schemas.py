@@ -206,6 +206,12 @@ class LoginBody(_Request):
 
     username: str = Field(max_length=256, description="Any case; a wrong one answers 401 like a wrong password")
     password: str = Field(max_length=1024)
+    new_password: str = Field(
+        "",
+        max_length=1024,
+        description="After an operator reset the password (400 failed_precondition): the password to set, "
+        "with the temporary one in `password`",
+    )
 
 
 class RefreshTokenBody(_Request):

@@ -344,6 +344,9 @@ def banner(components: list[Component], replicas: int, env: dict[str, str]) -> s
     metrics = [f"{c.name} http://127.0.0.1:{c.metrics_port}/metrics" for c in components if c.metrics_port]
     if metrics:
         lines.append("    metrics   " + "\n              ".join(metrics))
+    if env.get("PARLEYCTL_CONFIG"):
+        config = os.path.relpath(env["PARLEYCTL_CONFIG"], ROOT)
+        lines.append(f"    operator  .venv/bin/parleyctl --config {config} users find   (docs/grpc-api.md)")
     if "prometheus" in by_kind:
         lines.append(
             f"    Prometheus http://127.0.0.1:{by_kind['prometheus'][0]}   (graphs, alerts; docs/observability.md)"

@@ -333,16 +333,7 @@ def _scraped(url: str, series: str) -> float:
 async def _chat(stack: Stack, sends: int) -> int:
     """Two users in a private room; one sends `sends` messages over the WebSocket; the message frames delivered."""
     (_, alice_token), (bob, bob_token) = stack.register("alice"), stack.register("bob")
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as api:
-        created = await api.post(
-            "/rooms",
-            json={"kind": "private", "name": "observed", "member_ids": [bob["id"]]},
-            headers={"Authorization": f"Bearer {alice_token}"},
-        )
-        assert created.status_code == 201, created.text
-        room = created.json()["id"]
-        accepted = await api.post(f"/invitations/{room}/accept", headers={"Authorization": f"Bearer {bob_token}"})
-        assert accepted.status_code == 200, accepted.text
+    room = stack.private_room("observed", alice_token, bob, bob_token)
     sockets = [await websockets.connect(stack.ws_url) for _ in range(2)]
     try:
         for ws, token in zip(sockets, (alice_token, bob_token), strict=True):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from auth_svc.keys import Keyring
-from auth_svc.server import build_servicer, migrate
+from auth_svc.server import build_servicers, migrate
 from auth_svc.settings import AuthSettings
 from common.db import Database, make_engine
 from parley.auth.v1 import auth_pb2
@@ -41,7 +41,7 @@ def harness(auth_settings: AuthSettings) -> Iterator[AsyncServicerHarness]:
     db = Database(auth_settings.database_url, threads=4)
     loop, stop = background_loop()
     try:
-        yield AsyncServicerHarness(SERVICE, build_servicer(auth_settings, db), loop)
+        yield AsyncServicerHarness(SERVICE, build_servicers(auth_settings, db)[0], loop)
     finally:
         stop()
         db.close()

@@ -10,7 +10,7 @@ from passlib.hash import argon2
 from sqlalchemy import Engine, select, update
 
 from auth_svc.models import RefreshToken, Session as SessionRow, User
-from auth_svc.server import build_servicer, migrate
+from auth_svc.server import build_servicers, migrate
 from auth_svc.settings import AuthSettings
 from auth_svc.tests.helpers import PASSWORD, get_user, login, refresh, register, token_hash
 from auth_svc.throttle import Count, Scope, decide
@@ -296,7 +296,7 @@ async def test_concurrent_refresh_of_one_token_has_one_winner(auth_settings: Aut
     migrate(auth_settings)
     db = Database(auth_settings.database_url, threads=5)
     try:
-        accounts = build_servicer(auth_settings, db).accounts
+        accounts = build_servicers(auth_settings, db)[0].accounts
         _, tokens = await accounts.register("alice", PASSWORD, "")
         results = await asyncio.gather(
             *(accounts.refresh(tokens.refresh_token) for _ in range(5)), return_exceptions=True

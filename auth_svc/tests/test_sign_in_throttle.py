@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from auth_svc.models import User
-from auth_svc.server import build_servicer, migrate
+from auth_svc.server import build_servicers, migrate
 from auth_svc.service import BAD_CREDENTIALS
 from auth_svc.servicer import peer_host
 from auth_svc.settings import AuthSettings
@@ -45,7 +45,7 @@ def _harnesses(settings: AuthSettings, count: int) -> Iterator[list[AsyncService
     db = Database(settings.database_url, threads=4)
     loop, stop = background_loop()
     try:
-        yield [AsyncServicerHarness(SERVICE, build_servicer(settings, db), loop) for _ in range(count)]
+        yield [AsyncServicerHarness(SERVICE, build_servicers(settings, db)[0], loop) for _ in range(count)]
     finally:
         stop()
         db.close()

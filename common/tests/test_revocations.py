@@ -21,7 +21,7 @@ async def announcer(broker: RedisServer) -> AsyncIterator[BrokerRevocations]:
 
 
 async def _listener(url: str, heard: list[str]) -> BrokerRevocations:
-    feed = BrokerRevocations(url, RevokedSessions(), heard.append)
+    feed = BrokerRevocations(url, RevokedSessions(), lambda session_id, _disabled: heard.append(session_id))
     await feed.start()
     await asyncio.wait_for(feed.listening.wait(), 5)
     return feed

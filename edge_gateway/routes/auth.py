@@ -41,12 +41,17 @@ async def register(body: RegisterBody, backends: BackendsDep) -> dict[str, Any]:
 
 
 @router.post(
-    "/login", response_model=SignedIn, summary="Sign in with username and password", responses=error_responses(401, 429)
+    "/login",
+    response_model=SignedIn,
+    summary="Sign in with username and password",
+    responses=error_responses(401, 403, 429),
 )
 async def login(body: LoginBody, backends: BackendsDep, request: Request) -> dict[str, Any]:
-    """401 for a wrong password or an unknown user alike; 429 with Retry-After while repeated failures make it wait."""
+    """401 for a wrong password or an unknown user alike; 429 with Retry-After while repeated failures make it wait.
+    With the right password: 403 for a disabled account; 400 `failed_precondition` after an operator reset
+    the password, until `new_password` is given."""
     reply = await backends.auth.Login(
-        auth_pb2.LoginRequest(username=body.username, password=body.password),
+        auth_pb2.LoginRequest(username=body.username, password=body.password, new_password=body.new_password),
         timeout=backends.timeout,
         metadata=await _from(request, backends),
     )

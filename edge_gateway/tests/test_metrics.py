@@ -84,16 +84,7 @@ async def test_sends_are_counted_from_the_socket_to_the_database_and_back(stack:
     """After sends over a WebSocket: messages stored = sends, delivery-lag count = message frames delivered."""
     _alice, alice_token = await asyncio.to_thread(stack.register, "alice")
     bob, bob_token = await asyncio.to_thread(stack.register, "bob")
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as api:
-        created = await api.post(
-            "/rooms",
-            json={"kind": "private", "name": "metrics", "member_ids": [bob["id"]]},
-            headers={"Authorization": f"Bearer {alice_token}"},
-        )
-        assert created.status_code == 201, created.text
-        room = created.json()["id"]
-        accepted = await api.post(f"/invitations/{room}/accept", headers={"Authorization": f"Bearer {bob_token}"})
-        assert accepted.status_code == 200, accepted.text
+    room = await asyncio.to_thread(stack.private_room, "metrics", alice_token, bob, bob_token)
     a, b = await _signed_in(stack, alice_token), await _signed_in(stack, bob_token)
     await _message_frames(a, 0.3), await _message_frames(b, 0.3)  # the room's news before the sends
     chat_before, gateway_before = scrape(stack, CHAT), scrape(stack, GATEWAY)

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from edge_gateway.ws.connection import Connection
 from edge_gateway.ws.index import SocketIndex
-from edge_gateway.ws.protocol import CLOSE_REVOKED, encode, presence_frame
+from edge_gateway.ws.protocol import CLOSE_DISABLED, CLOSE_REVOKED, encode, presence_frame
 
 
 class Peers(Protocol):
@@ -168,13 +168,16 @@ class Presence:
             self._peers.session_ended(session_id)
         return self.end_local_session(session_id)
 
-    def end_local_session(self, session_id: str) -> int:
-        """Close this gateway's sockets of a signed-out session; how many there were."""
+    def end_local_session(self, session_id: str, account_disabled: bool = False) -> int:
+        """Close this gateway's sockets of an ended session; how many there were."""
         if not session_id:
             return 0
         ended = [c for c in self._index if c.session_id == session_id]
+        code, why = (
+            (CLOSE_DISABLED, "account disabled") if account_disabled else (CLOSE_REVOKED, "signed out; sign in again")
+        )
         for connection in ended:
-            connection.writer.close(CLOSE_REVOKED, "signed out; sign in again")
+            connection.writer.close(code, why)
         return len(ended)
 
     # -- the other gateways' users ------------------------------------------------------------------

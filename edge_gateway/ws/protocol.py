@@ -39,6 +39,7 @@ CLOSE_TRY_AGAIN = 1013  # a backend service is unavailable: reconnect with backo
 CLOSE_UNAUTHENTICATED = 4001  # no, malformed or invalid auth frame, or it came too late: sign in again
 CLOSE_TOKEN_EXPIRED = 4003  # the access token expired: refresh it, reconnect, resume
 CLOSE_REVOKED = 4004  # the session was signed out: sign in again
+CLOSE_DISABLED = 4005  # an operator disabled the account: do not reconnect
 CLOSE_TOO_SLOW = 4008  # the client did not read fast enough: reconnect and resume
 CLOSE_IDLE = 4009  # nothing received for too long: reconnect when needed
 CLOSE_TOO_MANY = 4029  # too many sockets (of the user, or unauthenticated from the address), or opened too fast

@@ -327,6 +327,20 @@ class Stack:
         body = response.json()
         return body["user"], str(body["session"]["access_token"])
 
+    def private_room(self, name: str, owner_token: str, member: dict[str, Any], member_token: str) -> int:
+        """A private room of two: the owner creates it inviting `member`, who accepts; its id."""
+        with httpx.Client(base_url=self.api_url, timeout=10) as api:
+            created = api.post(
+                "/rooms",
+                json={"kind": "private", "name": name, "member_ids": [member["id"]]},
+                headers={"Authorization": f"Bearer {owner_token}"},
+            )
+            assert created.status_code == 201, created.text
+            room = int(created.json()["id"])
+            accepted = api.post(f"/invitations/{room}/accept", headers={"Authorization": f"Bearer {member_token}"})
+            assert accepted.status_code == 200, accepted.text
+        return room
+
     def service_token(self, client: str = "operator") -> str:
         """An access token of one of OPERATORS (IssueServiceToken over gRPC), with its scopes."""
         with grpc.insecure_channel(self.auth_address) as channel:

@@ -98,6 +98,7 @@ describe("closeAction", () => {
   it("maps close codes to what the client does", () => {
     expect(closeAction(4001)).toBe("signin");
     expect(closeAction(4004)).toBe("signin");
+    expect(closeAction(4005)).toBe("signin"); // the account was disabled: never reconnect
     expect(closeAction(4003)).toBe("refresh");
     for (const code of [1001, 1006, 1011, 1012, 1013, 4008, 4009]) expect(closeAction(code)).toBe("reconnect");
   });

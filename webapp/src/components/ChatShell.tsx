@@ -5,6 +5,7 @@ import { useEffect, useState, type ReactNode } from "react";
 import { getSession } from "@/lib/client";
 import { ChatController } from "@/lib/chat/controller";
 import { Notifier } from "@/lib/notifications";
+import { ACCOUNT_DISABLED } from "@/lib/ws/socket";
 import { ChatContext } from "./ChatContext";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { LiveAnnouncer } from "./LiveAnnouncer";
@@ -24,7 +25,7 @@ export function ChatShell({ children }: { children: ReactNode }) {
       if (reason === "signed_out") {
         chat?.stop();
         const why = chat?.store.getState().connection.signedOutReason;
-        router.replace(why ? "/login?reason=expired" : "/login");
+        router.replace(why ? `/login?reason=${why === ACCOUNT_DISABLED ? "disabled" : "expired"}` : "/login");
       }
     });
     if (!chat) router.replace("/login");

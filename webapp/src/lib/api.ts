@@ -41,8 +41,13 @@ export { ApiError };
 export const auth = {
   register: (username: string, password: string) =>
     request<SignedIn>("POST", "/auth/register", { username, password } satisfies RegisterBody),
-  login: (username: string, password: string) =>
-    request<SignedIn>("POST", "/auth/login", { username, password } satisfies LoginBody),
+  /** newPassword: after an operator reset the password (400 failed_precondition), the one to set. */
+  login: (username: string, password: string, newPassword?: string) =>
+    request<SignedIn>("POST", "/auth/login", {
+      username,
+      password,
+      ...(newPassword ? { new_password: newPassword } : {}),
+    } satisfies LoginBody),
   logout: (refreshToken: string) =>
     request<void>("POST", "/auth/logout", { refresh_token: refreshToken } satisfies RefreshTokenBody),
 };

@@ -98,7 +98,7 @@ class AdminServiceServicer:
 
     def DisableUser(self, request, context):
         """Disables an account: it cannot sign in or refresh, all its sessions end, and its live sockets
-        close with code 4003 (docs/protocol.md). Idempotent. `admin:write`.
+        close with code 4005 (docs/protocol.md). Idempotent. `admin:write`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -47,7 +47,7 @@ class AdminServiceStub:
     """One account with its sessions (newest first, at most 100). NOT_FOUND for an unknown id. `admin:read`."""
     DisableUser: _grpc.UnaryUnaryMultiCallable[_admin_pb2.DisableUserRequest, _admin_pb2.DisableUserResponse]
     """Disables an account: it cannot sign in or refresh, all its sessions end, and its live sockets
-    close with code 4003 (docs/protocol.md). Idempotent. `admin:write`.
+    close with code 4005 (docs/protocol.md). Idempotent. `admin:write`.
     """
     EnableUser: _grpc.UnaryUnaryMultiCallable[_admin_pb2.EnableUserRequest, _admin_pb2.EnableUserResponse]
     """Enables a disabled account again (its ended sessions stay ended). Idempotent. `admin:write`."""
@@ -78,7 +78,7 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """One account with its sessions (newest first, at most 100). NOT_FOUND for an unknown id. `admin:read`."""
     DisableUser: _aio.UnaryUnaryMultiCallable[_admin_pb2.DisableUserRequest, _admin_pb2.DisableUserResponse]  # type: ignore[assignment]
     """Disables an account: it cannot sign in or refresh, all its sessions end, and its live sockets
-    close with code 4003 (docs/protocol.md). Idempotent. `admin:write`.
+    close with code 4005 (docs/protocol.md). Idempotent. `admin:write`.
     """
     EnableUser: _aio.UnaryUnaryMultiCallable[_admin_pb2.EnableUserRequest, _admin_pb2.EnableUserResponse]  # type: ignore[assignment]
     """Enables a disabled account again (its ended sessions stay ended). Idempotent. `admin:write`."""
@@ -124,7 +124,7 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.DisableUserResponse, _abc.Awaitable[_admin_pb2.DisableUserResponse]]:
         """Disables an account: it cannot sign in or refresh, all its sessions end, and its live sockets
-        close with code 4003 (docs/protocol.md). Idempotent. `admin:write`.
+        close with code 4005 (docs/protocol.md). Idempotent. `admin:write`.
         """
 
     @_abc_1.abstractmethod

@@ -369,7 +369,7 @@ class EndedSession(_message.Message):
     session_id: _builtins.str
     """Its id (the access token's `sid` claim)."""
     account_disabled: _builtins.bool
-    """True when it ended because its account was disabled (gateways close its sockets with 4003
+    """True when it ended because its account was disabled (gateways close its sockets with 4005
     instead of 4004).
     """
     @_builtins.property

@@ -80,6 +80,8 @@ export interface paths {
         /**
          * Sign in with username and password
          * @description 401 for a wrong password or an unknown user alike; 429 with Retry-After while repeated failures make it wait.
+         *     With the right password: 403 for a disabled account; 400 `failed_precondition` after an operator reset
+         *     the password, until `new_password` is given.
          */
         post: operations["login_api_v1_auth_login_post"];
         delete?: never;
@@ -951,6 +953,12 @@ export interface components {
             username: string;
             /** Password */
             password: string;
+            /**
+             * New Password
+             * @description After an operator reset the password (400 failed_precondition): the password to set, with the temporary one in `password`
+             * @default
+             */
+            new_password?: string;
         };
         /**
          * MarkReadBody
@@ -2499,6 +2507,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -144,7 +144,7 @@ export type CloseAction = "stop" | "reconnect" | "refresh" | "signin";
 
 /** What to do when the socket closes with this code (docs/protocol.md, "Close codes"). */
 export function closeAction(code: number): CloseAction {
-  if (code === 4001 || code === 4004) return "signin";
+  if (code === 4001 || code === 4004 || code === 4005) return "signin";
   if (code === 4003) return "refresh";
   return "reconnect";
 }

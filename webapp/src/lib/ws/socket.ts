@@ -14,7 +14,7 @@ export interface SocketEvents {
   status(status: ConnectionStatus, detail: string): void;
   /** Where to resume, asked for at each (re)connect. */
   cursors(): Cursor[];
-  /** The session is gone (4001, 4004 or a failed refresh): sign in again. */
+  /** The session is gone (4001, 4004, 4005 or a failed refresh): sign in again. */
   signedOut(reason: string): void;
 }
 
@@ -153,9 +153,7 @@ export class ChatSocket {
     if (action === "signin") {
       this.stopped = true;
       this.setStatus("stopped", reason);
-      this.options.events.signedOut(
-        code === 4004 ? "You were signed out." : "Your session is no longer valid. Please sign in again.",
-      );
+      this.options.events.signedOut(signedOutMessage(code));
       return;
     }
     if (action === "refresh") {
@@ -245,4 +243,13 @@ export class ChatSocket {
     this.retryTimer = null;
     this.pingTimer = null;
   }
+}
+
+export const ACCOUNT_DISABLED = "Your account has been disabled by an operator.";
+
+/** What the sign-in page says after the socket closed for good with this code. */
+export function signedOutMessage(code: number): string {
+  if (code === 4004) return "You were signed out.";
+  if (code === 4005) return ACCOUNT_DISABLED;
+  return "Your session is no longer valid. Please sign in again.";
 }
