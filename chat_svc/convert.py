@@ -11,7 +11,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from chat_svc import rules
 from chat_svc.domain import (
-    AuditEntry,
     Blocked,
     Cursor,
     File,
@@ -32,7 +31,6 @@ from chat_svc.threads import ThreadChange
 from common.errors import InvalidArgument, ServiceError
 from common.grpc_errors import status_for
 from common.timestamps import to_timestamp
-from parley.audit.v1 import audit_pb2
 from parley.chat.v1 import chat_pb2 as pb, moderation_pb2
 
 
@@ -313,17 +311,4 @@ def overview_pb(overview: RoomOverview) -> moderation_pb2.RoomOverview:
         room=room_pb(overview.room),
         archived_at=_timestamp(overview.room.archived_at),
         owner_id=overview.owner_id,
-    )
-
-
-def audit_entry_pb(entry: AuditEntry) -> audit_pb2.AuditEntry:
-    """An AuditEntry message."""
-    return audit_pb2.AuditEntry(
-        id=entry.id,
-        at=_timestamp(entry.at),
-        actor=entry.actor,
-        action=entry.action,
-        target=entry.target,
-        reason=entry.reason,
-        detail_json=entry.detail_json,
     )

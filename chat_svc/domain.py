@@ -68,19 +68,6 @@ class RoomOverview:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One recorded operator write."""
-
-    id: int
-    at: datetime
-    actor: str  # "user:<id>" or "service:<client>"
-    action: str
-    target: str  # "room:<id>", "message:<room>/<seq>"
-    reason: str
-    detail_json: str
-
-
-@dataclass(frozen=True, slots=True)
 class Member:
     """A user's membership of a room."""
 

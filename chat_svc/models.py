@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, SmallInt
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from common.audit import AuditColumns
 from common.db import BigId, PreciseDateTime
 
 # Emoji compare by code point: MySQL's *_ci collations weigh every emoji alike ("👍" = "🎉").
@@ -192,24 +193,12 @@ class File(Base):
     )
 
 
-class AuditEntry(Base):
-    """One operator write (ModerationService), stored in the transaction of the change it records."""
+class AuditEntry(AuditColumns, Base):
+    """One operator write (ModerationService), stored in the transaction of the change it records (common/audit.py)."""
 
     __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # newest first: id DESC
-    at: Mapped[datetime] = mapped_column(PreciseDateTime)
-    actor: Mapped[str] = mapped_column(String(200))  # "user:<id>" or "service:<client>"
-    action: Mapped[str] = mapped_column(String(40))  # "archive_room", "take_down_message", ...
-    target: Mapped[str] = mapped_column(String(100))  # "room:<id>", "message:<room>/<seq>"
-    reason: Mapped[str] = mapped_column(Text)  # 1-500 characters, as the caller gave it
-    detail_json: Mapped[str] = mapped_column(Text)  # a JSON object
-
-    # ListAuditLog's filters page by id within one target or one actor.
-    __table_args__ = (
-        Index("ix_audit_log_target", "target", "id"),
-        Index("ix_audit_log_actor", "actor", "id"),
-    )
+    # ListAuditLog's filters page by id within one actor or one target.
+    __table_args__ = (Index("ix_audit_log_actor", "actor", "id"), Index("ix_audit_log_target", "target", "id"))
 
 
 # -- search: kept by the engine outside this metadata (migration 0004) ------------------------------

@@ -116,5 +116,4 @@ class ModerationServicer(moderation_pb2_grpc.ModerationServiceServicer):
     async def ListAuditLog(
         self, principal: Principal, request: audit_pb2.ListAuditLogRequest, context: Any
     ) -> audit_pb2.ListAuditLogResponse:
-        entries = await self._operator.audit_log(request.before_id, request.page_size, request.actor, request.target)
-        return audit_pb2.ListAuditLogResponse(entries=[convert.audit_entry_pb(e) for e in entries])
+        return await self._operator.audit_log(request)

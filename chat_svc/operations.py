@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chat_svc import access, audit, messages, models, repository, rules
+from chat_svc import access, audit, messages, models, repository
 from chat_svc.domain import MemberRole, Message, RoomKind, RoomOverview
 from chat_svc.locks import RoomLocks
 from chat_svc.publisher import Publisher
@@ -60,7 +60,7 @@ class Operations:
         return self._set_archived(actor, room_id, reason, archived=False)
 
     def _set_archived(self, actor: str, room_id: int, reason: str, archived: bool) -> RoomOverview:
-        why = rules.reason(reason)
+        why = audit.reason(reason)
         with self._locks.of(room_id):
             with self._db.sessions.begin() as s:
                 row = access.room(s, room_id, lock=True)
@@ -79,7 +79,7 @@ class Operations:
 
     def remove_member(self, actor: str, room_id: int, user_id: int, reason: str) -> None:
         """Remove a member; a removed owner's room passes to its longest-standing member."""
-        why = rules.reason(reason)
+        why = audit.reason(reason)
         with self._locks.of(room_id):
             with self._db.sessions.begin() as s:
                 row = access.room(s, room_id, lock=True)
@@ -106,7 +106,7 @@ class Operations:
 
     def transfer_ownership(self, actor: str, room_id: int, user_id: int, reason: str) -> RoomOverview:
         """Make a member the owner; the previous owner becomes a moderator. The owner already is fine."""
-        why = rules.reason(reason)
+        why = audit.reason(reason)
         with self._locks.of(room_id):
             with self._db.sessions.begin() as s:
                 row = access.room(s, room_id, lock=True)
@@ -139,7 +139,7 @@ class Operations:
 
     def take_down(self, actor: str, room_id: int, seq: int, reason: str) -> Message:
         """Turn any message into a tombstone that says an operator took it down; a tombstone already is fine."""
-        why = rules.reason(reason)
+        why = audit.reason(reason)
         with self._locks.of(room_id):
             with self._db.sessions.begin() as s:
                 found = access.room(s, room_id)

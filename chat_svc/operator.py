@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 from chat_svc.audit import AuditLog
-from chat_svc.domain import AuditEntry, Member, Message, RoomOverview
+from chat_svc.domain import Member, Message, RoomOverview
 from chat_svc.events import EventHub
 from chat_svc.export import Export
 from chat_svc.history import History
@@ -21,6 +21,7 @@ from chat_svc.overview import Overview
 from chat_svc.publisher import Publisher
 from chat_svc.tail import Tail, Tails
 from common.db import Database
+from parley.audit.v1 import audit_pb2
 
 
 class Operator:
@@ -72,6 +73,6 @@ class Operator:
         """Open a tail of the live events (subscribed when this returns)."""
         return self.tails.open(room_ids, kinds)
 
-    async def audit_log(self, before_id: int, page_size: int, actor: str, target: str) -> list[AuditEntry]:
-        """A page of the audit log, newest first."""
-        return await self._run(self.audit.page, before_id, page_size, actor, target)
+    async def audit_log(self, request: audit_pb2.ListAuditLogRequest) -> audit_pb2.ListAuditLogResponse:
+        """A page of the audit log, newest first (common/audit.py answers in its proto)."""
+        return await self._run(self.audit.page, request)

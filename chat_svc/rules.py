@@ -113,19 +113,8 @@ def page_size(value: int, default: int = PAGE_DEFAULT, maximum: int = PAGE_MAX, 
 
 # -- operators (ModerationService) -----------------------------------------------------------------
 
-REASON_MAX = 500
 ROOM_IDS_MAX = 100  # FindRooms' room_ids
 TAIL_ROOMS_MAX = 1000  # TailEvents' room_ids
-
-
-def reason(raw: str) -> str:
-    """An operator's trimmed reason for a write: 1-500 characters, for the audit log."""
-    text = raw.strip()
-    if not text:
-        raise InvalidArgument("reason is required: say why, in 1-500 characters (it goes into the audit log)")
-    if len(text) > REASON_MAX or _has_control(text):
-        raise InvalidArgument(f"reason must be at most {REASON_MAX} characters, without control characters")
-    return text
 
 
 def page_token(token: str) -> int:

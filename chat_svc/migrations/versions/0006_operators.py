@@ -33,15 +33,15 @@ def upgrade() -> None:
         "audit_log",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
         sa.Column("at", _TIME, nullable=False),
-        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("actor", sa.String(length=80), nullable=False),
         sa.Column("action", sa.String(length=40), nullable=False),
-        sa.Column("target", sa.String(length=100), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("target", sa.String(length=80), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("detail_json", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_audit_log_target", "audit_log", ["target", "id"], unique=False)
     op.create_index("ix_audit_log_actor", "audit_log", ["actor", "id"], unique=False)
+    op.create_index("ix_audit_log_target", "audit_log", ["target", "id"], unique=False)
 
 
 def downgrade() -> None:
