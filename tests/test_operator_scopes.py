@@ -6,6 +6,7 @@ plain user's token and a token without any scope answer PERMISSION_DENIED on eve
 the check (its empty requests then fail their own way, or succeed). SCOPES says which scope each
 RPC needs; a new RPC without a row fails test_every_operator_rpc_has_a_row, and one without a check
 fails the calls. Another operator service joins by adding its descriptor to SERVICES and its rows.
+(auth_svc's AdminService checks in each method; chat_svc's ModerationService with common/scopes.py.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from google.protobuf.message_factory import GetMessageClass
 from chat_svc.moderation_servicer import ModerationServicer
 from common.scopes import require_all_scoped, requires
 from common.tokens import ADMIN_READ, ADMIN_WRITE, auth_metadata
-from parley.auth.v1 import auth_pb2, auth_pb2_grpc
+from parley.auth.v1 import admin_pb2, auth_pb2, auth_pb2_grpc
 from parley.chat.v1 import moderation_pb2, moderation_pb2_grpc
 from tests.support import mysql
 from tests.support.stack import AUTH, CHAT, PASSWORD, Component, Stack
@@ -33,10 +34,21 @@ STREAM_WAIT_S = 1.0  # a stream that the check lets through (TailEvents) is give
 
 # The operator services, and which process serves each.
 SERVICES: list[tuple[ServiceDescriptor, Component]] = [
+    (admin_pb2.DESCRIPTOR.services_by_name["AdminService"], AUTH),
     (moderation_pb2.DESCRIPTOR.services_by_name["ModerationService"], CHAT),
 ]
 # service -> RPC -> the scope it needs.
 SCOPES: dict[str, dict[str, str]] = {
+    "parley.auth.v1.AdminService": {
+        "FindUsers": ADMIN_READ,
+        "GetAccount": ADMIN_READ,
+        "DisableUser": ADMIN_WRITE,
+        "EnableUser": ADMIN_WRITE,
+        "EndSessions": ADMIN_WRITE,
+        "ResetPassword": ADMIN_WRITE,
+        "SetAdmin": ADMIN_WRITE,
+        "ListAuditLog": ADMIN_READ,
+    },
     "parley.chat.v1.ModerationService": {
         "FindRooms": ADMIN_READ,
         "ListRoomMembers": ADMIN_READ,
