@@ -18,6 +18,7 @@ from common.logs import setup_logging
 from common.metrics import serve_metrics
 from common.readiness import DependencyReadiness
 from common.revocations import BrokerRevocations
+from common.scopes import require_all_scoped
 from common.server import RunningServer, add_health_and_reflection, new_server, serve_until_signalled
 from common.tokens import TokenVerifier
 from common.tracing import setup_tracing
@@ -58,7 +59,9 @@ def build_servicers(settings: AuthSettings, db: Database) -> tuple[AuthServicer,
     # With a broker, every gateway and chat_svc hears of an ended session; without one, they poll.
     announce = BrokerRevocations(settings.broker_url, revoked).announce if settings.broker_url else refuse_here
     accounts = Accounts(db, keyring, settings, hasher, SignInThrottle(store, limits), announce)
-    return AuthServicer(accounts, db, verifier), AdminServicer(Admin(db, accounts, hasher), db, verifier)
+    admin = AdminServicer(Admin(db, accounts, hasher), db, verifier)
+    require_all_scoped(admin, admin_pb2.DESCRIPTOR.services_by_name["AdminService"])  # or auth_svc does not start
+    return AuthServicer(accounts, db, verifier), admin
 
 
 async def create_server(settings: AuthSettings, db: Database) -> RunningServer:

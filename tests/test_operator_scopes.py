@@ -6,7 +6,7 @@ plain user's token and a token without any scope answer PERMISSION_DENIED on eve
 the check (its empty requests then fail their own way, or succeed). SCOPES says which scope each
 RPC needs; a new RPC without a row fails test_every_operator_rpc_has_a_row, and one without a check
 fails the calls. Another operator service joins by adding its descriptor to SERVICES and its rows.
-(auth_svc's AdminService checks in each method; chat_svc's ModerationService with common/scopes.py.)
+(Both servicers check with common/scopes.py's @requires, and refuse to start with an RPC that lacks it.)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message_factory import GetMessageClass
 
+from auth_svc.admin_servicer import AdminServicer
 from chat_svc.moderation_servicer import ModerationServicer
 from common.scopes import require_all_scoped, requires
 from common.tokens import ADMIN_READ, ADMIN_WRITE, auth_metadata
@@ -187,7 +188,7 @@ class _Unchecked(moderation_pb2_grpc.ModerationServiceServicer):
 
 
 def test_a_servicer_with_an_unchecked_rpc_is_refused_at_start() -> None:
-    """require_all_scoped names the RPCs without @requires; ModerationServicer has none."""
+    """require_all_scoped names the RPCs without @requires; AdminServicer and ModerationServicer have none."""
     with pytest.raises(TypeError, match="ListRoomMembers"):
         require_all_scoped(
             _Unchecked(),  # type: ignore[abstract]  # the point: RPCs left unwritten
@@ -196,3 +197,4 @@ def test_a_servicer_with_an_unchecked_rpc_is_refused_at_start() -> None:
     require_all_scoped(
         ModerationServicer.__new__(ModerationServicer), moderation_pb2.DESCRIPTOR.services_by_name["ModerationService"]
     )
+    require_all_scoped(AdminServicer.__new__(AdminServicer), admin_pb2.DESCRIPTOR.services_by_name["AdminService"])

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -36,7 +37,7 @@ class Ran:
     out: str
     err: str
 
-    def json(self) -> list[dict[str, object]]:
+    def json(self) -> list[dict[str, Any]]:
         """stdout's JSON lines."""
         return [orjson.loads(line) for line in self.out.splitlines() if line.strip()]
 

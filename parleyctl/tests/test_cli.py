@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from parleyctl.cli import NOT_ALLOWED, NOT_FOUND, OK, USAGE
@@ -39,7 +40,7 @@ def test_users_find_prints_a_table_and_json_lines(stack: Stack, ctl: Ctl) -> Non
         "id": str(user_id),
         "username": name,
         "display_name": name,
-        "created_at": account["user"]["created_at"],  # type: ignore[index]
+        "created_at": account["user"]["created_at"],
     }
     assert (account["disabled"], account["active_sessions"]) == (False, 1)
 
@@ -140,3 +141,68 @@ def test_the_completion_script_names_the_commands(ctl: Ctl) -> None:
     done = ctl("--print-completion", "bash")
     assert done.code == OK
     assert "complete" in done.out and "reset-password" in done.out
+
+
+def _room_with_messages(stack: Stack, count: int) -> tuple[int, str]:
+    """A public room of a new user with `count` messages sent over REST; (room id, the owner's token)."""
+    _, token = stack.register(f"owner{uuid.uuid4().hex[:4]}")
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=stack.api_url, headers=headers, timeout=10) as api:
+        room = int(api.post("/rooms", json={"kind": "public", "name": f"ctl-{uuid.uuid4().hex[:6]}"}).json()["id"])
+        for n in range(count):
+            sent = api.post(f"/rooms/{room}/messages", json={"client_msg_id": f"m{n}", "body": f"message {n}"})
+            assert sent.status_code == 201, sent.text
+    return room, token
+
+
+def test_rooms_find_and_members_show_the_room(stack: Stack, ctl: Ctl) -> None:
+    """`rooms find --json` lists the room with its counts; `rooms members` its owner."""
+    room, _ = _room_with_messages(stack, 2)
+    found = [r for r in ctl("rooms", "find", "ctl-", "--json", "--limit", "500").json() if r["room"]["id"] == str(room)]
+    assert [(r["room"]["member_count"], r["room"]["last_seq"]) for r in found] == [(1, "2")]
+    members = ctl("rooms", "members", str(room))
+    assert members.code == OK and members.out.splitlines()[1].split()[1] == "owner"
+
+
+def test_an_export_to_a_file_resumes_after_its_last_line(stack: Stack, ctl: Ctl, tmp_path: Path) -> None:
+    """`rooms export -o FILE` writes every message in seq order; cut short, --resume completes it without repeats."""
+    room, _ = _room_with_messages(stack, 5)
+    out = tmp_path / "room.jsonl"
+    assert ctl("rooms", "export", str(room), "-o", str(out)).code == OK
+    whole = out.read_text().splitlines()
+    assert [orjson.loads(line)["seq"] for line in whole] == ["1", "2", "3", "4", "5"]
+    out.write_text("\n".join(whole[:2]) + "\n" + whole[2][:10])  # interrupted in the middle of the third line
+    resumed = ctl("rooms", "export", str(room), "-o", str(out), "--resume")
+    assert resumed.code == OK, resumed.err
+    assert out.read_text().splitlines() == whole
+
+
+def test_a_taken_down_message_is_a_tombstone_in_the_export(stack: Stack, ctl: Ctl) -> None:
+    """`messages take-down ROOM SEQ --reason`: the export shows it taken down, without its body."""
+    room, _ = _room_with_messages(stack, 2)
+    assert ctl("messages", "take-down", str(room), "2", "--reason", "doxxing").code == OK
+    exported = ctl("rooms", "export", str(room)).json()
+    assert [(m["seq"], m["taken_down"], m["body"]) for m in exported] == [("1", False, "message 0"), ("2", True, "")]
+
+
+def test_an_archived_room_refuses_sends_until_restored(stack: Stack, ctl: Ctl) -> None:
+    """`rooms archive`: a send answers 409; `rooms restore`: sends work again; both are in the chat audit log."""
+    room, token = _room_with_messages(stack, 0)
+    assert ctl("rooms", "archive", str(room), "--reason", "project over").code == OK
+    headers = {"Authorization": f"Bearer {token}"}
+    send = {"client_msg_id": "late", "body": "anyone?"}
+    assert (
+        httpx.post(f"{stack.api_url}/rooms/{room}/messages", json=send, headers=headers, timeout=10).status_code == 409
+    )
+    assert ctl("rooms", "restore", str(room), "--reason", "not over").code == OK
+    assert (
+        httpx.post(f"{stack.api_url}/rooms/{room}/messages", json=send, headers=headers, timeout=10).status_code == 201
+    )
+    log = ctl("audit", "list", "--service", "chat", "--target", f"room:{room}", "--json").json()
+    assert [e["action"] for e in log] == ["restore_room", "archive_room"]
+
+
+def test_an_unknown_room_exits_3(ctl: Ctl) -> None:
+    """Archiving a room that does not exist: NOT_FOUND, exit 3."""
+    done = ctl("rooms", "archive", str(2**63 - 1), "--reason", "gone")
+    assert done.code == NOT_FOUND and "not_found" in done.err
