@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import select
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -206,3 +209,32 @@ def test_an_unknown_room_exits_3(ctl: Ctl) -> None:
     """Archiving a room that does not exist: NOT_FOUND, exit 3."""
     done = ctl("rooms", "archive", str(2**63 - 1), "--reason", "gone")
     assert done.code == NOT_FOUND and "not_found" in done.err
+
+
+def test_events_tail_prints_live_events_of_the_kinds_asked_for(stack: Stack) -> None:
+    """`events tail --room R --kind message_created --json` prints a message sent after it started, as it comes."""
+    room, token = _room_with_messages(stack, 0)
+    secret = OPERATORS["operator"]["secret"]
+    env = {
+        "PARLEYCTL_AUTH_TARGET": stack.auth_address,
+        "PARLEYCTL_CHAT_TARGET": stack.chat_address,
+        "PARLEYCTL_CLIENT_ID": "operator",
+        "PARLEYCTL_CLIENT_SECRET": secret,
+        "HOME": "/nonexistent",
+        "PATH": "/usr/bin:/bin",
+    }
+    command = [sys.executable, "-m", "parleyctl", "events", "tail", "--room", str(room), "--kind", "message_created"]
+    with subprocess.Popen([*command, "--json"], env=env, stdout=subprocess.PIPE, text=True) as tail:
+        assert tail.stdout is not None
+        try:
+            headers = {"Authorization": f"Bearer {token}"}
+            with httpx.Client(base_url=stack.api_url, headers=headers, timeout=10) as api:
+                for n in range(50):  # until the tail has subscribed: the first send it prints ends the loop
+                    api.post(f"/rooms/{room}/messages", json={"client_msg_id": f"t{n}", "body": f"tail {n}"})
+                    ready, _, _ = select.select([tail.stdout], [], [], 0.2)
+                    if ready:
+                        break
+            event = orjson.loads(tail.stdout.readline())
+            assert event["room_id"] == str(room) and "message_created" in event
+        finally:
+            tail.terminate()
