@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
+import subprocess
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -37,3 +39,14 @@ def raise_nofile() -> int:
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def database_pid() -> int | None:
+    """The local MariaDB/MySQL server's pid (`pidof mariadbd mysqld`), None when none runs here."""
+    pidof = shutil.which("pidof") or "/usr/bin/pidof"
+    try:
+        found = subprocess.run([pidof, "mariadbd", "mysqld"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return None
+    pids = [int(p) for p in found.split()]
+    return pids[0] if pids else None

@@ -275,6 +275,10 @@ async def _drive(
         expected.setdefault(room, set()).add(seq)
     outcomes = await pool.ask([Drain(expected, drain_s)] * workers, Outcome)
     result.merge(outcomes)
+    if "mariadb" in processes and result.acks:  # from the window's start until every message was delivered
+        mariadb_s = cpu_seconds(processes["mariadb"]) - cpu_before["mariadb"]
+        result.figures["mariadb_cpu_s"] = mariadb_s
+        result.figures["mariadb_cpu_s_per_1k_msgs"] = mariadb_s * 1000 / len(result.acks)
     if target.metrics_urls:
         scraped_after = await asyncio.to_thread(metrics.read, target.metrics_urls)
         result.figures.update(metrics.figures(scraped_before, scraped_after, sum(result.delivered)))

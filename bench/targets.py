@@ -135,8 +135,9 @@ class ParleyRemote(_RestTarget):
 class ParleyStack(_RestTarget):
     """The stack this run started: users registered over REST, messages checked against chat_db."""
 
-    def __init__(self, stack: Stack) -> None:
-        super().__init__("parley", stack.gateway_url, stack.pids, stack.gateway.process.pid)
+    def __init__(self, stack: Stack, name: str = "parley", database_pid: int | None = None) -> None:
+        pids = stack.pids | ({"mariadb": database_pid} if database_pid else {})
+        super().__init__(name, stack.gateway_url, pids, stack.gateway.process.pid)
         self.stack = stack
         self.metrics_urls = {
             name: processes[0].metrics_url
