@@ -9,7 +9,7 @@ every sender's read marker.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Select,
     Table,
     and_,
     bindparam,
@@ -25,22 +26,26 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     table,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
 
 from chat_svc import domain, models, threads, words
 from common.db import PreciseDateTime
+from common.limits import COUNT_MAX
 from common.timestamps import utcnow
 
 MESSAGES = cast(Table, models.Message.__table__)  # Core inserts: no ORM bookkeeping for rows never loaded
 Key = tuple[int, int, str]  # (room_id, sender_id, client_msg_id): what makes a send idempotent
 _CHUNK = 1000  # ids per IN (...) list
+_COUNTED = 100  # rooms per statement of bounded counts (SQLite takes at most 500 parts in a UNION)
 
 # -- rows to domain values -------------------------------------------------------------------------
 
@@ -253,33 +258,38 @@ def _unread(user_id: int) -> ColumnElement[bool]:
 
 
 def unread_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
-    """How many messages of one room the user has not read, past their marker at after_seq."""
-    count = s.scalar(
-        select(func.count(models.Message.seq)).where(
-            models.Message.room_id == room_id, models.Message.seq > after_seq, _unread(user_id)
-        )
-    )
-    return int(count or 0)
+    """How many messages of one room the user has not read past their marker at after_seq (at most COUNT_MAX)."""
+    return unread_counts(s, user_id, {room_id: after_seq}).get(room_id, 0)
 
 
-def unread_counts(s: Session, user_id: int, room_ids: Sequence[int]) -> dict[int, int]:
-    """Unread messages per room of the user among room_ids, past each room's marker (rooms with none are left out)."""
-    if not room_ids:
-        return {}
-    rows = s.execute(
-        select(models.Member.room_id, func.count(models.Message.seq))
-        .join(
-            models.Message,
-            and_(
-                models.Message.room_id == models.Member.room_id,
-                models.Message.seq > models.Member.last_read_seq,
-                _unread(user_id),
-            ),
-        )
-        .where(models.Member.user_id == user_id, models.Member.room_id.in_(room_ids))
-        .group_by(models.Member.room_id)
-    )
-    return {room_id: count for room_id, count in rows}
+def unread_counts(s: Session, user_id: int, markers: Mapping[int, int]) -> dict[int, int]:
+    """Unread messages per room past its marker (room id -> marker), at most COUNT_MAX each; rooms with none left out.
+
+    Each room's count walks the primary key from its marker and stops at COUNT_MAX rows: a member far
+    behind in a big room costs what one near the end does (a count over the whole range grew with history).
+    """
+    m = models.Message
+
+    def counted(room_id: int, marker: int) -> Select[int, int]:
+        unread = select(m.seq).where(m.room_id == room_id, m.seq > marker, _unread(user_id))
+        return _count_of(room_id, unread.order_by(m.seq).limit(COUNT_MAX))
+
+    return _counts(s, [counted(room_id, marker) for room_id, marker in sorted(markers.items())])
+
+
+def _count_of(room_id: int, rows: Select[int]) -> Select[int, int]:
+    """(room_id, how many rows the bounded select gives)."""
+    return select(literal(room_id, BigInteger).label("room_id"), func.count().label("n")).select_from(rows.subquery())
+
+
+def _counts(s: Session, parts: list[Select[int, int]]) -> dict[int, int]:
+    """The per-room counts, _COUNTED rooms per statement (UNION ALL of bounded counts); rooms with 0 left out."""
+    found: dict[int, int] = {}
+    for start in range(0, len(parts), _COUNTED):
+        chunk = parts[start : start + _COUNTED]
+        statement = union_all(*chunk) if len(chunk) > 1 else chunk[0]
+        found.update((int(room_id), int(n)) for room_id, n in s.execute(statement) if n)
+    return found
 
 
 def last_seqs(s: Session, room_ids: Sequence[int]) -> dict[int, int]:
@@ -397,31 +407,23 @@ def _mentioning(user_id: int) -> ColumnElement[bool]:
 
 
 def mentions_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
-    """How many messages of one room mention the user (or @room) past their marker at after_seq."""
+    """How many messages of one room mention the user (or @room) past their marker at after_seq (at most COUNT_MAX)."""
+    return mention_counts(s, user_id, {room_id: after_seq}).get(room_id, 0)
+
+
+def mention_counts(s: Session, user_id: int, markers: Mapping[int, int]) -> dict[int, int]:
+    """Messages mentioning the user (or @room) per room past its marker (room id -> marker), at most COUNT_MAX each.
+
+    Rooms with none are left out. DISTINCT with LIMIT stops at COUNT_MAX messages (a message may
+    name the user and @room: two rows), so the count reads no more of the key than that.
+    """
     mention = models.Mention
-    count = s.scalar(
-        select(func.count(func.distinct(mention.seq))).where(
-            mention.room_id == room_id, mention.seq > after_seq, _mentioning(user_id)
-        )
-    )
-    return int(count or 0)
 
+    def counted(room_id: int, marker: int) -> Select[int, int]:
+        named = select(mention.seq).where(mention.room_id == room_id, mention.seq > marker, _mentioning(user_id))
+        return _count_of(room_id, named.distinct().limit(COUNT_MAX))
 
-def mention_counts(s: Session, user_id: int, room_ids: Sequence[int]) -> dict[int, int]:
-    """Messages mentioning the user (or @room) per room of theirs among room_ids, past each marker (none: left out)."""
-    if not room_ids:
-        return {}
-    mention, member = models.Mention, models.Member
-    rows = s.execute(
-        select(member.room_id, func.count(func.distinct(mention.seq)))
-        .join(
-            mention,
-            and_(mention.room_id == member.room_id, mention.seq > member.last_read_seq, _mentioning(user_id)),
-        )
-        .where(member.user_id == user_id, member.room_id.in_(room_ids))
-        .group_by(member.room_id)
-    )
-    return {room_id: count for room_id, count in rows}
+    return _counts(s, [counted(room_id, marker) for room_id, marker in sorted(markers.items())])
 
 
 # -- search ----------------------------------------------------------------------------------------

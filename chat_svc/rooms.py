@@ -140,9 +140,10 @@ class Rooms:
                 .limit(size + 1)
             ).all()
             page = rows[:size]
-            ids = [r.id for r, _ in page]
-            unread = repository.unread_counts(s, user_id, ids)
-            mentioned = repository.mention_counts(s, user_id, ids)
+            # Only rooms with messages past the marker can have unread messages or mentions.
+            behind = {r.id: m.last_read_seq for r, m in page if r.last_seq > m.last_read_seq}
+            unread = repository.unread_counts(s, user_id, behind)
+            mentioned = repository.mention_counts(s, user_id, behind)
         return [
             MyRoom(
                 repository.room_of(r),
