@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from chat_svc.tests.helpers import ALICE, BOB, Caller, ChatHarness
+from common.limits import COUNT_MAX
 from parley.chat.v1 import chat_pb2 as pb
 
 Code = grpc.StatusCode
@@ -397,6 +398,15 @@ def test_unread_excludes_deleted_messages(alice: Caller, bob: Caller, room: pb.R
     doomed = alice.send(room.id)
     alice.ok("DeleteMessage", pb.DeleteMessageRequest(room_id=room.id, seq=doomed.seq))
     assert bob.my_room(room.id).unread_count == 1
+
+
+def test_unread_count_stops_at_count_max(alice: Caller, bob: Caller, room: pb.Room) -> None:
+    """A member further behind than COUNT_MAX messages is told COUNT_MAX ("that many or more")."""
+    for _ in range(COUNT_MAX + 3):
+        alice.send(room.id)
+    assert bob.my_room(room.id).unread_count == COUNT_MAX
+    response = bob.ok("MarkRead", pb.MarkReadRequest(room_id=room.id, seq=2))
+    assert response.unread_count == COUNT_MAX  # COUNT_MAX + 1 left after seq 2
 
 
 def test_mark_read_moves_the_marker_and_answers_unread(alice: Caller, bob: Caller, room: pb.Room) -> None:

@@ -268,13 +268,13 @@ class MyRoom(_message.Message):
     """The member's read marker: the newest seq they have read."""
     unread_count: _builtins.int
     """Messages by others after the read marker, not deleted, in the main timeline (thread replies
-    not sent to the room are left out).
+    not sent to the room are left out); at most 100, which means "100 or more".
     """
     role: Global___MemberRole.ValueType
     """The member's role."""
     mention_count: _builtins.int
     """Messages by others after the read marker, not deleted, that mention the member or @room
-    (thread replies included).
+    (thread replies included); at most 100, which means "100 or more".
     """
     notification_level: Global___NotificationLevel.ValueType
     """The member's notification level for this room (never UNSPECIFIED: the default is resolved)."""
@@ -1760,9 +1760,9 @@ class MarkReadResponse(_message.Message):
     last_read_seq: _builtins.int
     """The read marker after the call (never lower than before)."""
     unread_count: _builtins.int
-    """Unread messages left."""
+    """Unread messages left (at most 100: "100 or more")."""
     mention_count: _builtins.int
-    """Unread mentions left."""
+    """Unread mentions left (at most 100)."""
     def __init__(
         self,
         *,
@@ -2363,9 +2363,9 @@ class ReadMarker(_message.Message):
     last_read_seq: _builtins.int
     """Their new read marker."""
     unread_count: _builtins.int
-    """Their unread messages after it."""
+    """Their unread messages after it (at most 100: "100 or more")."""
     mention_count: _builtins.int
-    """Their unread mentions after it."""
+    """Their unread mentions after it (at most 100)."""
     def __init__(
         self,
         *,
