@@ -61,9 +61,14 @@ FLAT = (
     Flat("latency", "end-to-end latency p99 (ms)", "latency_p99_ms", 1.2),
     Flat("latency", "send ack p99 (ms)", "ack_p99_ms", None),
     Flat("latency", "MariaDB CPU s per 1,000 messages", "mariadb_cpu_s_per_1k_msgs", 1.3),
+    Flat("latency", "rows MariaDB read per 1,000 messages", "db_rows_read_per_1k_msgs", None),
+    Flat("latency", "pages read from disk per 1,000 messages", "db_disk_reads_per_1k_msgs", None),
     Flat("throughput", "durable messages/s", "acked_per_s", 1.2, True),
     Flat("throughput", "end-to-end latency p99 (ms)", "latency_p99_ms", None),
     Flat("throughput", "MariaDB CPU s per 1,000 messages", "mariadb_cpu_s_per_1k_msgs", 1.3),
+    Flat("throughput", "rows MariaDB read per 1,000 messages", "db_rows_read_per_1k_msgs", None),
+    Flat("throughput", "pages read from disk per 1,000 messages", "db_disk_reads_per_1k_msgs", None),
+    Flat("latency", "connect time of every socket (s)", "connect_s", None),
     Flat("fanout", "frames/s delivered", "frames_per_s", None, True),
 )
 

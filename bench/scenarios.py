@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bench import metrics
+from bench import dbstatus, metrics
 from bench.plans import ClientSpec, Connected, Drain, Go, Outcome, Plan, Sent
 from bench.procstat import cpu_seconds, rss_kib
 from bench.ramp import RateSearch, shortfall
@@ -260,6 +260,7 @@ async def _drive(
     cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     # The services' own counters, from here until every message is delivered (after the drain).
     scraped_before = await asyncio.to_thread(metrics.read, target.metrics_urls)
+    db_before = await asyncio.to_thread(dbstatus.read, target.database_url) if target.database_url else {}
     start = time.monotonic_ns() + 200_000_000  # time for every worker to get the message
     if hook is not None:
         await hook(result.scenario, duration_s)
@@ -279,6 +280,9 @@ async def _drive(
         mariadb_s = cpu_seconds(processes["mariadb"]) - cpu_before["mariadb"]
         result.figures["mariadb_cpu_s"] = mariadb_s
         result.figures["mariadb_cpu_s_per_1k_msgs"] = mariadb_s * 1000 / len(result.acks)
+    if db_before:
+        db_after = await asyncio.to_thread(dbstatus.read, target.database_url)
+        result.figures.update(dbstatus.figures(db_before, db_after, len(result.acks)))
     if target.metrics_urls:
         scraped_after = await asyncio.to_thread(metrics.read, target.metrics_urls)
         result.figures.update(metrics.figures(scraped_before, scraped_after, sum(result.delivered)))
