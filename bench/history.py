@@ -9,9 +9,9 @@ Users are ids 1..users: the bench's first users register as those ids in a fresh
 sign in as members of this history, and the rooms the scenarios create come after it.
 
 Every invariant chat_svc keeps holds: seq is 1..last_seq gap-free in every room and each message's
-change is its seq (no edits), rooms.last_seq / last_change / last_message_at / member_count match
-their rows, direct rooms have their "<low>:<high>" key, and each mentions row has its message's
-`mentions` column. No threads, reactions, files or tombstones.
+change is its seq (no edits), rooms.last_seq / last_change / timeline_count / last_message_at /
+member_count and members.read_count match their rows, direct rooms have their "<low>:<high>" key,
+and each mentions row has its message's `mentions` column. No threads, reactions, files or tombstones.
 
 How: the messages go in by LOAD DATA LOCAL INFILE from tab-separated chunks, in primary-key order,
 with the table's secondary and FULLTEXT indexes dropped first and built again afterwards (a sorted
@@ -264,23 +264,24 @@ def _rooms_and_members(cursor: MySQLdb.cursors.Cursor, rooms: list[Room]) -> Non
         key = f"{min(room.members)}:{max(room.members)}" if room.kind == DIRECT else None
         last = EPOCH + timedelta(microseconds=room.last_us) if room.messages else None
         first = EPOCH + timedelta(microseconds=room.last_us) - SPAN
-        row = (room.id, room.kind, name, owner, first, room.messages, room.messages, last, len(room.members), key)
+        n = room.messages  # every message is live and in the main timeline: timeline_count is n
+        row = (room.id, room.kind, name, owner, first, n, n, n, last, len(room.members), key)
         room_rows.append(row)
         for user in room.members:
             # Markers: a third read to the end, a third part way, a third far behind (the first 5%);
             # never below the member's own newest message.
             draw = rng.random()
-            n = room.messages
             marker = n if draw < 0.34 else rng.randint(0, n) if draw < 0.67 else rng.randint(0, n // 20)
             marker = max(marker, room.last_by.get(user, 0))
-            member_rows.append((room.id, user, OWNER if user == owner else MEMBER, first, marker))
+            member_rows.append((room.id, user, OWNER if user == owner else MEMBER, first, marker, marker))
     cursor.executemany(
-        "INSERT INTO rooms (id, kind, name, topic, created_by, created_at, last_seq, last_change, last_message_at,"
-        " member_count, direct_key) VALUES (%s, %s, %s, '', %s, %s, %s, %s, %s, %s, %s)",
+        "INSERT INTO rooms (id, kind, name, topic, created_by, created_at, last_seq, last_change, timeline_count,"
+        " last_message_at, member_count, direct_key) VALUES (%s, %s, %s, '', %s, %s, %s, %s, %s, %s, %s, %s)",
         room_rows,
     )
     for start in range(0, len(member_rows), 10_000):
         cursor.executemany(
-            "INSERT INTO members (room_id, user_id, role, joined_at, last_read_seq) VALUES (%s, %s, %s, %s, %s)",
+            "INSERT INTO members (room_id, user_id, role, joined_at, last_read_seq, read_count)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
             member_rows[start : start + 10_000],
         )

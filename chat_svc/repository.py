@@ -154,28 +154,36 @@ def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
 
 
 def number_messages(
-    s: Session, counts: dict[int, int], now: datetime, changes: dict[int, int] | None = None
-) -> dict[int, tuple[int, int]]:
-    """Take `count` new seqs and changes in each room; the rooms' new (last_seq, last_change).
+    s: Session,
+    counts: dict[int, int],
+    now: datetime,
+    changes: dict[int, int] | None = None,
+    timeline: dict[int, int] | None = None,
+) -> dict[int, tuple[int, int, int]]:
+    """Take `count` new seqs and changes in each room; the rooms' new (last_seq, last_change, timeline_count).
 
     `changes`, when given, is how many changes each room takes instead: its new messages and the
     thread roots their replies touch (each root's summary change takes its own number).
+    `timeline`, when given, is how many of the new messages are in the main timeline (what unread
+    counts); otherwise all of them are.
 
     The UPDATE takes the rooms' row locks in primary-key order, as every writer does, so concurrent
     batches cannot deadlock on them; the counters roll back with the transaction, leaving no gap.
     """
     by = _cases(counts)
     by_change = by if changes is None else _cases(changes)
+    by_timeline = by if timeline is None else _cases(timeline)
     ids = ",".join(str(int(r)) for r in sorted(counts))
     statement = (
         f"UPDATE rooms SET last_seq = last_seq + {by}, last_change = last_change + {by_change}, "  # noqa: S608 - integers only
-        f"last_message_at = :now WHERE id IN ({ids})"
+        f"timeline_count = timeline_count + {by_timeline}, last_message_at = :now WHERE id IN ({ids})"
     )
     s.execute(text(statement).bindparams(bindparam("now", now, type_=PreciseDateTime)))
+    room = models.Room
     rows = s.execute(
-        select(models.Room.id, models.Room.last_seq, models.Room.last_change).where(models.Room.id.in_(sorted(counts)))
+        select(room.id, room.last_seq, room.last_change, room.timeline_count).where(room.id.in_(sorted(counts)))
     )
-    return {room_id: (last_seq, last_change) for room_id, last_seq, last_change in rows}
+    return {room_id: (last_seq, last_change, count) for room_id, last_seq, last_change, count in rows}
 
 
 def _cases(counts: dict[int, int]) -> str:
@@ -214,16 +222,17 @@ def drop_member(s: Session, member: models.Member) -> None:
     )
 
 
-def move_own_markers(s: Session, marks: dict[tuple[int, int], int]) -> None:
-    """Move each (room, user)'s read marker forward to seq (never back): one UPDATE for them all."""
-    cases = " ".join(
-        f"WHEN room_id = {int(r)} AND user_id = {int(u)} AND last_read_seq < {int(seq)} THEN {int(seq)}"
-        for (r, u), seq in marks.items()
-    )
+def move_own_markers(s: Session, marks: dict[tuple[int, int], tuple[int, int]]) -> None:
+    """Move each (room, user)'s read marker forward to (seq, read_count) (never back): one UPDATE for them all."""
+    moved = {(r, u): f"room_id = {int(r)} AND user_id = {int(u)} AND last_read_seq < {int(seq)}"
+             for (r, u), (seq, _) in marks.items()}  # fmt: skip
+    seqs = " ".join(f"WHEN {moved[key]} THEN {int(seq)}" for key, (seq, _) in marks.items())
+    counts = " ".join(f"WHEN {moved[key]} THEN {int(count)}" for key, (_, count) in marks.items())
     pairs = ",".join(f"({int(r)},{int(u)})" for r, u in sorted(marks))
+    # read_count first: MySQL assigns left to right, and its test reads last_read_seq before it moves.
     statement = (
-        f"UPDATE members SET last_read_seq = CASE {cases} ELSE last_read_seq END "  # noqa: S608 - integers only
-        f"WHERE (room_id, user_id) IN ({pairs})"
+        f"UPDATE members SET read_count = CASE {counts} ELSE read_count END, "  # noqa: S608 - integers only
+        f"last_read_seq = CASE {seqs} ELSE last_read_seq END WHERE (room_id, user_id) IN ({pairs})"
     )
     s.execute(text(statement))
 
@@ -238,43 +247,58 @@ def next_change(s: Session, room_id: int) -> tuple[int, datetime]:
     return change, utcnow()
 
 
-def advance_marker(s: Session, room_id: int, user_id: int, seq: int) -> None:
-    """Move one member's read marker forward to seq (never back)."""
+def advance_marker(s: Session, room_id: int, user_id: int, seq: int, read_count: int) -> None:
+    """Move one member's read marker forward to seq (never back), with the timeline messages up to it."""
     s.execute(
         update(models.Member)
         .where(models.Member.room_id == room_id, models.Member.user_id == user_id, models.Member.last_read_seq < seq)
-        .values(last_read_seq=seq)
+        .values(read_count=read_count, last_read_seq=seq)
     )
 
 
-def _unread(user_id: int) -> ColumnElement[bool]:
-    # Unread: other people's messages that are not deleted, in the main timeline (a reply not also
-    # sent to the room shows in its root's summary instead); the marker's side is the caller's.
-    return and_(
-        models.Message.sender_id != user_id,
-        models.Message.deleted_at.is_(None),
-        or_(models.Message.thread_root_seq == 0, models.Message.also_in_room.is_(True)),
-    )
+def unread_of(room: models.Room, read_count: int) -> int:
+    """How many messages of the room a member with this read_count has not read: a subtraction, no count."""
+    return max(0, room.timeline_count - read_count)
 
 
-def unread_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
-    """How many messages of one room the user has not read past their marker at after_seq (at most COUNT_MAX)."""
-    return unread_counts(s, user_id, {room_id: after_seq}).get(room_id, 0)
+def read_count_at(s: Session, room: models.Room, member: models.Member, seq: int) -> int:
+    """The room's live timeline messages at or below seq (seq past the member's marker, at most last_seq).
 
-
-def unread_counts(s: Session, user_id: int, markers: Mapping[int, int]) -> dict[int, int]:
-    """Unread messages per room past its marker (room id -> marker), at most COUNT_MAX each; rooms with none left out.
-
-    Each room's count walks the primary key from its marker and stops at COUNT_MAX rows: a member far
-    behind in a big room costs what one near the end does (a count over the whole range grew with history).
+    Up to the end it is the room's counter; otherwise a count of the shorter side of seq: what the
+    member has just read past their marker, or what is left after seq.
     """
+    if seq >= room.last_seq:
+        return room.timeline_count
+    if seq - member.last_read_seq <= room.last_seq - seq:
+        return member.read_count + _in_timeline_between(s, room.id, member.last_read_seq, seq)
+    return room.timeline_count - _in_timeline_between(s, room.id, seq, room.last_seq)
+
+
+def _in_timeline_between(s: Session, room_id: int, after_seq: int, up_to_seq: int) -> int:
     m = models.Message
+    count = s.scalar(
+        select(func.count(m.seq)).where(
+            m.room_id == room_id,
+            m.seq > after_seq,
+            m.seq <= up_to_seq,
+            m.deleted_at.is_(None),
+            or_(m.thread_root_seq == 0, m.also_in_room.is_(True)),
+        )
+    )
+    return int(count or 0)
 
-    def counted(room_id: int, marker: int) -> Select[int, int]:
-        unread = select(m.seq).where(m.room_id == room_id, m.seq > marker, _unread(user_id))
-        return _count_of(room_id, unread.order_by(m.seq).limit(COUNT_MAX))
 
-    return _counts(s, [counted(room_id, marker) for room_id, marker in sorted(markers.items())])
+def uncount(s: Session, room_id: int, seq: int) -> None:
+    """A live timeline message was deleted: out of its room's timeline_count, and of the read_count of
+    every member whose marker is at or past it (one UPDATE over the room's members, not its messages)."""
+    s.execute(
+        update(models.Room).where(models.Room.id == room_id).values(timeline_count=models.Room.timeline_count - 1)
+    )
+    s.execute(
+        update(models.Member)
+        .where(models.Member.room_id == room_id, models.Member.last_read_seq >= seq)
+        .values(read_count=models.Member.read_count - 1)
+    )
 
 
 def _count_of(room_id: int, rows: Select[int]) -> Select[int, int]:

@@ -81,6 +81,15 @@ def test_memberships_match_member_counts_and_markers(loaded: tuple[Engine, histo
                 " AND m.user_id = g.sender_id WHERE m.user_id IS NULL") == 0  # fmt: skip
 
 
+def test_unread_counters_match_the_messages(loaded: tuple[Engine, history.Loaded]) -> None:
+    """timeline_count is each room's live main-timeline messages, read_count those at or below the marker."""
+    engine, _ = loaded
+    assert _one(engine, "SELECT COUNT(*) FROM rooms r WHERE timeline_count <> (SELECT COUNT(*) FROM messages m"
+                " WHERE m.room_id = r.id AND m.deleted_at IS NULL AND m.thread_root_seq = 0)") == 0  # fmt: skip
+    assert _one(engine, "SELECT COUNT(*) FROM members b WHERE read_count <> (SELECT COUNT(*) FROM messages m"
+                " WHERE m.room_id = b.room_id AND m.seq <= b.last_read_seq AND m.deleted_at IS NULL)") == 0  # fmt: skip
+
+
 def test_mentions_rows_match_the_messages(loaded: tuple[Engine, history.Loaded]) -> None:
     """Each mentions row names a member and is its message's `mentions` column, and the other way round."""
     engine, result = loaded

@@ -400,13 +400,22 @@ def test_unread_excludes_deleted_messages(alice: Caller, bob: Caller, room: pb.R
     assert bob.my_room(room.id).unread_count == 1
 
 
-def test_unread_count_stops_at_count_max(alice: Caller, bob: Caller, room: pb.Room) -> None:
-    """A member further behind than COUNT_MAX messages is told COUNT_MAX ("that many or more")."""
+def test_unread_count_is_exact_however_far_behind(alice: Caller, bob: Caller, room: pb.Room) -> None:
+    """Unread is the room's timeline counter minus the member's: exact past COUNT_MAX, where mentions stop."""
     for _ in range(COUNT_MAX + 3):
         alice.send(room.id)
-    assert bob.my_room(room.id).unread_count == COUNT_MAX
+    assert bob.my_room(room.id).unread_count == COUNT_MAX + 3
     response = bob.ok("MarkRead", pb.MarkReadRequest(room_id=room.id, seq=2))
-    assert response.unread_count == COUNT_MAX  # COUNT_MAX + 1 left after seq 2
+    assert response.unread_count == COUNT_MAX + 1
+
+
+def test_deleting_a_read_message_leaves_unread_as_it_was(alice: Caller, bob: Caller, room: pb.Room) -> None:
+    """A deleted message below the marker leaves the unread count after it unchanged."""
+    read = alice.send(room.id)
+    alice.send(room.id)
+    bob.ok("MarkRead", pb.MarkReadRequest(room_id=room.id, seq=read.seq))
+    alice.ok("DeleteMessage", pb.DeleteMessageRequest(room_id=room.id, seq=read.seq))
+    assert bob.my_room(room.id).unread_count == 1
 
 
 def test_mark_read_moves_the_marker_and_answers_unread(alice: Caller, bob: Caller, room: pb.Room) -> None:

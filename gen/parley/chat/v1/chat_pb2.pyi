@@ -268,7 +268,7 @@ class MyRoom(_message.Message):
     """The member's read marker: the newest seq they have read."""
     unread_count: _builtins.int
     """Messages by others after the read marker, not deleted, in the main timeline (thread replies
-    not sent to the room are left out); at most 100, which means "100 or more".
+    not sent to the room are left out).
     """
     role: Global___MemberRole.ValueType
     """The member's role."""
@@ -1760,7 +1760,7 @@ class MarkReadResponse(_message.Message):
     last_read_seq: _builtins.int
     """The read marker after the call (never lower than before)."""
     unread_count: _builtins.int
-    """Unread messages left (at most 100: "100 or more")."""
+    """Unread messages left."""
     mention_count: _builtins.int
     """Unread mentions left (at most 100)."""
     def __init__(
@@ -2363,7 +2363,7 @@ class ReadMarker(_message.Message):
     last_read_seq: _builtins.int
     """Their new read marker."""
     unread_count: _builtins.int
-    """Their unread messages after it (at most 100: "100 or more")."""
+    """Their unread messages after it."""
     mention_count: _builtins.int
     """Their unread mentions after it (at most 100)."""
     def __init__(
