@@ -69,6 +69,8 @@ FLAT = (
     Flat("throughput", "rows MariaDB read per 1,000 messages", "db_rows_read_per_1k_msgs", None),
     Flat("throughput", "pages read from disk per 1,000 messages", "db_disk_reads_per_1k_msgs", None),
     Flat("latency", "connect time of every socket (s)", "connect_s", None),
+    Flat("latency", "other work on the machine in the send window (% of a core)", "other_cpu_percent", None),
+    Flat("throughput", "other work on the machine in the send window (% of a core)", "other_cpu_percent", None),
     Flat("fanout", "frames/s delivered", "frames_per_s", None, True),
 )
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from bench import dbstatus, metrics
 from bench.plans import ClientSpec, Connected, Drain, Go, Outcome, Plan, Sent
-from bench.procstat import cpu_seconds, rss_kib
+from bench.procstat import cpu_seconds, machine_busy_seconds, rss_kib
 from bench.ramp import RateSearch, shortfall
 from bench.results import ScenarioResult
 from bench.targets import Target, User
@@ -258,6 +258,7 @@ async def _drive(
 
     processes = {**target.pids, **{f"loadgen-{i}": pid for i, pid in enumerate(pool.pids)}}
     cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+    machine_before = machine_busy_seconds()
     # The services' own counters, from here until every message is delivered (after the drain).
     scraped_before = await asyncio.to_thread(metrics.read, target.metrics_urls)
     db_before = await asyncio.to_thread(dbstatus.read, target.database_url) if target.database_url else {}
@@ -267,6 +268,9 @@ async def _drive(
     sent = await pool.ask([Go(start, start + int(duration_s * 1e9))] * workers, Sent)
     window = (time.monotonic_ns() - start) / 1e9
     result.cpu_percent = {name: 100 * (cpu_seconds(pid) - cpu_before[name]) / window for name, pid in processes.items()}
+    # What else ran meanwhile (another test suite on the machine): the busy CPU no process of the run used.
+    machine = 100 * (machine_busy_seconds() - machine_before) / window
+    result.figures["other_cpu_percent"] = max(0.0, machine - sum(result.cpu_percent.values()))
     rss_held = rss_kib(gateway) if gateway else 0
 
     result.acks = [ack for s in sent for ack in s.acks]
