@@ -132,16 +132,19 @@ async def _run_all(
     return results
 
 
-def _database_facts(url: str) -> str:
+def _database_facts(url: str) -> tuple[str, str]:
+    """What the report says of the server, and its pid file (to tell its pid from other servers')."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            version, flush = conn.execute(text("SELECT @@version, @@innodb_flush_log_at_trx_commit")).one()
+            version, flush, pid_file = conn.execute(
+                text("SELECT @@version, @@innodb_flush_log_at_trx_commit, @@pid_file")
+            ).one()
     finally:
         engine.dispose()
-    return f"MariaDB/MySQL {version}, innodb_flush_log_at_trx_commit={flush}"
+    return f"MariaDB/MySQL {version}, innodb_flush_log_at_trx_commit={flush}", str(pid_file or "")
 
 
 async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> list[ScenarioResult]:
@@ -169,9 +172,9 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
             _log("starting auth_svc, chat_svc and edge_gateway on fresh MySQL databases")
             endpoint = collector.endpoint if collector is not None else None
             stack = (await asyncio.to_thread(stack_module.start, logs, sizes.heartbeat_s, endpoint))[0]
-            target = ParleyStack(stack, database_pid=database_pid())
+            run["database"], pid_file = _database_facts(stack.chat_db_url)
+            target = ParleyStack(stack, database_pid=database_pid(pid_file))
             run["target"] = "stack started by the bench (auth_svc, chat_svc, edge_gateway; one process each)"
-            run["database"] = _database_facts(stack.chat_db_url)
             run["tracing"] = "on: OTLP to a counting collector" if collector is not None else "off"
             _log(f"stack up in {time.monotonic() - clock:.1f} s")
         if profiler is not None:
@@ -192,7 +195,7 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
             assert loaded is not None
             run["history"] = loaded.__dict__
             _log(f"history loaded in {loaded.seconds:.0f} s ({loaded.index_seconds:.0f} s of it building indexes)")
-            target = ParleyStack(filled, "history", database_pid())
+            target = ParleyStack(filled, "history", database_pid(_database_facts(filled.chat_db_url)[1]))
             results += await _run_all(target, names, pool, sizes, None)
             await target.close()
             filled.stop()

@@ -51,12 +51,31 @@ def raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def database_pid() -> int | None:
-    """The local MariaDB/MySQL server's pid (`pidof mariadbd mysqld`), None when none runs here."""
+def database_pid(pid_file: str = "") -> int | None:
+    """The local MariaDB/MySQL server's pid, None when none runs here.
+
+    `pidof mariadbd mysqld` may list several servers (a test starts one of its own): the one whose
+    pid file (the server's @@pid_file) names it, else the one that started first.
+    """
     pidof = shutil.which("pidof") or "/usr/bin/pidof"
     try:
         found = subprocess.run([pidof, "mariadbd", "mysqld"], capture_output=True, text=True, check=False).stdout
     except OSError:
         return None
     pids = [int(p) for p in found.split()]
-    return pids[0] if pids else None
+    try:
+        named = int(Path(pid_file).read_text().strip()) if pid_file else 0
+    except (OSError, ValueError):
+        named = 0
+    if named in pids:
+        return named
+    return min(pids, key=_started, default=None)
+
+
+def _started(pid: int) -> int:
+    """When pid started (clock ticks after boot; /proc/<pid>/stat field 22)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 1 << 62
+    return int(stat[stat.rindex(")") + 2 :].split()[19])
