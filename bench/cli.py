@@ -1,5 +1,6 @@
 """The command line of scripts/bench: start the stack (or use a running gateway), run the scenarios,
-then the baseline, and write the report.
+then (with --history) again on a chat_db pre-filled with stored messages, then the baseline, and
+write the report.
 
 Exit status: 0 when every scenario ran with no loss, duplicate or error; 2 when one had any; 1 on failure.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report, scenarios
-from bench.procstat import raise_nofile
+from bench.procstat import database_pid, raise_nofile
 from bench.results import ScenarioResult
 from bench.scenarios import QUICK, SCENARIOS, Sizes
 from bench.targets import Baseline, ParleyRemote, ParleyStack, Target
@@ -34,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="report folder (default var/bench/<UTC timestamp>)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare FastAPI broadcast baseline")
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes (default 2)")
+    parser.add_argument(
+        "--history",
+        type=int,
+        nargs="?",
+        const=10_000_000,
+        metavar="N",
+        help="then run the scenarios again on a chat_db pre-filled with N stored messages (default 10,000,000; "
+        "bench/history.py) and report both runs side by side",
+    )
     parser.add_argument(
         "--trace",
         action="store_true",
@@ -122,16 +132,19 @@ async def _run_all(
     return results
 
 
-def _database_facts(url: str) -> str:
+def _database_facts(url: str) -> tuple[str, str]:
+    """What the report says of the server, and its pid file (to tell its pid from other servers')."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            version, flush = conn.execute(text("SELECT @@version, @@innodb_flush_log_at_trx_commit")).one()
+            version, flush, pid_file = conn.execute(
+                text("SELECT @@version, @@innodb_flush_log_at_trx_commit, @@pid_file")
+            ).one()
     finally:
         engine.dispose()
-    return f"MariaDB/MySQL {version}, innodb_flush_log_at_trx_commit={flush}"
+    return f"MariaDB/MySQL {version}, innodb_flush_log_at_trx_commit={flush}", str(pid_file or "")
 
 
 async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> list[ScenarioResult]:
@@ -158,19 +171,34 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
         else:
             _log("starting auth_svc, chat_svc and edge_gateway on fresh MySQL databases")
             endpoint = collector.endpoint if collector is not None else None
-            stack = await asyncio.to_thread(stack_module.start, logs, sizes.heartbeat_s, endpoint)
-            target = ParleyStack(stack)
+            stack = (await asyncio.to_thread(stack_module.start, logs, sizes.heartbeat_s, endpoint))[0]
+            run["database"], pid_file = _database_facts(stack.chat_db_url)
+            target = ParleyStack(stack, database_pid=database_pid(pid_file))
             run["target"] = "stack started by the bench (auth_svc, chat_svc, edge_gateway; one process each)"
-            run["database"] = _database_facts(stack.chat_db_url)
             run["tracing"] = "on: OTLP to a counting collector" if collector is not None else "off"
             _log(f"stack up in {time.monotonic() - clock:.1f} s")
         if profiler is not None:
-            profiler.pids = {k: v for k, v in target.pids.items() if k != "auth_svc"}
+            profiler.pids = {k: v for k, v in target.pids.items() if k not in ("auth_svc", "mariadb")}
         results += await _run_all(target, names, pool, sizes, profiler)
         run["setup"] = target.notes
         await target.close()
-        if stack is not None:  # the baseline gets the machine to itself
+        if stack is not None:  # the next stack, and the baseline, get the machine to themselves
             stack.stop()
+            stack = None
+        if args.history and not args.target_url:
+            _log(f"pre-filling a fresh chat_db with {args.history:,} stored messages (bench/history.py)")
+            endpoint = collector.endpoint if collector is not None else None
+            filled, loaded = await asyncio.to_thread(
+                stack_module.start, logs, sizes.heartbeat_s, endpoint, args.history
+            )
+            stack = filled
+            assert loaded is not None
+            run["history"] = loaded.__dict__
+            _log(f"history loaded in {loaded.seconds:.0f} s ({loaded.index_seconds:.0f} s of it building indexes)")
+            target = ParleyStack(filled, "history", database_pid(_database_facts(filled.chat_db_url)[1]))
+            results += await _run_all(target, names, pool, sizes, None)
+            await target.close()
+            filled.stop()
             stack = None
         if collector is not None:  # the components flushed their spans as they stopped
             run["spans_received"] = collector.received
@@ -187,6 +215,7 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
         pool.close()
         if stack is not None:
             stack.stop()
+        stack_module.drop_databases()  # a pre-filled chat_db is gigabytes: never left behind
         if collector is not None:
             collector.stop()
     return results
@@ -194,7 +223,12 @@ async def _main(args: argparse.Namespace, out: Path, run: dict[str, Any]) -> lis
 
 def main() -> None:
     """Parse the command line, run, write the report; exit 2 when anything was lost or failed."""
-    args = _parser().parse_args()
+    parser = _parser()
+    args = parser.parse_args()
+    if args.history is not None and args.history < 1:
+        parser.error("--history needs a positive number of messages")
+    if args.history and args.target_url:
+        parser.error("--history pre-fills the bench's own stack: it cannot be used with --target-url")
     sizes = scenarios.with_overrides(
         QUICK if args.quick else Sizes(), {k: getattr(args, k) for k in Sizes.__dataclass_fields__}
     )

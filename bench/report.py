@@ -45,6 +45,36 @@ HEADLINES = (
 )
 
 
+@dataclass(frozen=True)
+class Flat:
+    """A figure compared between the empty chat_db and the pre-filled one (issue 19), with its allowed ratio."""
+
+    scenario: str
+    label: str
+    key: str
+    limit: float | None  # history / empty at most this (at least 1/limit when higher is better)
+    higher_is_better: bool = False
+
+
+FLAT = (
+    Flat("latency", "end-to-end latency p50 (ms)", "latency_p50_ms", None),
+    Flat("latency", "end-to-end latency p99 (ms)", "latency_p99_ms", 1.2),
+    Flat("latency", "send ack p99 (ms)", "ack_p99_ms", None),
+    Flat("latency", "MariaDB CPU s per 1,000 messages", "mariadb_cpu_s_per_1k_msgs", 1.3),
+    Flat("latency", "rows MariaDB read per 1,000 messages", "db_rows_read_per_1k_msgs", None),
+    Flat("latency", "pages read from disk per 1,000 messages", "db_disk_reads_per_1k_msgs", None),
+    Flat("throughput", "durable messages/s", "acked_per_s", 1.2, True),
+    Flat("throughput", "end-to-end latency p99 (ms)", "latency_p99_ms", None),
+    Flat("throughput", "MariaDB CPU s per 1,000 messages", "mariadb_cpu_s_per_1k_msgs", 1.3),
+    Flat("throughput", "rows MariaDB read per 1,000 messages", "db_rows_read_per_1k_msgs", None),
+    Flat("throughput", "pages read from disk per 1,000 messages", "db_disk_reads_per_1k_msgs", None),
+    Flat("latency", "connect time of every socket (s)", "connect_s", None),
+    Flat("latency", "other work on the machine in the send window (% of a core)", "other_cpu_percent", None),
+    Flat("throughput", "other work on the machine in the send window (% of a core)", "other_cpu_percent", None),
+    Flat("fanout", "frames/s delivered", "frames_per_s", None, True),
+)
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     model = ""
@@ -153,6 +183,32 @@ def _cost_table(results: list[ScenarioResult]) -> list[str]:
     return lines
 
 
+def _history_table(run: dict[str, Any], results: list[ScenarioResult]) -> list[str]:
+    """Each figure on the empty chat_db beside the same on the pre-filled one (--history), with the ratio."""
+    loaded = run.get("history")
+    if not loaded:
+        return []
+    lines = [
+        "",
+        f"With history: chat_db pre-filled with {loaded['messages']:,} messages in {loaded['rooms']:,} rooms "
+        f"({loaded['members']:,} memberships, {loaded['mentions']:,} mentions, users 1..{loaded['users']:,}) "
+        f"in {loaded['seconds']:.0f} s, {loaded['index_seconds']:.0f} s of it building indexes (bench/history.py).",
+        "",
+        "| scenario | figure | empty | with history | ratio | allowed | met |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for f in FLAT:
+        empty, full = _find(results, f.scenario, "parley"), _find(results, f.scenario, "history")
+        if empty is None or full is None or f.key not in empty.figures or f.key not in full.figures:
+            continue
+        a, b = empty.figures[f.key], full.figures[f.key]
+        ratio = (a / b if f.higher_is_better else b / a) if a and b else None
+        met = "-" if f.limit is None or ratio is None else "yes" if ratio <= f.limit else "**no**"
+        lines.append(f"| {f.scenario} | {f.label} | {_fmt(a)} | {_fmt(b)} | {_fmt(ratio)} | {_fmt(f.limit)} | {met} |")
+    lines += ["", "(ratio: how many times worse with history; for a rate, empty / with history.)"]
+    return lines
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
@@ -192,6 +248,7 @@ def _markdown(run: dict[str, Any], rows: list[dict[str, Any]], results: list[Sce
             f"{a.errors + a.connect_failures} | {a.unacked} | {a.reconnects} | {'yes' if a.db_checked else 'no'} | "
             f"{res.seconds:.1f} |"
         )
+    lines += _history_table(run, results)
     lines += _steps_table(results)
     lines += _cost_table(results)
     samples = [f"- {res.scenario}/{res.target}: {e}" for res in results for e in res.accounting.error_samples[:3]]

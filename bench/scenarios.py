@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bench import metrics
+from bench import dbstatus, metrics
 from bench.plans import ClientSpec, Connected, Drain, Go, Outcome, Plan, Sent
-from bench.procstat import cpu_seconds, rss_kib
+from bench.procstat import cpu_seconds, machine_busy_seconds, rss_kib
 from bench.ramp import RateSearch, shortfall
 from bench.results import ScenarioResult
 from bench.targets import Target, User
@@ -258,14 +258,19 @@ async def _drive(
 
     processes = {**target.pids, **{f"loadgen-{i}": pid for i, pid in enumerate(pool.pids)}}
     cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+    machine_before = machine_busy_seconds()
     # The services' own counters, from here until every message is delivered (after the drain).
     scraped_before = await asyncio.to_thread(metrics.read, target.metrics_urls)
+    db_before = await asyncio.to_thread(dbstatus.read, target.database_url) if target.database_url else {}
     start = time.monotonic_ns() + 200_000_000  # time for every worker to get the message
     if hook is not None:
         await hook(result.scenario, duration_s)
     sent = await pool.ask([Go(start, start + int(duration_s * 1e9))] * workers, Sent)
     window = (time.monotonic_ns() - start) / 1e9
     result.cpu_percent = {name: 100 * (cpu_seconds(pid) - cpu_before[name]) / window for name, pid in processes.items()}
+    # What else ran meanwhile (another test suite on the machine): the busy CPU no process of the run used.
+    machine = 100 * (machine_busy_seconds() - machine_before) / window
+    result.figures["other_cpu_percent"] = max(0.0, machine - sum(result.cpu_percent.values()))
     rss_held = rss_kib(gateway) if gateway else 0
 
     result.acks = [ack for s in sent for ack in s.acks]
@@ -275,6 +280,13 @@ async def _drive(
         expected.setdefault(room, set()).add(seq)
     outcomes = await pool.ask([Drain(expected, drain_s)] * workers, Outcome)
     result.merge(outcomes)
+    if "mariadb" in processes and result.acks:  # from the window's start until every message was delivered
+        mariadb_s = cpu_seconds(processes["mariadb"]) - cpu_before["mariadb"]
+        result.figures["mariadb_cpu_s"] = mariadb_s
+        result.figures["mariadb_cpu_s_per_1k_msgs"] = mariadb_s * 1000 / len(result.acks)
+    if db_before:
+        db_after = await asyncio.to_thread(dbstatus.read, target.database_url)
+        result.figures.update(dbstatus.figures(db_before, db_after, len(result.acks)))
     if target.metrics_urls:
         scraped_after = await asyncio.to_thread(metrics.read, target.metrics_urls)
         result.figures.update(metrics.figures(scraped_before, scraped_after, sum(result.delivered)))

@@ -13,6 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import history as history_module
+from bench.history import Loaded
 from tests.support import mysql
 from tests.support.processes import ServiceProcess, accepts, free_port as free_port, spawn, wait_until
 from tests.support.stack import Stack as SupportStack
@@ -28,10 +30,13 @@ class Stack(SupportStack):
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start(logs: Path, heartbeat_s: float = 20.0, otlp_endpoint: str | None = None) -> Stack:
+def start(
+    logs: Path, heartbeat_s: float = 20.0, otlp_endpoint: str | None = None, history: int = 0
+) -> tuple[Stack, Loaded | None]:
     """Migrate fresh parley_bench_* databases and start the services with the bench's settings.
 
     otlp_endpoint: where every component exports its traces (--trace); None leaves tracing off.
+    history: messages to pre-fill chat_db with (bench/history.py) before the services start; 0: none.
     """
     reason = mysql.unavailable_reason()
     if reason:
@@ -49,10 +54,17 @@ def start(logs: Path, heartbeat_s: float = 20.0, otlp_endpoint: str | None = Non
         settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
     stack = Stack(Path(tempfile.mkdtemp(prefix="parley-bench-")), env=settings, logs=logs)
     try:
-        return stack.create_databases("parley_bench").up()
+        stack.create_databases("parley_bench")
+        loaded = history_module.load(stack.chat_db_url, history) if history else None
+        return stack.up(), loaded
     except BaseException:
         stack.stop()
         raise
+
+
+def drop_databases() -> None:
+    """Drop every database this run created (an interrupted start or load leaves no stack to stop)."""
+    mysql.drop_created()
 
 
 def launch(module: str, env: dict[str, str], port: int, logs: Path) -> ServiceProcess:

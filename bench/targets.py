@@ -44,6 +44,7 @@ class Target:
     gateway_pid: int | None = None
     notes: dict[str, Any] = field(default_factory=dict)
     metrics_urls: dict[str, str] = field(default_factory=dict)  # service -> its /metrics (bench/metrics.py)
+    database_url: str = ""  # chat_db, for MariaDB's own counters (bench/dbstatus.py); "" when unknown
 
     @property
     def ws_url(self) -> str:
@@ -135,9 +136,11 @@ class ParleyRemote(_RestTarget):
 class ParleyStack(_RestTarget):
     """The stack this run started: users registered over REST, messages checked against chat_db."""
 
-    def __init__(self, stack: Stack) -> None:
-        super().__init__("parley", stack.gateway_url, stack.pids, stack.gateway.process.pid)
+    def __init__(self, stack: Stack, name: str = "parley", database_pid: int | None = None) -> None:
+        pids = stack.pids | ({"mariadb": database_pid} if database_pid else {})
+        super().__init__(name, stack.gateway_url, pids, stack.gateway.process.pid)
         self.stack = stack
+        self.database_url = stack.chat_db_url
         self.metrics_urls = {
             name: processes[0].metrics_url
             for name, processes in stack.processes.items()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from chat_svc import access, repository, rules
@@ -43,14 +43,19 @@ class History:
             raise InvalidArgument("thread_root_seq must not be negative (0 = the main timeline)")
         with self._db.sessions() as s:
             room, _ = access.member_room(s, room_id, user_id)
-            statement = select(Row).where(Row.room_id == room.id, _timeline(s, room.id, thread_root_seq))
-            if forward:
-                statement = statement.where(Row.seq > anchor_seq).order_by(Row.seq)
+            root = _thread_root(s, room.id, thread_root_seq) if thread_root_seq else None
+            if root is None:
+                timeline = or_(Row.thread_root_seq == 0, Row.also_in_room.is_(True))
+                rows = _walk(s, select(Row).where(Row.room_id == room.id, timeline), anchor_seq, forward, size + 1)
             else:
-                if anchor_seq:
-                    statement = statement.where(Row.seq < anchor_seq)
-                statement = statement.order_by(Row.seq.desc())
-            rows = list(s.scalars(statement.limit(size + 1)))
+                # The replies walk ix_messages_thread (room, root, seq); the root, older than every
+                # reply, goes first. One query for both with OR walked the room's whole primary key.
+                replies = select(Row).where(Row.room_id == room.id, Row.thread_root_seq == root.seq)
+                rows = _walk(s, replies, anchor_seq, forward, size + 1)
+                if forward and root.seq > anchor_seq:
+                    rows = [root, *rows][: size + 1]
+                elif not forward and (not anchor_seq or root.seq < anchor_seq) and len(rows) <= size:
+                    rows.append(root)
             page = repository.messages_of(s, sorted(rows[:size], key=lambda m: m.seq))
             page = repository.seen_by(s, user_id, page)  # reactions and moderation: `me` for the caller
         return page, len(rows) > size
@@ -102,13 +107,25 @@ class History:
 # -- threads --
 
 
-def _timeline(s: Session, room_id: int, thread_root_seq: int) -> ColumnElement[bool]:
-    """Which of a room's messages a page reads: the main timeline (0), or one thread (NotFound for no root)."""
-    if not thread_root_seq:
-        return or_(Row.thread_root_seq == 0, Row.also_in_room.is_(True))
-    root = s.get(Row, (room_id, thread_root_seq))
+def _walk(s: Session, statement: Select[Row], anchor_seq: int, forward: bool, limit: int) -> list[Row]:
+    """Up to limit rows of statement after (forward, ascending) or before (descending) anchor_seq."""
+    if forward:
+        statement = statement.where(Row.seq > anchor_seq).order_by(Row.seq)
+    else:
+        if anchor_seq:
+            statement = statement.where(Row.seq < anchor_seq)
+        statement = statement.order_by(Row.seq.desc())
+    return list(s.scalars(statement.limit(limit)))
+
+
+def _thread_root(s: Session, room_id: int, seq: int) -> Row:
+    """The root of the thread that seq is in (seq itself, or its root when it is a reply); NotFound for none."""
+    named = s.get(Row, (room_id, seq))
+    if named is None:
+        raise NotFound(f"room {room_id} has no message {seq}")
+    if not named.thread_root_seq:  # threads are one level deep
+        return named
+    root = s.get(Row, (room_id, named.thread_root_seq))
     if root is None:
-        raise NotFound(f"room {room_id} has no message {thread_root_seq}")
-    seq = root.thread_root_seq or root.seq  # threads are one level deep
-    # The root, then its replies: ix_messages_thread holds the replies in seq order.
-    return or_(Row.seq == seq, Row.thread_root_seq == seq)
+        raise NotFound(f"room {room_id} has no message {named.thread_root_seq}")
+    return root

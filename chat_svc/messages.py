@@ -179,12 +179,19 @@ class _Batch:
 
     # -- numbering -----------------------------------------------------------------------------------
 
-    def number(self, tops: dict[int, tuple[int, int]], now: datetime) -> list[Message]:
-        """The new messages, numbered below each room's new counters (last_seq, last_change)."""
+    def timeline(self) -> dict[int, int]:
+        """How many of each room's new messages are in its main timeline (what unread counts)."""
+        return {
+            room_id: sum(1 for i in indexes if _in_timeline(self.sends[i].thread_root_seq, self.sends[i].also_in_room))
+            for room_id, indexes in self.fresh.items()
+        }
+
+    def number(self, tops: dict[int, tuple[int, int, int]], now: datetime) -> list[Message]:
+        """The new messages, numbered below each room's new counters (last_seq, last_change, _)."""
         created: list[Message] = []
         for room_id in sorted(self.fresh):
             indexes = self.fresh[room_id]
-            last_seq, last_change = tops[room_id]
+            last_seq, last_change, _ = tops[room_id]
             touched = self._touched(indexes) if self._roots else []
             seq, change = last_seq - len(indexes), last_change - len(indexes) - len(touched)
             replies: dict[int, list[tuple[int, int]]] = {}  # root seq -> (seq, sender) of its new replies
@@ -322,7 +329,9 @@ class Messages:
         if batch.fresh:
             now = utcnow()
             changes = batch.changes() if batch.replying else None
-            created = batch.number(repository.number_messages(s, batch.counts(), now, changes), now)
+            timeline = batch.timeline() if batch.replying else None
+            tops = repository.number_messages(s, batch.counts(), now, changes, timeline)
+            created = batch.number(tops, now)
             repository.insert_messages(s, created, batch.conversing, batch.attaching)
             if batch.attaching:
                 repository.attach_files(s, created)
@@ -331,7 +340,7 @@ class Messages:
             if batch.conversing:
                 repository.insert_mentions(s, created)
             # Your own message is read by you: the newest of each sender in each room.
-            repository.move_own_markers(s, {(m.room_id, m.sender_id): m.seq for m in created})
+            repository.move_own_markers(s, _own_marks(created, tops))
         return batch
 
     # -- edits and deletes ------------------------------------------------------------------------
@@ -379,6 +388,8 @@ def tombstone(s: Session, row: models.Message, by_user_id: int) -> tuple[Message
     # -- threads and mentions: a reply's root is locked before the room, as sends lock it --
     root = repository.root_of(s, row.room_id, row.thread_root_seq) if row.thread_root_seq else None
     row.change, now = repository.next_change(s, row.room_id)
+    if _in_timeline(row.thread_root_seq, row.also_in_room):  # no longer unread for anyone
+        repository.uncount(s, row.room_id, row.seq)
     row.body, row.deleted_at = "", now
     thread = _reply_deleted(s, row, root)
     # -- reactions and moderation: who deleted it (NULL and taken_down for an operator); no reactions
@@ -409,6 +420,31 @@ def _own_message(
             raise PermissionDenied("only the author can edit a message")
         roles.require(others, member.role)
     return row
+
+
+def _in_timeline(thread_root_seq: int, also_in_room: bool) -> bool:
+    """Whether a message counts as unread (the main timeline): not a reply, or a reply also sent to the room."""
+    return not thread_root_seq or also_in_room
+
+
+def _own_marks(
+    created: Sequence[Message], tops: dict[int, tuple[int, int, int]]
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """Each sender's new marker in each room, (their newest seq, the timeline messages up to it).
+
+    The room's timeline_count before the batch is what lies below the batch; created is in seq
+    order within each room.
+    """
+    below = {room_id: count for room_id, (_, _, count) in tops.items()}
+    for m in created:
+        if _in_timeline(m.thread_root_seq, m.also_in_room):
+            below[m.room_id] -= 1
+    marks: dict[tuple[int, int], tuple[int, int]] = {}
+    for m in created:
+        if _in_timeline(m.thread_root_seq, m.also_in_room):
+            below[m.room_id] += 1
+        marks[(m.room_id, m.sender_id)] = (m.seq, below[m.room_id])
+    return marks
 
 
 # -- threads and mentions --------------------------------------------------------------------------

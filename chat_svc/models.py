@@ -43,6 +43,9 @@ class Room(Base):
     settings_change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # When an operator archived it (read-only, hidden from browsing); NULL while it is not.
     archived_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, default=None)
+    # Live messages of the main timeline (what unread counts), kept by sends and deletes: an unread
+    # count is this minus the member's read_count, with no count over the room's history.
+    timeline_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (Index("ix_rooms_kind_id", "kind", "id"),)
 
@@ -60,6 +63,8 @@ class Member(Base):
     # parley.chat.v1.NotificationLevel (0: the room kind's default); the change of the last role change.
     notification_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     role_change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Of the room's timeline_count, how many are at or below last_read_seq (moved with the marker).
+    read_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     __table_args__ = (Index("ix_members_user_id", "user_id"),)
 

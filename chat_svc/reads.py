@@ -27,10 +27,12 @@ class Reads:
             room, member = access.member_room(s, room_id, user_id)
             target = min(seq, room.last_seq)
             moved = target > member.last_read_seq
+            read = member.read_count
             if moved:
-                repository.advance_marker(s, room.id, user_id, target)
+                read = repository.read_count_at(s, room, member, target)
+                repository.advance_marker(s, room.id, user_id, target, read)
             marker = max(target, member.last_read_seq)
-            unread = repository.unread_in(s, room.id, user_id, marker)
+            unread = repository.unread_of(room, read)
             mentions = repository.mentions_in(s, room.id, user_id, marker)
         if moved:
             self._publisher.read(room.id, user_id, marker, unread, mentions)

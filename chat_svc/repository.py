@@ -9,7 +9,7 @@ every sender's read marker.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Select,
     Table,
     and_,
     bindparam,
@@ -25,22 +26,26 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     table,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
 
 from chat_svc import domain, models, threads, words
 from common.db import PreciseDateTime
+from common.limits import COUNT_MAX
 from common.timestamps import utcnow
 
 MESSAGES = cast(Table, models.Message.__table__)  # Core inserts: no ORM bookkeeping for rows never loaded
 Key = tuple[int, int, str]  # (room_id, sender_id, client_msg_id): what makes a send idempotent
 _CHUNK = 1000  # ids per IN (...) list
+_COUNTED = 100  # rooms per statement of bounded counts (SQLite takes at most 500 parts in a UNION)
 
 # -- rows to domain values -------------------------------------------------------------------------
 
@@ -128,27 +133,23 @@ class Known:
 
 
 def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
-    """Rooms, memberships and already stored messages of these sends (three SELECTs)."""
+    """Rooms, memberships and already stored messages of these sends (three SELECTs).
+
+    Memberships and keys are asked for as the exact tuples the sends name: with `room_id IN (..)
+    AND user_id IN (..)` MariaDB took one room's id as a constant and read every member of the room
+    (2,000 rows per batch in a big channel), and the cross product of three IN lists probed the
+    unique key once per combination.
+    """
     room_ids = sorted({send.room_id for send in sends})
-    users = {send.user_id for send in sends}
-    room, member = models.Room, models.Member
+    room = models.Room
     rooms = s.execute(
         select(room.id, room.kind, room.room_mentions, room.archived_at).where(room.id.in_(room_ids))
     ).all()
     kinds = {rid: kind for rid, kind, _, _ in rooms}
-    members = {
-        (rid, uid)
-        for rid, uid in s.execute(
-            select(member.room_id, member.user_id).where(member.room_id.in_(room_ids), member.user_id.in_(users))
-        )
-    }
-    stored = s.scalars(
-        select(models.Message).where(
-            models.Message.room_id.in_(room_ids),
-            models.Message.sender_id.in_(users),
-            models.Message.client_msg_id.in_({send.client_msg_id for send in sends}),
-        )
-    )
+    members = members_among(s, ((send.room_id, send.user_id) for send in sends))
+    m = models.Message
+    keys = sorted({(send.room_id, send.user_id, send.client_msg_id) for send in sends})
+    stored = s.scalars(select(m).where(tuple_(m.room_id, m.sender_id, m.client_msg_id).in_(keys)))
     existing = {(m.room_id, m.sender_id, m.client_msg_id): m for m in messages_of(s, stored)}
     return Known(
         kinds,
@@ -160,28 +161,36 @@ def known_for(s: Session, sends: Sequence[domain.Send]) -> Known:
 
 
 def number_messages(
-    s: Session, counts: dict[int, int], now: datetime, changes: dict[int, int] | None = None
-) -> dict[int, tuple[int, int]]:
-    """Take `count` new seqs and changes in each room; the rooms' new (last_seq, last_change).
+    s: Session,
+    counts: dict[int, int],
+    now: datetime,
+    changes: dict[int, int] | None = None,
+    timeline: dict[int, int] | None = None,
+) -> dict[int, tuple[int, int, int]]:
+    """Take `count` new seqs and changes in each room; the rooms' new (last_seq, last_change, timeline_count).
 
     `changes`, when given, is how many changes each room takes instead: its new messages and the
     thread roots their replies touch (each root's summary change takes its own number).
+    `timeline`, when given, is how many of the new messages are in the main timeline (what unread
+    counts); otherwise all of them are.
 
     The UPDATE takes the rooms' row locks in primary-key order, as every writer does, so concurrent
     batches cannot deadlock on them; the counters roll back with the transaction, leaving no gap.
     """
     by = _cases(counts)
     by_change = by if changes is None else _cases(changes)
+    by_timeline = by if timeline is None else _cases(timeline)
     ids = ",".join(str(int(r)) for r in sorted(counts))
     statement = (
         f"UPDATE rooms SET last_seq = last_seq + {by}, last_change = last_change + {by_change}, "  # noqa: S608 - integers only
-        f"last_message_at = :now WHERE id IN ({ids})"
+        f"timeline_count = timeline_count + {by_timeline}, last_message_at = :now WHERE id IN ({ids})"
     )
     s.execute(text(statement).bindparams(bindparam("now", now, type_=PreciseDateTime)))
+    room = models.Room
     rows = s.execute(
-        select(models.Room.id, models.Room.last_seq, models.Room.last_change).where(models.Room.id.in_(sorted(counts)))
+        select(room.id, room.last_seq, room.last_change, room.timeline_count).where(room.id.in_(sorted(counts)))
     )
-    return {room_id: (last_seq, last_change) for room_id, last_seq, last_change in rows}
+    return {room_id: (last_seq, last_change, count) for room_id, last_seq, last_change, count in rows}
 
 
 def _cases(counts: dict[int, int]) -> str:
@@ -220,16 +229,17 @@ def drop_member(s: Session, member: models.Member) -> None:
     )
 
 
-def move_own_markers(s: Session, marks: dict[tuple[int, int], int]) -> None:
-    """Move each (room, user)'s read marker forward to seq (never back): one UPDATE for them all."""
-    cases = " ".join(
-        f"WHEN room_id = {int(r)} AND user_id = {int(u)} AND last_read_seq < {int(seq)} THEN {int(seq)}"
-        for (r, u), seq in marks.items()
-    )
+def move_own_markers(s: Session, marks: dict[tuple[int, int], tuple[int, int]]) -> None:
+    """Move each (room, user)'s read marker forward to (seq, read_count) (never back): one UPDATE for them all."""
+    moved = {(r, u): f"room_id = {int(r)} AND user_id = {int(u)} AND last_read_seq < {int(seq)}"
+             for (r, u), (seq, _) in marks.items()}  # fmt: skip
+    seqs = " ".join(f"WHEN {moved[key]} THEN {int(seq)}" for key, (seq, _) in marks.items())
+    counts = " ".join(f"WHEN {moved[key]} THEN {int(count)}" for key, (_, count) in marks.items())
     pairs = ",".join(f"({int(r)},{int(u)})" for r, u in sorted(marks))
+    # read_count first: MySQL assigns left to right, and its test reads last_read_seq before it moves.
     statement = (
-        f"UPDATE members SET last_read_seq = CASE {cases} ELSE last_read_seq END "  # noqa: S608 - integers only
-        f"WHERE (room_id, user_id) IN ({pairs})"
+        f"UPDATE members SET read_count = CASE {counts} ELSE read_count END, "  # noqa: S608 - integers only
+        f"last_read_seq = CASE {seqs} ELSE last_read_seq END WHERE (room_id, user_id) IN ({pairs})"
     )
     s.execute(text(statement))
 
@@ -244,53 +254,73 @@ def next_change(s: Session, room_id: int) -> tuple[int, datetime]:
     return change, utcnow()
 
 
-def advance_marker(s: Session, room_id: int, user_id: int, seq: int) -> None:
-    """Move one member's read marker forward to seq (never back)."""
+def advance_marker(s: Session, room_id: int, user_id: int, seq: int, read_count: int) -> None:
+    """Move one member's read marker forward to seq (never back), with the timeline messages up to it."""
     s.execute(
         update(models.Member)
         .where(models.Member.room_id == room_id, models.Member.user_id == user_id, models.Member.last_read_seq < seq)
-        .values(last_read_seq=seq)
+        .values(read_count=read_count, last_read_seq=seq)
     )
 
 
-def _unread(user_id: int) -> ColumnElement[bool]:
-    # Unread: other people's messages that are not deleted, in the main timeline (a reply not also
-    # sent to the room shows in its root's summary instead); the marker's side is the caller's.
-    return and_(
-        models.Message.sender_id != user_id,
-        models.Message.deleted_at.is_(None),
-        or_(models.Message.thread_root_seq == 0, models.Message.also_in_room.is_(True)),
-    )
+def unread_of(room: models.Room, read_count: int) -> int:
+    """How many messages of the room a member with this read_count has not read: a subtraction, no count."""
+    return max(0, room.timeline_count - read_count)
 
 
-def unread_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
-    """How many messages of one room the user has not read, past their marker at after_seq."""
+def read_count_at(s: Session, room: models.Room, member: models.Member, seq: int) -> int:
+    """The room's live timeline messages at or below seq (seq past the member's marker, at most last_seq).
+
+    Up to the end it is the room's counter; otherwise a count of the shorter side of seq: what the
+    member has just read past their marker, or what is left after seq.
+    """
+    if seq >= room.last_seq:
+        return room.timeline_count
+    if seq - member.last_read_seq <= room.last_seq - seq:
+        return member.read_count + _in_timeline_between(s, room.id, member.last_read_seq, seq)
+    return room.timeline_count - _in_timeline_between(s, room.id, seq, room.last_seq)
+
+
+def _in_timeline_between(s: Session, room_id: int, after_seq: int, up_to_seq: int) -> int:
+    m = models.Message
     count = s.scalar(
-        select(func.count(models.Message.seq)).where(
-            models.Message.room_id == room_id, models.Message.seq > after_seq, _unread(user_id)
+        select(func.count(m.seq)).where(
+            m.room_id == room_id,
+            m.seq > after_seq,
+            m.seq <= up_to_seq,
+            m.deleted_at.is_(None),
+            or_(m.thread_root_seq == 0, m.also_in_room.is_(True)),
         )
     )
     return int(count or 0)
 
 
-def unread_counts(s: Session, user_id: int, room_ids: Sequence[int]) -> dict[int, int]:
-    """Unread messages per room of the user among room_ids, past each room's marker (rooms with none are left out)."""
-    if not room_ids:
-        return {}
-    rows = s.execute(
-        select(models.Member.room_id, func.count(models.Message.seq))
-        .join(
-            models.Message,
-            and_(
-                models.Message.room_id == models.Member.room_id,
-                models.Message.seq > models.Member.last_read_seq,
-                _unread(user_id),
-            ),
-        )
-        .where(models.Member.user_id == user_id, models.Member.room_id.in_(room_ids))
-        .group_by(models.Member.room_id)
+def uncount(s: Session, room_id: int, seq: int) -> None:
+    """A live timeline message was deleted: out of its room's timeline_count, and of the read_count of
+    every member whose marker is at or past it (one UPDATE over the room's members, not its messages)."""
+    s.execute(
+        update(models.Room).where(models.Room.id == room_id).values(timeline_count=models.Room.timeline_count - 1)
     )
-    return {room_id: count for room_id, count in rows}
+    s.execute(
+        update(models.Member)
+        .where(models.Member.room_id == room_id, models.Member.last_read_seq >= seq)
+        .values(read_count=models.Member.read_count - 1)
+    )
+
+
+def _count_of(room_id: int, rows: Select[int]) -> Select[int, int]:
+    """(room_id, how many rows the bounded select gives)."""
+    return select(literal(room_id, BigInteger).label("room_id"), func.count().label("n")).select_from(rows.subquery())
+
+
+def _counts(s: Session, parts: list[Select[int, int]]) -> dict[int, int]:
+    """The per-room counts, _COUNTED rooms per statement (UNION ALL of bounded counts); rooms with 0 left out."""
+    found: dict[int, int] = {}
+    for start in range(0, len(parts), _COUNTED):
+        chunk = parts[start : start + _COUNTED]
+        statement = union_all(*chunk) if len(chunk) > 1 else chunk[0]
+        found.update((int(room_id), int(n)) for room_id, n in s.execute(statement) if n)
+    return found
 
 
 def last_seqs(s: Session, room_ids: Sequence[int]) -> dict[int, int]:
@@ -408,31 +438,23 @@ def _mentioning(user_id: int) -> ColumnElement[bool]:
 
 
 def mentions_in(s: Session, room_id: int, user_id: int, after_seq: int) -> int:
-    """How many messages of one room mention the user (or @room) past their marker at after_seq."""
+    """How many messages of one room mention the user (or @room) past their marker at after_seq (at most COUNT_MAX)."""
+    return mention_counts(s, user_id, {room_id: after_seq}).get(room_id, 0)
+
+
+def mention_counts(s: Session, user_id: int, markers: Mapping[int, int]) -> dict[int, int]:
+    """Messages mentioning the user (or @room) per room past its marker (room id -> marker), at most COUNT_MAX each.
+
+    Rooms with none are left out. DISTINCT with LIMIT stops at COUNT_MAX messages (a message may
+    name the user and @room: two rows), so the count reads no more of the key than that.
+    """
     mention = models.Mention
-    count = s.scalar(
-        select(func.count(func.distinct(mention.seq))).where(
-            mention.room_id == room_id, mention.seq > after_seq, _mentioning(user_id)
-        )
-    )
-    return int(count or 0)
 
+    def counted(room_id: int, marker: int) -> Select[int, int]:
+        named = select(mention.seq).where(mention.room_id == room_id, mention.seq > marker, _mentioning(user_id))
+        return _count_of(room_id, named.distinct().limit(COUNT_MAX))
 
-def mention_counts(s: Session, user_id: int, room_ids: Sequence[int]) -> dict[int, int]:
-    """Messages mentioning the user (or @room) per room of theirs among room_ids, past each marker (none: left out)."""
-    if not room_ids:
-        return {}
-    mention, member = models.Mention, models.Member
-    rows = s.execute(
-        select(member.room_id, func.count(func.distinct(mention.seq)))
-        .join(
-            mention,
-            and_(mention.room_id == member.room_id, mention.seq > member.last_read_seq, _mentioning(user_id)),
-        )
-        .where(member.user_id == user_id, member.room_id.in_(room_ids))
-        .group_by(member.room_id)
-    )
-    return {room_id: count for room_id, count in rows}
+    return _counts(s, [counted(room_id, marker) for room_id, marker in sorted(markers.items())])
 
 
 # -- search ----------------------------------------------------------------------------------------

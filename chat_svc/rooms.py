@@ -141,14 +141,14 @@ class Rooms:
                 .limit(size + 1)
             ).all()
             page = rows[:size]
-            ids = [r.id for r, _ in page]
-            unread = repository.unread_counts(s, user_id, ids)
-            mentioned = repository.mention_counts(s, user_id, ids)
+            # Only rooms with messages past the marker can have mentions there.
+            behind = {r.id: m.last_read_seq for r, m in page if r.last_seq > m.last_read_seq}
+            mentioned = repository.mention_counts(s, user_id, behind)
         return [
             MyRoom(
                 repository.room_of(r),
                 m.last_read_seq,
-                unread.get(r.id, 0),
+                repository.unread_of(r, m.read_count),
                 m.role,
                 mentioned.get(r.id, 0),
                 notifications.resolved(r.kind, m.notification_level),

@@ -27,6 +27,9 @@ MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX = 200, 1000
 INVITES_MAX = 100  # members named when a room is created
 ROOMS_PAGE_DEFAULT, ROOMS_PAGE_MAX = 200, 500  # ListMyRooms / GET /rooms
 BLOCKS_MAX = 1000  # users one user may block
+# Mention counts stop here ("100" reads "100 or more"): each costs at most this many index entries,
+# however far behind the marker is (docs/performance.md, "History-independent cost").
+COUNT_MAX = 100
 MESSAGE_CHARS_DEFAULT = 4000  # CHAT_MAX_MESSAGE_CHARS' default
 
 # conversations (docs/conversations.md)

@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from chat_svc.tests.helpers import ALICE, BOB, Caller, ChatHarness
+from common.limits import COUNT_MAX
 from parley.chat.v1 import chat_pb2 as pb
 
 Code = grpc.StatusCode
@@ -396,6 +397,24 @@ def test_unread_excludes_deleted_messages(alice: Caller, bob: Caller, room: pb.R
     alice.send(room.id)
     doomed = alice.send(room.id)
     alice.ok("DeleteMessage", pb.DeleteMessageRequest(room_id=room.id, seq=doomed.seq))
+    assert bob.my_room(room.id).unread_count == 1
+
+
+def test_unread_count_is_exact_however_far_behind(alice: Caller, bob: Caller, room: pb.Room) -> None:
+    """Unread is the room's timeline counter minus the member's: exact past COUNT_MAX, where mentions stop."""
+    for _ in range(COUNT_MAX + 3):
+        alice.send(room.id)
+    assert bob.my_room(room.id).unread_count == COUNT_MAX + 3
+    response = bob.ok("MarkRead", pb.MarkReadRequest(room_id=room.id, seq=2))
+    assert response.unread_count == COUNT_MAX + 1
+
+
+def test_deleting_a_read_message_leaves_unread_as_it_was(alice: Caller, bob: Caller, room: pb.Room) -> None:
+    """A deleted message below the marker leaves the unread count after it unchanged."""
+    read = alice.send(room.id)
+    alice.send(room.id)
+    bob.ok("MarkRead", pb.MarkReadRequest(room_id=room.id, seq=read.seq))
+    alice.ok("DeleteMessage", pb.DeleteMessageRequest(room_id=room.id, seq=read.seq))
     assert bob.my_room(room.id).unread_count == 1
 
 

@@ -283,7 +283,7 @@ class MyRoom(_message.Message):
     """The member's role."""
     mention_count: _builtins.int
     """Messages by others after the read marker, not deleted, that mention the member or @room
-    (thread replies included).
+    (thread replies included); at most 100, which means "100 or more".
     """
     notification_level: Global___NotificationLevel.ValueType
     """The member's notification level for this room (never UNSPECIFIED: the default is resolved)."""
@@ -1783,7 +1783,7 @@ class MarkReadResponse(_message.Message):
     unread_count: _builtins.int
     """Unread messages left."""
     mention_count: _builtins.int
-    """Unread mentions left."""
+    """Unread mentions left (at most 100)."""
     def __init__(
         self,
         *,
@@ -2386,7 +2386,7 @@ class ReadMarker(_message.Message):
     unread_count: _builtins.int
     """Their unread messages after it."""
     mention_count: _builtins.int
-    """Their unread mentions after it."""
+    """Their unread mentions after it (at most 100)."""
     def __init__(
         self,
         *,
