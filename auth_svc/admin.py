@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 from auth_svc import passwords
 from auth_svc.models import AuditEntry, Session, User
 from auth_svc.service import DISABLED, Accounts, UserInfo, user_info
-from common import audit
+from common import audit, paging
 from common.db import Database
 from common.errors import InvalidArgument, NotFound
 from common.timestamps import utcnow
@@ -66,12 +66,10 @@ class Admin:
 
     def find(self, prefix: str, user_ids: list[int], page_size: int, page_token: str) -> tuple[list[Account], str]:
         """Accounts by id or username prefix, ascending by id, one page; and the next page's token."""
-        size = page_size or PAGE_DEFAULT
-        if not 1 <= size <= PAGE_MAX:
-            raise InvalidArgument(f"page_size must be 1-{PAGE_MAX}")
+        size = paging.page_size(page_size, PAGE_DEFAULT, PAGE_MAX, field="page_size")
         if len(user_ids) > IDS_MAX:
             raise InvalidArgument(f"ask for at most {IDS_MAX} user ids at once")
-        after = _page_token(page_token)
+        after = paging.page_token(page_token)
         query = select(User).where(User.id > after).order_by(User.id).limit(size + 1)
         if user_ids:
             query = query.where(User.id.in_(user_ids))
@@ -191,14 +189,6 @@ class Admin:
     async def _announce(self, ended: list[tuple[str, datetime]], account_disabled: bool = False) -> None:
         for session_id, at in ended:
             await self._accounts.announce(session_id, self._accounts.refuse_until(at), account_disabled)
-
-
-def _page_token(token: str) -> int:
-    if not token:
-        return 0
-    if not token.isdigit() or len(token) > 19:
-        raise InvalidArgument("page_token is not one this service gave")
-    return int(token)
 
 
 def _user(s: DbSession, user_id: int, lock: bool = False) -> User:

@@ -41,8 +41,7 @@ class Overview:
         if wanted:
             statement = statement.where(room.id.in_(wanted))
         if prefix:
-            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            statement = statement.where(func.lower(room.name).like(f"{escaped.lower()}%", escape="\\"))
+            statement = statement.where(func.lower(room.name).startswith(prefix.lower(), autoescape=True))
         with self._db.sessions() as s:
             rows = s.scalars(statement.order_by(room.id).limit(size + 1)).all()
             page = rows[:size]

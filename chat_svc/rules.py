@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import emoji
 
+from common import paging
 from common.errors import InvalidArgument, NotFound
 from common.limits import (  # re-exported: the numbers are written once, in common/limits.py
     CLIENT_MSG_ID_MAX as CLIENT_MSG_ID_MAX,
@@ -103,12 +104,8 @@ def room_id(value: int) -> int:
 
 
 def page_size(value: int, default: int = PAGE_DEFAULT, maximum: int = PAGE_MAX, field: str = "limit") -> int:
-    """A page size: 0 means the default; otherwise 1..maximum."""
-    if value == 0:
-        return default
-    if not 1 <= value <= maximum:
-        raise InvalidArgument(f"{field} must be between 1 and {maximum}")
-    return value
+    """A page size: 0 means the default; otherwise 1..maximum (common/paging.py, with chat's defaults)."""
+    return paging.page_size(value, default, maximum, field)
 
 
 # -- operators (ModerationService) -----------------------------------------------------------------
@@ -117,13 +114,7 @@ ROOM_IDS_MAX = 100  # FindRooms' room_ids
 TAIL_ROOMS_MAX = 1000  # TailEvents' room_ids
 
 
-def page_token(token: str) -> int:
-    """The id a page token names (0: the first page); InvalidArgument for a token this service did not give."""
-    if not token:
-        return 0
-    if not token.isdigit() or len(token) > 19:
-        raise InvalidArgument("page_token is not one this service gave; pass next_page_token back as it came")
-    return int(token)
+page_token = paging.page_token  # the id a page token names (0: the first page)
 
 
 def ids(values: Iterable[int], field: str, maximum: int) -> list[int]:

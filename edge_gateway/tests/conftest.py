@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+import websockets
 
 from tests.support import mysql
 from tests.support.otlp import Collector
@@ -88,3 +90,12 @@ def new_user(stack: Stack, as_user: Callable[[str], httpx.AsyncClient]) -> NewUs
         return user, as_user(token)
 
     return make
+
+
+async def signed_in_socket(stack: Stack, token: str) -> Any:
+    """A raw WebSocket of the stack's gateway, signed in with the token and past caught_up."""
+    ws = await websockets.connect(stack.ws_url)
+    await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
+    while orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] != "caught_up":
+        pass
+    return ws

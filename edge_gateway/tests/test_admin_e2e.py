@@ -21,7 +21,7 @@ import pytest
 import websockets
 
 from common.tokens import auth_metadata
-from edge_gateway.tests.conftest import PASSWORD, GatewayStack
+from edge_gateway.tests.conftest import PASSWORD, GatewayStack, signed_in_socket
 from parley.audit.v1 import audit_pb2
 from parley.auth.v1 import admin_pb2 as pb, admin_pb2_grpc
 
@@ -74,14 +74,6 @@ def _rooms(stack: GatewayStack, session: dict[str, Any]) -> httpx.Response:
     return httpx.get(f"{stack.api_url}/rooms", headers=headers, timeout=10)
 
 
-async def _open_socket(stack: GatewayStack, token: str) -> Any:
-    ws = await websockets.connect(stack.ws_url)
-    await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
-    while orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] != "caught_up":
-        pass
-    return ws
-
-
 async def _closed_with(ws: Any) -> int:
     """The close code the server sent, waiting through any frames before it."""
     try:
@@ -105,7 +97,7 @@ async def test_a_disabled_users_socket_closes_and_sign_in_refresh_and_rest_are_r
 ) -> None:
     """DisableUser: the live socket closes with 4005; sign-in answers 403, refresh and REST 401."""
     user_id, name, session = _signed_in(stack, "disabled")
-    ws = await _open_socket(stack, session["access_token"])
+    ws = await signed_in_socket(stack, session["access_token"])
     reply = operator("DisableUser", pb.DisableUserRequest(user_id=user_id, reason="spam from this account"))
     assert (reply.account.disabled, reply.sessions_ended) == (True, 1)
     assert await _closed_with(ws) == 4005

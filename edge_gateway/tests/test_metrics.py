@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from edge_gateway.tests.conftest import PASSWORD, GatewayStack
+from edge_gateway.tests.conftest import PASSWORD, GatewayStack, signed_in_socket
 from tests.support.stack import AUTH, CHAT, GATEWAY
 
 pytestmark = pytest.mark.mysql
@@ -56,20 +55,6 @@ def grown(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
-async def _signed_in(stack: GatewayStack, token: str) -> Any:
-    ws = await websockets.connect(stack.ws_url)
-    await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
-    await _frames_until(ws, "caught_up")
-    return ws
-
-
-async def _frames_until(ws: Any, kind: str) -> list[dict[str, Any]]:
-    frames: list[dict[str, Any]] = []
-    while not frames or frames[-1]["type"] != kind:
-        frames.append(orjson.loads(await asyncio.wait_for(ws.recv(), 5)))
-    return frames
-
-
 async def _message_frames(ws: Any, quiet_s: float = 0.5) -> int:
     """Message frames received until the socket has been quiet for quiet_s."""
     count = 0
@@ -85,7 +70,7 @@ async def test_sends_are_counted_from_the_socket_to_the_database_and_back(stack:
     _alice, alice_token = await asyncio.to_thread(stack.register, "alice")
     bob, bob_token = await asyncio.to_thread(stack.register, "bob")
     room = await asyncio.to_thread(stack.private_room, "metrics", alice_token, bob, bob_token)
-    a, b = await _signed_in(stack, alice_token), await _signed_in(stack, bob_token)
+    a, b = await signed_in_socket(stack, alice_token), await signed_in_socket(stack, bob_token)
     await _message_frames(a, 0.3), await _message_frames(b, 0.3)  # the room's news before the sends
     chat_before, gateway_before = scrape(stack, CHAT), scrape(stack, GATEWAY)
     try:
