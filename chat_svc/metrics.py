@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from common.metrics import REPLAY_BUCKETS, SECONDS_BUCKETS
+
 # A commit waits for a disk flush (~0.5 ms here); seconds mean a database in trouble.
 COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # up to CHAT_SEND_BATCH_MAX's default
-REPLAY_BUCKETS = (0, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 
 SEND_BATCH_SIZE = Histogram(
     "parley_chat_send_batch_size", "Sends stored by one group commit (one transaction).", buckets=BATCH_BUCKETS
@@ -29,12 +29,12 @@ STREAM_QUEUE_DEPTH = Gauge(
 BROKER_PUBLISH_SECONDS = Histogram(
     "parley_chat_broker_publish_seconds",
     "Time to append one batch of events to the broker's stream (XADD, retries included).",
-    buckets=LAG_BUCKETS,
+    buckets=SECONDS_BUCKETS,
 )
 BROKER_CONSUME_LAG = Histogram(
     "parley_chat_broker_consume_lag_seconds",
     "From an entry's append to the broker (its stream id's time) to its reading here.",
-    buckets=LAG_BUCKETS,
+    buckets=SECONDS_BUCKETS,
 )
 GAP_FILLS = Counter(
     "parley_chat_gap_fills_total",

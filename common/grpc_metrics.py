@@ -18,15 +18,15 @@ import grpc
 from grpc import aio
 from prometheus_client import Counter, Gauge, Histogram
 
-# Chat calls take a millisecond or two; a slow database or a retried call seconds.
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+from common.metrics import SECONDS_BUCKETS
+
 _LABELS = ("grpc_service", "grpc_method")
 
 SERVER_HANDLED = Counter(
     "parley_grpc_server_handled_total", "gRPC calls finished by this server.", [*_LABELS, "grpc_code"]
 )
 SERVER_SECONDS = Histogram(
-    "parley_grpc_server_handling_seconds", "Time from a call's start to its end.", _LABELS, buckets=LATENCY_BUCKETS
+    "parley_grpc_server_handling_seconds", "Time from a call's start to its end.", _LABELS, buckets=SECONDS_BUCKETS
 )
 SERVER_IN_FLIGHT = Gauge("parley_grpc_server_in_flight", "gRPC calls being handled now.", _LABELS)
 CLIENT_HANDLED = Counter(
@@ -36,7 +36,7 @@ CLIENT_SECONDS = Histogram(
     "parley_grpc_client_handling_seconds",
     "Time from a call's start to its answer (streams: to their end).",
     _LABELS,
-    buckets=LATENCY_BUCKETS,
+    buckets=SECONDS_BUCKETS,
 )
 
 

@@ -14,6 +14,12 @@ import prometheus_client
 
 log = logging.getLogger(__name__)
 
+# Buckets shared by the components' histograms. Chat's calls and deliveries take a millisecond or
+# two; a slow database, a retried call or a loaded mesh seconds.
+SECONDS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Messages one catch-up replays (CHAT_REPLAY_MAX_MESSAGES is 500 by default).
+REPLAY_BUCKETS = (0, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+
 
 def serve_metrics(host: str, port: int | None) -> int | None:
     """Serve /metrics on host:port from a thread (port 0 picks a free one); the port, or None when off."""

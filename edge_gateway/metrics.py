@@ -13,12 +13,11 @@ from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from common.metrics import REPLAY_BUCKETS, SECONDS_BUCKETS
 from common.tallies import FastHistogram, Tallies, Tally
 
-# Chat deliveries take milliseconds; a client that catches up, or a loaded mesh, seconds.
-LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-REPLAY_BUCKETS = (0, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+# Deliveries and REST requests cross the network at least once: 1 ms .. 10 s.
+MS_BUCKETS = SECONDS_BUCKETS[1:]
 
 SOCKETS = Gauge("parley_gateway_sockets", "WebSockets open on this gateway (signed in or not).")
 USERS = Gauge("parley_gateway_users", "Distinct signed-in users with a socket on this gateway.")
@@ -36,7 +35,7 @@ REPLAY_MESSAGES = Histogram(
 DELIVERY_LAG = FastHistogram(
     "parley_gateway_delivery_lag_seconds",
     "From a message's storing (its created_at) to its frame's write to a socket, for live deliveries.",
-    buckets=LAG_BUCKETS,
+    buckets=MS_BUCKETS,
 )
 HTTP_REQUESTS = Counter(
     "parley_gateway_http_requests_total",
@@ -47,7 +46,7 @@ HTTP_SECONDS = Histogram(
     "parley_gateway_http_request_seconds",
     "REST request latency, by route template and method.",
     ["route", "method"],
-    buckets=LATENCY_BUCKETS,
+    buckets=MS_BUCKETS,
 )
 
 _TYPE_START = len('{"type":"')  # every frame's JSON starts with its type (protocol.encode, dicts in order)
